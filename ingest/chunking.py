@@ -1,0 +1,237 @@
+"""Structure-aware chunking measured in the embedding model's tokens.
+
+A chunk never spans two pages, slides, sheets or attachments, so its citation is exact. Text is
+packed paragraph by paragraph, falling back to sentences and then to words only when a piece
+alone exceeds the budget; consecutive chunks share about ``overlap`` of their tokens. Tables are
+split by rows and every piece repeats the header row. Markdown headings set the section path.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+
+from rag.settings import ChunkingSettings
+from rag.types import Block, BlockKind
+
+TokenCounter = Callable[[str], int]
+
+_HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
+# A sentence ends at . ! ? … followed by space and an upper-case letter, digit, quote or ¿¡.
+_SENTENCE_END = re.compile(r"(?<=[.!?…])\s+(?=[\"'«¿¡(\[0-9A-ZÁÉÍÓÚÑÜ])")
+
+
+@dataclass(frozen=True)
+class ChunkDraft:
+    """A chunk before it has ids and document metadata."""
+
+    text: str
+    tokens: int
+    kind: BlockKind
+    section: tuple[str, ...]
+    page: int | None = None
+    slide: int | None = None
+    sheet: str | None = None
+    part: str | None = None
+    part_title: str | None = None
+
+
+@dataclass(frozen=True)
+class _Unit:
+    text: str
+    tokens: int
+    section: tuple[str, ...]
+
+
+def _location(block: Block) -> tuple[object, ...]:
+    return (block.page, block.slide, block.sheet, block.part)
+
+
+class Chunker:
+    """Turns parsed blocks into chunk drafts of at most ``budget`` tokens."""
+
+    def __init__(self, settings: ChunkingSettings, count_tokens: TokenCounter, model_max_tokens: int) -> None:
+        self.budget = min(settings.chunk_tokens, model_max_tokens)
+        self.overlap_tokens = int(self.budget * settings.overlap)
+        self.min_tokens = settings.min_chunk_tokens
+        self._count = count_tokens
+
+    def chunk(self, blocks: Iterable[Block]) -> list[ChunkDraft]:
+        drafts: list[ChunkDraft] = []
+        group: list[Block] = []
+        for block in blocks:
+            if group and _location(block) != _location(group[0]):
+                drafts.extend(self._chunk_location(group))
+                group = []
+            group.append(block)
+        if group:
+            drafts.extend(self._chunk_location(group))
+        return drafts
+
+    # -- one page / slide / sheet / attachment ------------------------------------------------
+    def _chunk_location(self, blocks: list[Block]) -> list[ChunkDraft]:
+        first = blocks[0]
+
+        def make(text: str, tokens: int, kind: BlockKind, section: tuple[str, ...]) -> ChunkDraft:
+            return ChunkDraft(
+                text=text,
+                tokens=tokens,
+                kind=kind,
+                section=section,
+                page=first.page,
+                slide=first.slide,
+                sheet=first.sheet,
+                part=first.part,
+                part_title=first.part_title,
+            )
+
+        out: list[ChunkDraft] = []
+        section: tuple[str, ...] = first.heading_path
+        pending: list[_Unit] = []
+        for block in blocks:
+            if block.heading_path and block.heading_path != section and not pending:
+                section = block.heading_path
+            if block.kind is BlockKind.TABLE:
+                out.extend(make(*piece) for piece in self._pack(pending))
+                pending = []
+                out.extend(make(text, tok, BlockKind.TABLE, section) for text, tok in self._table(block.text))
+                continue
+            for unit in self._units(block, section):
+                pending.append(unit)
+                section = unit.section
+        out.extend(make(*piece) for piece in self._pack(pending))
+        return self._merge_tiny(out)
+
+    def _units(self, block: Block, section: tuple[str, ...]) -> Iterator[_Unit]:
+        """Paragraph-sized units, with the section path in force at each."""
+        base = block.heading_path or section
+        path = list(base)
+        for paragraph in re.split(r"\n\s*\n", block.text):
+            paragraph = paragraph.strip()
+            if not paragraph:
+                continue
+            match = _HEADING.match(paragraph.splitlines()[0])
+            if match:
+                level = len(match.group(1))
+                path = [*path[: level - 1], match.group(2)]
+            current = tuple(path)
+            for piece in self._split_oversized(paragraph):
+                yield _Unit(piece, self._count(piece), current)
+
+    def _split_oversized(self, text: str) -> list[str]:
+        if self._count(text) <= self.budget:
+            return [text]
+        pieces: list[str] = []
+        for sentence in _SENTENCE_END.split(text):
+            if self._count(sentence) <= self.budget:
+                pieces.append(sentence)
+            else:
+                pieces.extend(self._split_words(sentence))
+        return pieces
+
+    def _split_words(self, text: str) -> list[str]:
+        """Last resort for a single over-long sentence: cut between words."""
+        words, pieces, current = text.split(), [], []
+        for word in words:
+            if current and self._count(" ".join([*current, word])) > self.budget:
+                pieces.append(" ".join(current))
+                current = []
+            current.append(word)
+        if current:
+            pieces.append(" ".join(current))
+        return pieces
+
+    def _pack(self, units: list[_Unit]) -> list[tuple[str, int, BlockKind, tuple[str, ...]]]:
+        """Greedy packing of units into chunks, with overlap and a fresh start at new sections."""
+        chunks: list[tuple[str, int, BlockKind, tuple[str, ...]]] = []
+        current: list[_Unit] = []
+
+        def flush() -> None:
+            text = "\n\n".join(u.text for u in current)
+            chunks.append((text, self._count(text), BlockKind.TEXT, current[0].section))
+
+        for unit in units:
+            size = sum(u.tokens for u in current) + unit.tokens + len(current)
+            new_section = bool(current) and unit.section != current[-1].section
+            if current and (size > self.budget or (new_section and size > self.budget // 2)):
+                flush()
+                current = [] if new_section else self._overlap_tail(current, unit.tokens)
+            current.append(unit)
+        if current:
+            flush()
+        return chunks
+
+    def _overlap_tail(self, previous: list[_Unit], incoming: int) -> list[_Unit]:
+        """Trailing sentences of the previous chunk to repeat at the start of the next one."""
+        room = min(self.overlap_tokens, self.budget - incoming - 1)
+        if room <= 0:
+            return []
+        sentences = _SENTENCE_END.split(previous[-1].text)
+        tail: list[str] = []
+        used = 0
+        for sentence in reversed(sentences):
+            cost = self._count(sentence)
+            if used + cost > room:
+                break
+            tail.insert(0, sentence)
+            used += cost
+        if not tail or len(tail) == len(sentences) and len(previous) == 1:
+            return []
+        text = " ".join(tail)
+        return [_Unit(text, used, previous[-1].section)]
+
+    def _table(self, table: str) -> list[tuple[str, int]]:
+        lines = [line for line in table.strip().splitlines() if line.strip()]
+        if len(lines) >= 2 and set(lines[1].replace("|", "").strip()) <= set("-: "):
+            header, rows = lines[:2], lines[2:]
+        else:
+            header, rows = lines[:1], lines[1:]
+        head = "\n".join(header)
+        head_tokens = self._count(head)
+        pieces: list[tuple[str, int]] = []
+        current: list[str] = []
+        used = head_tokens
+        for row in rows:
+            cost = self._count(row) + 1
+            if current and used + cost > self.budget:
+                pieces.append(("\n".join([head, *current]), used))
+                current, used = [], head_tokens
+            if head_tokens + cost > self.budget:  # a single huge row: cut it like prose
+                for piece in self._split_words(row):
+                    pieces.append(("\n".join([head, piece]), self._count(head + "\n" + piece)))
+                continue
+            current.append(row)
+            used += cost
+        if current or not pieces:
+            pieces.append(("\n".join([head, *current]), used))
+        return pieces
+
+    def _merge_tiny(self, drafts: list[ChunkDraft]) -> list[ChunkDraft]:
+        out: list[ChunkDraft] = []
+        for draft in drafts:
+            if (
+                out
+                and draft.tokens < self.min_tokens
+                and draft.kind is BlockKind.TEXT
+                and out[-1].kind is BlockKind.TEXT
+                and out[-1].tokens + draft.tokens < self.budget
+            ):
+                prev = out.pop()
+                text = prev.text + "\n\n" + draft.text
+                out.append(
+                    ChunkDraft(
+                        text,
+                        self._count(text),
+                        prev.kind,
+                        prev.section,
+                        prev.page,
+                        prev.slide,
+                        prev.sheet,
+                        prev.part,
+                        prev.part_title,
+                    )
+                )
+            else:
+                out.append(draft)
+        return out

@@ -1,0 +1,175 @@
+"""`fuente ingest` and `fuente jobs`: thin commands over :mod:`ingest.pipeline` and :mod:`ingest.jobs`."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from ingest.jobs import FileOutcome, JobLog, JobSummary
+from ingest.pipeline import Ingestor, ProgressSink
+from rag.embedders import build_embedder
+from rag.errors import FuenteError, IndexLockedError
+from rag.index import Index
+from rag.records import connect
+from rag.settings import Settings
+
+EXIT_OK, EXIT_FILES_FAILED, EXIT_LOCKED, EXIT_ERROR = 0, 1, 3, 4
+
+err = Console(stderr=True)
+out = Console()
+
+
+class _Bar(ProgressSink):
+    """A terminal progress bar: files parsed, chunks embedded, ETA."""
+
+    def __init__(self, progress: Progress) -> None:
+        self._progress = progress
+        self._files = progress.add_task("files", total=None)
+        self._chunks = progress.add_task("chunks embedded", total=None)
+
+    def planned(self, files_to_parse: int) -> None:
+        self._progress.update(self._files, total=files_to_parse)
+
+    def file_done(self, outcome: FileOutcome) -> None:
+        self._progress.advance(self._files)
+
+    def chunks_embedded(self, count: int) -> None:
+        self._progress.advance(self._chunks, count)
+
+
+def _summary_table(summary: JobSummary) -> Table:
+    table = Table(title=f"Job {summary.job_id}: {summary.status}", show_header=True)
+    table.add_column("files / chunks")
+    table.add_column("count", justify="right")
+    for key, value in summary.counts.items():
+        table.add_row(key.replace("_", " "), str(value))
+    return table
+
+
+def _print_problems(summary: JobSummary, limit: int = 25) -> None:
+    problems = [f for f in summary.files if f.status in ("skipped", "failed")]
+    if not problems:
+        return
+    table = Table(title="Left out", show_header=True)
+    table.add_column("status")
+    table.add_column("file", overflow="fold")
+    table.add_column("reason", overflow="fold")
+    for f in problems[:limit]:
+        table.add_row(f.status, f.path, f.reason or "")
+    out.print(table)
+    if len(problems) > limit:
+        out.print(f"... and {len(problems) - limit} more: fuente jobs show {summary.job_id}")
+
+
+def ingest_command(
+    ctx: typer.Context,
+    paths: Annotated[list[Path], typer.Argument(help="Folders or files to ingest.")],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan; change nothing.")] = False,
+    retry: Annotated[bool, typer.Option("--retry", help="Parse again files that were skipped or failed.")] = False,
+    wait: Annotated[
+        float, typer.Option("--wait", help="Seconds to wait for another ingestion to finish (-1: forever).")
+    ] = 0.0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the job summary as JSON.")] = False,
+) -> None:
+    """Scan PATHS, plan what changed (add, update, move, delete) and apply it to the index."""
+    settings: Settings = ctx.obj["settings"]
+    index = Index(settings)
+    show_bar = not as_json and sys.stderr.isatty()
+    started = time.monotonic()
+    try:
+        if show_bar:
+            columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+            with Progress(*columns, console=err) as progress:
+                ingestor = Ingestor(settings, index, lambda: build_embedder(settings), _Bar(progress))
+                summary = ingestor.run(paths, dry_run=dry_run, retry_rejected=retry, wait_s=wait)
+        else:
+            ingestor = Ingestor(settings, index, lambda: build_embedder(settings))
+            summary = ingestor.run(paths, dry_run=dry_run, retry_rejected=retry, wait_s=wait)
+    except IndexLockedError as e:
+        err.print(f"[red]{e}[/red]")
+        raise typer.Exit(EXIT_LOCKED) from e
+    except FuenteError as e:
+        err.print(f"[red]{e}[/red]")
+        raise typer.Exit(EXIT_ERROR) from e
+    finally:
+        index.close()
+    if as_json:
+        out.print_json(json.dumps(summary.to_dict(), ensure_ascii=False))
+    else:
+        if dry_run:
+            for f in summary.files:
+                if f.status != "unchanged":
+                    out.print(f"{f.status:>9}  {f.path}")
+        out.print(_summary_table(summary))
+        _print_problems(summary)
+        out.print(f"Done in {time.monotonic() - started:.1f} s. Details: fuente jobs show {summary.job_id}")
+    raise typer.Exit(EXIT_FILES_FAILED if summary.counts.get("failed") else EXIT_OK)
+
+
+jobs_app = typer.Typer(help="Ingestion jobs: what ran, and what happened to each file.", no_args_is_help=False)
+
+
+def _jobs(ctx: typer.Context) -> JobLog:
+    settings: Settings = ctx.obj["settings"]
+    return JobLog(connect(settings.paths.records_db))
+
+
+@jobs_app.callback(invoke_without_command=True)
+def jobs_list(
+    ctx: typer.Context,
+    limit: Annotated[int, typer.Option(help="How many recent jobs.")] = 20,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """List recent ingestion jobs."""
+    if ctx.invoked_subcommand is not None:
+        return
+    jobs = _jobs(ctx).list(limit)
+    if as_json:
+        out.print_json(json.dumps([j.to_dict() for j in jobs], ensure_ascii=False))
+        return
+    table = Table(show_header=True)
+    for col in ("id", "started", "took", "status", "added", "updated", "deleted", "skipped", "failed", "roots"):
+        table.add_column(col)
+    for j in jobs:
+        took = f"{j.ended - j.started:.1f}s" if j.ended else "-"
+        c = j.counts
+        table.add_row(
+            str(j.job_id),
+            time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(j.started)),
+            took,
+            j.status + (" (dry run)" if j.dry_run else ""),
+            *(str(c.get(k, 0)) for k in ("added", "updated", "deleted", "skipped", "failed")),
+            ", ".join(j.roots),
+        )
+    out.print(table)
+
+
+@jobs_app.command("show")
+def jobs_show(
+    ctx: typer.Context,
+    job_id: Annotated[int, typer.Argument(help="Job id from `fuente jobs`.")],
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Show one job: counts and every file with its status and reason."""
+    summary = _jobs(ctx).get(job_id)
+    if summary is None:
+        err.print(f"[red]No job {job_id}; list jobs with `fuente jobs`.[/red]")
+        raise typer.Exit(EXIT_ERROR)
+    if as_json:
+        out.print_json(json.dumps(summary.to_dict(), ensure_ascii=False))
+        return
+    out.print(_summary_table(summary))
+    table = Table(show_header=True)
+    for col in ("status", "chunks", "file", "reason"):
+        table.add_column(col, overflow="fold")
+    for f in summary.files:
+        table.add_row(f.status, str(f.chunks), f.path, f.reason or "")
+    out.print(table)

@@ -1,0 +1,393 @@
+"""The ingestion job: scan, plan, then apply the plan to the index, recording every file.
+
+Apply order keeps the index repairable at every instant: vectors are written to Chroma before
+the records that list them, and removed from Chroma before the records forget them, so a job
+killed anywhere leaves at worst vectors the records do not list (or list but Chroma lacks), and
+:meth:`rag.index.Index.reconcile` at the start of the next job removes or re-adds them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import multiprocessing
+from collections import Counter
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ingest.access import AccessResolver
+from ingest.chunking import ChunkDraft, Chunker
+from ingest.jobs import FileOutcome, JobLog, JobSummary
+from ingest.lock import writer_lock
+from ingest.parsing import ParseOptions, parse_file
+from ingest.plan import Plan, ScannedFile, make_plan
+from ingest.scan import FoundFile, Unreachable, scan
+from rag.embedders import Embedder
+from rag.errors import FileRejected, ParseFailure
+from rag.index import Index
+from rag.language import detect_language
+from rag.records import FileRecord, Records
+from rag.settings import Settings
+from rag.types import AccessLabel, Chunk, ParsedFile
+
+log = logging.getLogger(__name__)
+
+
+class ProgressSink:
+    """Receives progress; the CLI draws a bar from it. The default does nothing."""
+
+    def planned(self, files_to_parse: int) -> None: ...
+
+    def file_done(self, outcome: FileOutcome) -> None: ...
+
+    def chunks_embedded(self, count: int) -> None: ...
+
+
+def parse_options(settings: Settings) -> ParseOptions:
+    cfg = settings.ingest
+    return ParseOptions(
+        max_file_bytes=int(cfg.max_file_mb * 1024 * 1024),
+        max_uncompressed_bytes=int(cfg.max_uncompressed_mb * 1024 * 1024),
+        ocr=cfg.ocr,
+        ocr_languages=cfg.ocr_languages,
+    )
+
+
+def _parse_safely(path: str, options: ParseOptions) -> ParsedFile | FileRejected:
+    """Runs in a worker process: errors come back as values, never as a dead pool."""
+    try:
+        return parse_file(Path(path), options)
+    except FileRejected as e:
+        return e
+    except Exception as e:  # a parser bug must cost one file, not the job
+        return ParseFailure(f"The file could not be parsed ({type(e).__name__}); report it with the file attached.")
+
+
+def sha256_path(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        while block := fh.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def chunk_id(doc_id: str, ordinal: int, text: str) -> str:
+    return hashlib.sha256(f"{doc_id}\0{ordinal}\0{text}".encode()).hexdigest()[:32]
+
+
+@dataclass
+class _PendingDoc:
+    files: list[ScannedFile]
+    chunks: list[Chunk]
+    fmt: str
+
+
+@dataclass
+class _Run:
+    plan: Plan
+    labels: dict[str, AccessLabel]
+    outcomes: list[FileOutcome] = field(default_factory=list)
+    embedded: int = 0
+    chunks_deleted: int = 0
+
+
+class Ingestor:
+    """Runs ingestion jobs against one index."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        index: Index,
+        embedder_factory: Callable[[], Embedder],
+        progress: ProgressSink | None = None,
+    ) -> None:
+        self.settings = settings
+        self.index = index
+        self._embedder_factory = embedder_factory
+        self._embedder: Embedder | None = None
+        self._chunker: Chunker | None = None
+        self.progress = progress or ProgressSink()
+        self.jobs = JobLog(index.records.conn)
+
+    # -- lazy model: an unchanged corpus never loads it ----------------------------------------
+    @property
+    def embedder(self) -> Embedder:
+        if self._embedder is None:
+            self._embedder = self._embedder_factory()
+        return self._embedder
+
+    @property
+    def chunker(self) -> Chunker:
+        if self._chunker is None:
+            self._chunker = Chunker(self.settings.chunking, self.embedder.count_tokens, self.embedder.max_tokens)
+        return self._chunker
+
+    # -- public entry --------------------------------------------------------------------------
+    def run(
+        self, roots: list[Path], *, dry_run: bool = False, retry_rejected: bool = False, wait_s: float = 0.0
+    ) -> JobSummary:
+        """Ingest ``roots``: files under them are added, updated, moved or removed to match disk."""
+        root_names = [str(r.expanduser().absolute()) for r in roots]
+        if dry_run:
+            job_id = self.jobs.start(root_names, dry_run=True)
+            run = self._prepare(roots, root_names, retry_rejected)
+            return self._finish(job_id, run, dry_run=True)
+        with writer_lock(self.settings.paths.lock_file, wait_s=wait_s):
+            self.jobs.mark_interrupted()
+            job_id = self.jobs.start(root_names, dry_run=False)
+            try:
+                self.index.reconcile()
+                run = self._prepare(roots, root_names, retry_rejected)
+                self._apply(run)
+                self.index.bm25.sync(self.index.records)
+            except BaseException as e:
+                self.jobs.finish(job_id, "failed", {}, error=str(e) or type(e).__name__)
+                raise
+            return self._finish(job_id, run, dry_run=False)
+
+    # -- scan and plan ---------------------------------------------------------------------------
+    def _prepare(self, roots: list[Path], root_names: list[str], retry_rejected: bool) -> _Run:
+        records = self.index.records
+        recorded = records.files_under(root_names)
+        resolvers: dict[Path, AccessResolver] = {}
+        scanned: list[ScannedFile] = []
+        labels: dict[str, AccessLabel] = {}
+        outcomes: list[FileOutcome] = []
+        cfg = self.settings.ingest
+        for item in scan(
+            roots, exclude=cfg.exclude, sidecar=self.settings.access.sidecar, follow_symlinks=cfg.follow_symlinks
+        ):
+            if isinstance(item, Unreachable):
+                outcomes.append(FileOutcome(str(item.path), "skipped", reason=item.reason))
+                continue
+            found = self._hash(item, recorded, resolvers, labels, outcomes)
+            if found is not None:
+                scanned.append(found)
+        plan = make_plan(recorded, scanned, records.doc_ids(), records.doc_paths(), retry_rejected=retry_rejected)
+        return _Run(plan=plan, labels=labels, outcomes=outcomes)
+
+    def _hash(
+        self,
+        item: FoundFile,
+        recorded: dict[str, FileRecord],
+        resolvers: dict[Path, AccessResolver],
+        labels: dict[str, AccessLabel],
+        outcomes: list[FileOutcome],
+    ) -> ScannedFile | None:
+        path = str(item.path)
+        resolver = resolvers.setdefault(item.root, AccessResolver(self.settings.access, item.root))
+        try:
+            label = resolver.label_for(item.path)
+        except FileRejected as e:
+            outcomes.append(FileOutcome(path, e.status, reason=e.reason))
+            return None
+        labels[path] = label
+        old = recorded.get(path)
+        if old is not None and old.size == item.size and old.mtime_ns == item.mtime_ns:
+            content_hash = old.content_hash  # unchanged size and mtime: trust the recorded hash
+        else:
+            try:
+                content_hash = sha256_path(item.path)
+            except OSError as e:
+                outcomes.append(
+                    FileOutcome(
+                        path, "failed", reason=f"The file cannot be read ({e.strerror}); check its permissions."
+                    )
+                )
+                return None
+        return ScannedFile(path, item.size, item.mtime_ns, content_hash, label.key)
+
+    # -- apply -----------------------------------------------------------------------------------
+    def _apply(self, run: _Run) -> None:
+        plan, records = run.plan, self.index.records
+        for f in plan.unchanged:
+            run.outcomes.append(FileOutcome(f.path, "unchanged"))
+        for f, old in plan.rejected_unchanged:
+            run.outcomes.append(FileOutcome(f.path, old.status, reason=old.reason))
+        self._move_and_link(run)
+        self._delete(run)
+        self._add(run)
+        # Paths that vanished: their documents are gone (above) or live on under another path.
+        if plan.removed_paths:
+            with records.transaction() as conn:
+                for path in sorted(plan.removed_paths):
+                    Records.delete_file(conn, path)
+        for path in sorted(plan.removed_paths):
+            run.outcomes.append(FileOutcome(path, "deleted"))
+
+    def _move_and_link(self, run: _Run) -> None:
+        plan, records = run.plan, self.index.records
+        for doc_id, new_path in sorted(plan.resource.items()):
+            with records.transaction() as conn:
+                chunks = Records.set_source(conn, doc_id, new_path)
+                self.index.chroma.update_metadata(chunks)
+        if plan.link:
+            with records.transaction() as conn:
+                for f in plan.link:
+                    Records.put_file(
+                        conn,
+                        FileRecord(f.path, f.size, f.mtime_ns, f.content_hash, f.access_key, f.doc_id, "indexed", None),
+                    )
+        for f in plan.link:
+            run.outcomes.append(FileOutcome(f.path, "moved"))
+
+    def _delete(self, run: _Run) -> None:
+        records = self.index.records
+        for doc_id in sorted(run.plan.delete):
+            key = records.document_access(doc_id)
+            if key is not None:
+                ids = records.chunk_ids_of(doc_id)
+                self.index.chroma.delete(key, ids)
+                run.chunks_deleted += len(ids)
+            with records.transaction() as conn:
+                Records.delete_document(conn, doc_id)
+                Records.bump_generation(conn)
+
+    def _add(self, run: _Run) -> None:
+        todo = list(run.plan.add.items())
+        self.progress.planned(len(todo))
+        if not todo:
+            return
+        pending: list[_PendingDoc] = []
+        buffered = 0
+        for doc_id, files, result in self._parsed(todo):
+            if isinstance(result, FileRejected):
+                self._record_rejected(run, files, result.status, result.reason)
+                continue
+            chunks = self._make_chunks(doc_id, files[0], run.labels[files[0].path], result)
+            if not chunks:
+                self._record_rejected(
+                    run, files, "skipped", "The file contains no text to index (it may be a scan without OCR text)."
+                )
+                continue
+            pending.append(_PendingDoc(files, chunks, result.format))
+            buffered += len(chunks)
+            if buffered >= self.settings.ingest.flush_chunks:
+                self._flush(run, pending)
+                pending, buffered = [], 0
+        if pending:
+            self._flush(run, pending)
+
+    def _parsed(
+        self, todo: list[tuple[str, list[ScannedFile]]]
+    ) -> Iterator[tuple[str, list[ScannedFile], ParsedFile | FileRejected]]:
+        """Parse documents in reading order, in worker processes when configured."""
+        options = parse_options(self.settings)
+        workers = min(self.settings.ingest.workers, len(todo))
+        if workers <= 1:
+            for doc_id, files in todo:
+                yield doc_id, files, _parse_safely(files[0].path, options)
+            return
+        # spawn, not fork: the parent may hold torch threads, which fork does not survive.
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+            window = workers * 4  # bounded read-ahead keeps memory flat on big corpora
+            futures: list[tuple[str, list[ScannedFile], Future[ParsedFile | FileRejected]]] = []
+            queue = iter(todo)
+            for doc_id, files in queue:
+                futures.append((doc_id, files, pool.submit(_parse_safely, files[0].path, options)))
+                if len(futures) >= window:
+                    break
+            while futures:
+                doc_id, files, fut = futures.pop(0)
+                nxt = next(queue, None)
+                if nxt is not None:
+                    futures.append((nxt[0], nxt[1], pool.submit(_parse_safely, nxt[1][0].path, options)))
+                try:
+                    result = fut.result()
+                except Exception as e:  # a worker that died (out of memory, crash in C code)
+                    result = ParseFailure(f"The parser crashed on this file ({type(e).__name__}); it was left out.")
+                yield doc_id, files, result
+
+    def _make_chunks(self, doc_id: str, primary: ScannedFile, label: AccessLabel, parsed: ParsedFile) -> list[Chunk]:
+        drafts: list[ChunkDraft] = self.chunker.chunk(parsed.blocks)
+        modified = primary.mtime_ns / 1e9
+        chunks = []
+        for ordinal, draft in enumerate(drafts):
+            language = detect_language(draft.text)
+            chunks.append(
+                Chunk(
+                    id=chunk_id(doc_id, ordinal, draft.text),
+                    doc_id=doc_id,
+                    text=draft.text,
+                    ordinal=ordinal,
+                    source_uri=primary.path,
+                    title=draft.part_title or parsed.title,
+                    access=label,
+                    language=language,
+                    modified=modified,
+                    content_hash=primary.content_hash,
+                    page=draft.page,
+                    slide=draft.slide,
+                    sheet=draft.sheet,
+                    section=draft.section,
+                    part=draft.part,
+                    kind=draft.kind,
+                )
+            )
+        return chunks
+
+    def _flush(self, run: _Run, pending: list[_PendingDoc]) -> None:
+        chunks = [c for doc in pending for c in doc.chunks]
+        vectors = self.embedder.embed_documents([c.text for c in chunks])
+        self.index.chroma.upsert(chunks, vectors)
+        with self.index.records.transaction() as conn:
+            for doc in pending:
+                Records.insert_document(conn, doc.chunks, fmt=doc.fmt)
+                for f in doc.files:
+                    Records.put_file(
+                        conn,
+                        FileRecord(f.path, f.size, f.mtime_ns, f.content_hash, f.access_key, f.doc_id, "indexed", None),
+                    )
+            Records.bump_generation(conn)
+        run.embedded += len(chunks)
+        self.progress.chunks_embedded(len(chunks))
+        for doc in pending:
+            for i, f in enumerate(doc.files):
+                status = "updated" if f.path in run.plan.updated_paths else "added"
+                outcome = FileOutcome(f.path, status, chunks=len(doc.chunks) if i == 0 else 0)
+                run.outcomes.append(outcome)
+                self.progress.file_done(outcome)
+
+    def _record_rejected(self, run: _Run, files: list[ScannedFile], status: str, reason: str) -> None:
+        with self.index.records.transaction() as conn:
+            for f in files:
+                Records.put_file(
+                    conn, FileRecord(f.path, f.size, f.mtime_ns, f.content_hash, f.access_key, None, status, reason)
+                )
+        for f in files:
+            outcome = FileOutcome(f.path, status, reason=reason)
+            run.outcomes.append(outcome)
+            self.progress.file_done(outcome)
+
+    # -- report ----------------------------------------------------------------------------------
+    def _finish(self, job_id: int, run: _Run, *, dry_run: bool) -> JobSummary:
+        if dry_run:
+            run.outcomes.extend(_planned_outcomes(run.plan))
+        counts: Counter[str] = Counter(o.status for o in run.outcomes)
+        totals = {
+            **{k: counts.get(k, 0) for k in ("added", "updated", "moved", "unchanged", "deleted", "skipped", "failed")},
+            "chunks_embedded": run.embedded,
+            "chunks_deleted": run.chunks_deleted,
+            "chunks_total": self.index.records.chunk_count(),
+        }
+        self.jobs.record(job_id, run.outcomes)
+        status = "planned" if dry_run else ("completed_with_errors" if counts.get("failed") else "completed")
+        self.jobs.finish(job_id, status, totals)
+        summary = self.jobs.get(job_id)
+        assert summary is not None
+        return summary
+
+
+def _planned_outcomes(plan: Plan) -> list[FileOutcome]:
+    out = [FileOutcome(f.path, "unchanged") for f in plan.unchanged]
+    out += [FileOutcome(f.path, old.status, reason=old.reason) for f, old in plan.rejected_unchanged]
+    for files in plan.add.values():
+        out += [
+            FileOutcome(f.path, "updated" if f.path in plan.updated_paths else "added", reason="planned") for f in files
+        ]
+    out += [FileOutcome(f.path, "moved", reason="planned") for f in plan.link]
+    out += [FileOutcome(p, "deleted", reason="planned") for p in sorted(plan.removed_paths)]
+    return out

@@ -1,0 +1,121 @@
+"""The sync plan: a pure function from what is recorded and what is on disk to what to do.
+
+A document's id is derived from its bytes and its access set, so identical content at a new path
+is a move (metadata only, no embedding), a changed file is an update (new id, old one dropped),
+and a file moved into a folder with other groups is re-added under the new access set.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+from rag.records import FileRecord
+
+
+def document_id(content_hash: str, access_key: str) -> str:
+    return hashlib.sha256(f"{content_hash}\0{access_key}".encode()).hexdigest()[:32]
+
+
+@dataclass(frozen=True)
+class ScannedFile:
+    """A file found on disk, hashed, with its access set resolved."""
+
+    path: str
+    size: int
+    mtime_ns: int
+    content_hash: str
+    access_key: str
+
+    @property
+    def doc_id(self) -> str:
+        return document_id(self.content_hash, self.access_key)
+
+
+@dataclass
+class Plan:
+    add: dict[str, list[ScannedFile]] = field(default_factory=dict)
+    """New documents to parse and embed: doc id -> the files holding it (first one is parsed)."""
+    updated_paths: set[str] = field(default_factory=set)
+    """Paths whose content changed (reported as 'updated' rather than 'added')."""
+    link: list[ScannedFile] = field(default_factory=list)
+    """Files whose document is already indexed under another path: record them, no embedding."""
+    delete: set[str] = field(default_factory=set)
+    """Documents no file refers to any more."""
+    resource: dict[str, str] = field(default_factory=dict)
+    """Kept documents whose primary path changed: doc id -> new primary path (a move or rename)."""
+    removed_paths: set[str] = field(default_factory=set)
+    unchanged: list[ScannedFile] = field(default_factory=list)
+    retry: list[ScannedFile] = field(default_factory=list)
+    """Previously rejected files whose bytes are unchanged, when the caller asked to retry them."""
+    rejected_unchanged: list[tuple[ScannedFile, FileRecord]] = field(default_factory=list)
+
+    @property
+    def changes(self) -> int:
+        return len(self.add) + len(self.link) + len(self.delete) + len(self.resource) + len(self.removed_paths)
+
+
+def make_plan(
+    recorded: dict[str, FileRecord],
+    scanned: list[ScannedFile],
+    indexed_docs: set[str],
+    doc_paths: dict[str, list[str]],
+    *,
+    retry_rejected: bool = False,
+) -> Plan:
+    """Compare the files recorded under the scanned roots with the files found there.
+
+    Args:
+        recorded: file records under the scanned roots, by path.
+        scanned: files found under those roots now.
+        indexed_docs: ids of every document in the index.
+        doc_paths: for every indexed document, all recorded paths (under any root) that map to it.
+        retry_rejected: re-parse files that were skipped or failed before even if unchanged.
+    """
+    plan = Plan()
+    found_paths = {f.path for f in scanned}
+    plan.removed_paths = set(recorded) - found_paths
+    wanted: dict[str, list[str]] = {}
+    for f in scanned:
+        old = recorded.get(f.path)
+        if (
+            old is not None
+            and old.doc_id is None
+            and old.content_hash == f.content_hash
+            and old.access_key == f.access_key
+        ):
+            if retry_rejected:
+                plan.retry.append(f)
+                plan.add.setdefault(f.doc_id, []).append(f)
+            else:
+                plan.rejected_unchanged.append((f, old))
+            continue
+        doc = f.doc_id
+        wanted.setdefault(doc, []).append(f.path)
+        if doc in indexed_docs:
+            if old is not None and old.doc_id == doc:
+                plan.unchanged.append(f)
+            else:
+                plan.link.append(f)
+        else:
+            plan.add.setdefault(doc, []).append(f)
+            if old is not None and old.content_hash != f.content_hash:
+                plan.updated_paths.add(f.path)
+
+    # Documents that lost every path under the scanned roots, unless a path elsewhere keeps them.
+    scanned_docs = {r.doc_id for r in recorded.values() if r.doc_id}
+    for doc in scanned_docs:
+        if doc in wanted:
+            continue
+        elsewhere = [p for p in doc_paths.get(doc, []) if p not in recorded]
+        if not elsewhere:
+            plan.delete.add(doc)
+    # Kept documents whose primary (first, sorted) path is gone get a new primary path.
+    for doc, paths in wanted.items():
+        if doc not in indexed_docs:
+            continue
+        current = doc_paths.get(doc, [])
+        survivors = sorted({*(p for p in current if p in found_paths or p not in recorded), *paths})
+        if current and current[0] != survivors[0] or not current:
+            plan.resource[doc] = survivors[0]
+    return plan

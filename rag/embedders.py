@@ -1,0 +1,224 @@
+"""Embedding models behind one small interface.
+
+``SentenceTransformerEmbedder`` runs a local model (the packaged all-MiniLM-L6-v2 by default);
+``OpenAIEmbedder`` calls any OpenAI-compatible ``/v1/embeddings`` endpoint (vLLM serving an
+embedding model, say). Both also count tokens, because chunk sizes are measured in the
+embedding model's own tokens.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+from rag.errors import ConfigError, ModelError
+from rag.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    """What the index and the chunker need from an embedding model."""
+
+    @property
+    def model_id(self) -> str: ...
+
+    @property
+    def dimension(self) -> int: ...
+
+    @property
+    def max_tokens(self) -> int:
+        """Longest input the model reads before truncating, in its own tokens."""
+        ...
+
+    def count_tokens(self, text: str) -> int: ...
+
+    def embed_documents(self, texts: list[str]) -> np.ndarray: ...
+
+    def embed_query(self, text: str) -> np.ndarray: ...
+
+
+class SentenceTransformerEmbedder:
+    """A local sentence-transformers model."""
+
+    def __init__(
+        self,
+        model_path: str | Path,
+        *,
+        model_id: str,
+        batch_size: int = 32,
+        device: str = "cpu",
+        normalize: bool = True,
+        query_prompt: str | None = None,
+        document_prompt: str | None = None,
+    ) -> None:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")  # models are provisioned, never fetched here
+        try:
+            from sentence_transformers import SentenceTransformer
+        except ImportError as e:  # pragma: no cover - part of the base install
+            raise ModelError("sentence-transformers is not installed; run `make setup`.") from e
+        try:
+            self._model = SentenceTransformer(str(model_path), device=device)
+        except Exception as e:
+            raise ModelError(
+                f"Could not load embedding model from {model_path}; run `fuente models pull` or fix embedding.model."
+            ) from e
+        self._model_id = model_id
+        self._batch_size = batch_size
+        self._normalize = normalize
+        self._query_prompt = query_prompt
+        self._document_prompt = document_prompt
+        self._tokenizer = self._model.tokenizer
+
+    @property
+    def model_id(self) -> str:
+        return self._model_id
+
+    @property
+    def dimension(self) -> int:
+        dim = self._model.get_embedding_dimension()
+        assert dim is not None
+        return int(dim)
+
+    @property
+    def max_tokens(self) -> int:
+        # The model adds [CLS] and [SEP]; the chunker counts content tokens only.
+        return int(self._model.max_seq_length) - 2
+
+    @property
+    def batch_size(self) -> int:
+        return self._batch_size
+
+    def count_tokens(self, text: str) -> int:
+        return len(self._tokenizer(text, add_special_tokens=False, truncation=False)["input_ids"])
+
+    def _encode(self, texts: list[str], prompt: str | None) -> np.ndarray:
+        kwargs: dict[str, object] = {}
+        if prompt:
+            key = "prompt_name" if prompt in getattr(self._model, "prompts", {}) else "prompt"
+            kwargs[key] = prompt
+        vectors = self._model.encode(
+            texts,
+            batch_size=self._batch_size,
+            normalize_embeddings=self._normalize,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+            **kwargs,
+        )
+        return np.asarray(vectors, dtype=np.float32)
+
+    def embed_documents(self, texts: list[str]) -> np.ndarray:
+        return self._encode(texts, self._document_prompt)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self._encode([text], self._query_prompt)[0]
+
+
+class OpenAIEmbedder:
+    """An OpenAI-compatible ``/v1/embeddings`` endpoint (vLLM, TEI behind a gateway, OpenAI)."""
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        model: str,
+        api_key: str | None,
+        batch_size: int,
+        max_tokens: int,
+        timeout_s: float,
+        tokenizer: str | None = None,
+    ) -> None:
+        import httpx
+
+        self._client = httpx.Client(
+            base_url=base_url.rstrip("/"), timeout=timeout_s, headers={"Authorization": f"Bearer {api_key or 'none'}"}
+        )
+        self._model = model
+        self._batch_size = batch_size
+        self._max_tokens = max_tokens
+        self._dimension: int | None = None
+        self._tokenizer = None
+        if tokenizer:
+            from transformers import AutoTokenizer
+
+            self._tokenizer = AutoTokenizer.from_pretrained(tokenizer)
+
+    @property
+    def model_id(self) -> str:
+        return self._model
+
+    @property
+    def dimension(self) -> int:
+        if self._dimension is None:
+            self._dimension = int(self.embed_query("dimension probe").shape[0])
+        return self._dimension
+
+    @property
+    def max_tokens(self) -> int:
+        return self._max_tokens
+
+    def count_tokens(self, text: str) -> int:
+        if self._tokenizer is not None:
+            return len(self._tokenizer(text, add_special_tokens=False)["input_ids"])
+        # Without the served model's tokenizer, words are a safe under-estimate scaled up.
+        return int(len(text.split()) * 1.4) + 1
+
+    def _post(self, texts: list[str]) -> np.ndarray:
+        import httpx
+
+        try:
+            response = self._client.post("/embeddings", json={"model": self._model, "input": texts})
+            response.raise_for_status()
+        except httpx.HTTPError as e:
+            raise ModelError(
+                f"The embedding endpoint {self._client.base_url} failed ({e}); check that it is running."
+            ) from e
+        data = sorted(response.json()["data"], key=lambda item: item["index"])
+        vectors = np.asarray([item["embedding"] for item in data], dtype=np.float32)
+        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+        return vectors / np.maximum(norms, 1e-12)
+
+    def embed_documents(self, texts: list[str]) -> np.ndarray:
+        parts = [self._post(texts[i : i + self._batch_size]) for i in range(0, len(texts), self._batch_size)]
+        return np.concatenate(parts) if parts else np.zeros((0, self.dimension), dtype=np.float32)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self._post([text])[0]
+
+
+def build_embedder(settings: Settings) -> Embedder:
+    """Create the configured embedder, provisioning a catalog model when needed."""
+    cfg = settings.embedding
+    if cfg.provider == "openai":
+        if not cfg.base_url:
+            raise ConfigError("embedding.base_url is required when embedding.provider is openai.")
+        return OpenAIEmbedder(
+            base_url=cfg.base_url,
+            model=cfg.model,
+            api_key=os.environ.get(cfg.api_key_env),
+            batch_size=cfg.batch_size,
+            max_tokens=cfg.max_tokens,
+            timeout_s=cfg.timeout_s,
+            tokenizer=cfg.tokenizer,
+        )
+    from rag.models import ensure_model
+
+    names = {spec.name for spec in settings.models.catalog}
+    if cfg.model in names:
+        path: str | Path = ensure_model(settings, cfg.model)
+    else:
+        path = Path(cfg.model).expanduser() if Path(cfg.model).expanduser().exists() else cfg.model
+    return SentenceTransformerEmbedder(
+        path,
+        model_id=cfg.model,
+        batch_size=cfg.batch_size,
+        device=cfg.device,
+        normalize=cfg.normalize,
+        query_prompt=cfg.query_prompt,
+        document_prompt=cfg.document_prompt,
+    )

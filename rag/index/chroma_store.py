@@ -1,0 +1,167 @@
+"""Dense vectors in Chroma, one collection per access set.
+
+Chunks are partitioned by the set of groups that may see them, so a query searches only the
+collections the user may see, each without a `where` filter: a metadata filter that matches most
+chunks made Chroma 1.5 about 60x slower (../shared/ASSETS.md). Per-group booleans (``g_<group>``)
+are stored anyway, for callers that need a filtered query.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from collections import defaultdict
+from typing import Any
+
+import numpy as np
+
+from rag.errors import ConfigError, StoreError
+from rag.records import chunk_meta
+from rag.settings import IndexSettings, PathsSettings
+from rag.types import Chunk
+
+log = logging.getLogger(__name__)
+ACCESS_KEY = "fuente_access_key"
+
+
+def _client(index: IndexSettings, paths: PathsSettings) -> Any:
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    chroma_settings = ChromaSettings(anonymized_telemetry=False)
+    try:
+        if index.provider == "embedded":
+            paths.chroma_dir.mkdir(parents=True, exist_ok=True)
+            return chromadb.PersistentClient(path=str(paths.chroma_dir), settings=chroma_settings)
+        headers = {}
+        if index.token_env:
+            token = os.environ.get(index.token_env)
+            if not token:
+                raise ConfigError(
+                    f"index.token_env names {index.token_env}, which is not set; export the Chroma token."
+                )
+            headers["Authorization"] = f"Bearer {token}"
+        return chromadb.HttpClient(
+            host=index.host, port=index.port, ssl=index.ssl, headers=headers, settings=chroma_settings
+        )
+    except ConfigError:
+        raise
+    except Exception as e:
+        where = paths.chroma_dir if index.provider == "embedded" else f"{index.host}:{index.port}"
+        raise StoreError(
+            f"Cannot open the Chroma index at {where} ({e}); check that it is running and reachable."
+        ) from e
+
+
+class ChromaStore:
+    """The vector side of the index."""
+
+    def __init__(self, index: IndexSettings, paths: PathsSettings) -> None:
+        self._settings = index
+        self._client = _client(index, paths)
+        self._collections: dict[str, Any] = {}
+
+    def collection_name(self, access_key: str) -> str:
+        digest = hashlib.sha256(access_key.encode()).hexdigest()[:16]
+        return f"{self._settings.collection_prefix}_{digest}"
+
+    def _collection(self, access_key: str, *, create: bool) -> Any | None:
+        if access_key in self._collections:
+            return self._collections[access_key]
+        name = self.collection_name(access_key)
+        try:
+            if create:
+                coll = self._client.get_or_create_collection(
+                    name,
+                    configuration={"hnsw": {"space": "cosine"}},
+                    metadata={ACCESS_KEY: access_key},
+                    embedding_function=None,
+                )
+            else:
+                coll = self._client.get_collection(name, embedding_function=None)
+        except Exception as e:
+            if not create:
+                return None
+            raise StoreError(f"Cannot create Chroma collection {name} ({e}); check the index server.") from e
+        self._collections[access_key] = coll
+        return coll
+
+    def access_keys(self) -> list[str]:
+        """Access sets that have a collection in this index."""
+        keys = []
+        prefix = self._settings.collection_prefix + "_"
+        for coll in self._client.list_collections():
+            if coll.name.startswith(prefix) and (coll.metadata or {}).get(ACCESS_KEY) is not None:
+                keys.append(coll.metadata[ACCESS_KEY])
+        return sorted(keys)
+
+    def upsert(self, chunks: list[Chunk], vectors: np.ndarray) -> None:
+        """Write chunks with their vectors; idempotent by chunk id."""
+        by_key: dict[str, list[int]] = defaultdict(list)
+        for i, chunk in enumerate(chunks):
+            by_key[chunk.access.key].append(i)
+        step = self._settings.write_batch
+        for key, rows in by_key.items():
+            coll = self._collection(key, create=True)
+            for start in range(0, len(rows), step):
+                part = rows[start : start + step]
+                coll.upsert(
+                    ids=[chunks[i].id for i in part],
+                    embeddings=vectors[part],
+                    documents=[chunks[i].text for i in part],
+                    metadatas=[chunk_meta(chunks[i]) for i in part],
+                )
+
+    def ids_by_access(self) -> dict[str, set[str]]:
+        """Every chunk id in the index, grouped by access set."""
+        out: dict[str, set[str]] = {}
+        for key in self.access_keys():
+            coll = self._collection(key, create=False)
+            if coll is None:
+                continue
+            ids: set[str] = set()
+            offset, page = 0, 10_000
+            while True:
+                got = coll.get(include=[], limit=page, offset=offset)["ids"]
+                ids.update(got)
+                if len(got) < page:
+                    break
+                offset += page
+            out[key] = ids
+        return out
+
+    def delete(self, access_key: str, ids: list[str]) -> None:
+        coll = self._collection(access_key, create=False)
+        if coll is None or not ids:
+            return
+        for start in range(0, len(ids), self._settings.write_batch):
+            coll.delete(ids=ids[start : start + self._settings.write_batch])
+
+    def update_metadata(self, chunks: list[Chunk]) -> None:
+        by_key: dict[str, list[Chunk]] = defaultdict(list)
+        for chunk in chunks:
+            by_key[chunk.access.key].append(chunk)
+        for key, group in by_key.items():
+            coll = self._collection(key, create=False)
+            if coll is not None:
+                coll.update(ids=[c.id for c in group], metadatas=[chunk_meta(c) for c in group])
+
+    def count(self) -> int:
+        total = 0
+        for key in self.access_keys():
+            coll = self._collection(key, create=False)
+            total += coll.count() if coll is not None else 0
+        return total
+
+    def query(self, vector: np.ndarray, access_keys: list[str], k: int) -> list[tuple[str, float]]:
+        """Top-k (chunk id, cosine similarity) over the given access sets, best first."""
+        hits: list[tuple[str, float]] = []
+        for key in access_keys:
+            coll = self._collection(key, create=False)
+            if coll is None:
+                continue
+            res = coll.query(query_embeddings=[vector], n_results=k, include=["distances"])
+            hits.extend((cid, 1.0 - float(dist)) for cid, dist in zip(res["ids"][0], res["distances"][0], strict=True))
+        hits.sort(key=lambda hit: hit[1], reverse=True)
+        return hits[:k]

