@@ -1,0 +1,58 @@
+"""What a format parser receives besides the path, and the shape every parser has."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path, PurePath
+
+from ingest.parsing.base import ParseOptions
+from rag.types import ParsedFile
+
+
+@dataclass(frozen=True)
+class ParseContext:
+    """The options for one parse, plus who is being parsed.
+
+    Attributes:
+        options: Limits and OCR switches.
+        name: The name the user knows the file by. For an e-mail attachment this is the
+            attachment's file name, while the path handed to the parser is a temporary file.
+        depth: 0 for a file on disk, 1 for an attachment, 2 for an attachment of an attachment...
+    """
+
+    options: ParseOptions
+    name: str
+    depth: int = 0
+
+    @property
+    def stem(self) -> str:
+        """The name without its extension: the title of last resort."""
+        return PurePath(self.name).stem or self.name
+
+
+Parser = Callable[[Path, ParseContext], ParsedFile]
+
+
+# Titles that Office and other tools fill in by themselves; they name the tool, not the file.
+_PLACEHOLDER_TITLES = frozenset(
+    {
+        "powerpoint presentation",
+        "presentación de powerpoint",
+        "word document",
+        "documento de word",
+        "microsoft word document",
+        "untitled",
+        "sin título",
+        "title",
+    }
+)
+
+
+def pick_title(*candidates: str | None, fallback: str) -> str:
+    """Return the first candidate that is a real title, whitespace-collapsed, else ``fallback``."""
+    for candidate in candidates:
+        title = " ".join((candidate or "").split())
+        if title and title.lower() not in _PLACEHOLDER_TITLES:
+            return title
+    return fallback

@@ -1,0 +1,539 @@
+"""Hostile, broken and oddly encoded inputs: each is parsed or refused with one clear sentence.
+
+All inputs are generated here (python-docx, openpyxl, reportlab, the email package).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import zipfile
+from email.message import EmailMessage
+from pathlib import Path
+
+import docx
+import openpyxl
+import pytest
+from reportlab.lib.pagesizes import A4
+from reportlab.pdfgen import canvas
+
+from ingest.parsing import SUPPORTED_SUFFIXES, ParseOptions, parse_bytes, parse_file
+from ingest.parsing.safety import OLE2_MAGIC
+from rag.errors import FileRejected, ParseFailure, SkipFile
+from rag.types import BlockKind, ParsedFile
+
+OPTIONS = ParseOptions(ocr=False)
+SPANISH = "¿Dónde está el niño? La señora pagó 25 € por el café «ñoño»."
+
+
+def assert_one_sentence(reason: str) -> None:
+    assert reason[:1].isupper() and reason.endswith("."), reason
+    assert "\n" not in reason and not re.search(r"[.!?] [A-Z]", reason), reason
+
+
+def rejected(path: Path, options: ParseOptions = OPTIONS) -> FileRejected:
+    with pytest.raises(FileRejected) as info:
+        parse_file(path, options)
+    assert_one_sentence(info.value.reason)
+    return info.value
+
+
+def text_of(parsed: ParsedFile) -> str:
+    return "\n".join(block.text for block in parsed.blocks)
+
+
+# -- builders ----------------------------------------------------------------------------------
+
+
+def make_docx(path: Path) -> Path:
+    document = docx.Document()
+    document.add_heading("Informe anual", level=1)
+    document.add_paragraph("Resumen del año con acentos: información, órdenes.")
+    document.add_heading("Ventas", level=2)
+    table = document.add_table(rows=3, cols=2)
+    for r, row in enumerate([("Región", "Ventas"), ("Norte", "120"), ("Sur", "95")]):
+        for c, value in enumerate(row):
+            table.cell(r, c).text = value
+    document.add_paragraph("Texto después de la tabla.")
+    document.save(str(path))
+    return path
+
+
+def make_xlsx(path: Path) -> Path:
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.title = "Datos"
+    sheet.append([None, None, None])
+    sheet.append([None, "Producto", "Precio"])
+    sheet.append([None, "Café", 2.5])
+    sheet.append([None, "Té", 3.0])
+    workbook.save(str(path))
+    return path
+
+
+def make_pdf(path: Path, pages: list[str], title: str | None = "Manual de prueba") -> Path:
+    pdf = canvas.Canvas(str(path), pagesize=A4)
+    if title:
+        pdf.setTitle(title)
+    for text in pages:
+        if text:
+            pdf.drawString(72, 760, text)
+        pdf.showPage()
+    pdf.save()
+    return path
+
+
+def rewrite_zip(source: Path, target: Path, replace: dict[str, bytes]) -> Path:
+    with zipfile.ZipFile(source) as old, zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as new:
+        for info in old.infolist():
+            new.writestr(info.filename, replace.get(info.filename, old.read(info.filename)))
+    return target
+
+
+ENTITY_BOMB_PROLOG = (
+    b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+    b'<!DOCTYPE lolz [<!ENTITY lol "lol">'
+    + b"".join(
+        f'<!ENTITY lol{i} "{("&lol" + (str(i - 1) if i > 1 else "") + ";") * 10}">'.encode() for i in range(1, 10)
+    )
+    + b"]>\n"
+)
+
+
+# -- zip-based formats -------------------------------------------------------------------------
+
+
+def test_zip_bomb_docx_over_uncompressed_cap_fails(tmp_path: Path) -> None:
+    bomb = tmp_path / "bomb.docx"
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
+        archive.writestr("[Content_Types].xml", "<Types/>")
+        with archive.open("word/media/zeros.bin", "w", force_zip64=True) as entry:
+            chunk = bytes(1 << 20)
+            for _ in range(24):
+                entry.write(chunk)
+    assert bomb.stat().st_size < 200_000
+    error = rejected(bomb, ParseOptions(ocr=False, max_uncompressed_bytes=16 * 2**20))
+    assert isinstance(error, ParseFailure)
+    assert "zip bomb" in error.reason
+
+
+def test_zip_bomb_by_compression_ratio_fails_with_default_limits(tmp_path: Path) -> None:
+    bomb = tmp_path / "ratio.xlsx"
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("xl/zeros.bin", bytes(12 * 2**20))
+    error = rejected(bomb)
+    assert isinstance(error, ParseFailure)
+    assert "zip bomb" in error.reason
+
+
+def test_small_highly_compressible_docx_is_not_a_bomb(tmp_path: Path) -> None:
+    source = make_docx(tmp_path / "plain.docx")
+    padded = rewrite_zip(source, tmp_path / "padded.docx", {"word/zeros.bin": bytes(2 * 2**20)})
+    assert "Informe anual" in text_of(parse_file(padded, OPTIONS))
+
+
+@pytest.mark.parametrize(
+    ("maker", "suffix", "part"),
+    [(make_docx, "docx", "word/document.xml"), (make_xlsx, "xlsx", "xl/workbook.xml")],
+)
+def test_xml_entity_bomb_fails(tmp_path: Path, maker: object, suffix: str, part: str) -> None:
+    source = maker(tmp_path / f"source.{suffix}")  # type: ignore[operator]
+    with zipfile.ZipFile(source) as archive:
+        original = archive.read(part)
+    body = original[original.index(b"?>") + 2 :] if original.startswith(b"<?xml") else original
+    bomb = rewrite_zip(source, tmp_path / f"bomb.{suffix}", {part: ENTITY_BOMB_PROLOG + body})
+    error = rejected(bomb)
+    assert isinstance(error, ParseFailure)
+    assert "entity" in error.reason
+
+
+def test_truncated_docx_fails(tmp_path: Path) -> None:
+    source = make_docx(tmp_path / "full.docx")
+    truncated = tmp_path / "truncated.docx"
+    truncated.write_bytes(source.read_bytes()[: source.stat().st_size // 2])
+    error = rejected(truncated)
+    assert isinstance(error, ParseFailure)
+    assert "damaged" in error.reason
+
+
+@pytest.mark.parametrize("suffix", ["docx", "pptx", "xlsx", "odt"])
+def test_zip_of_the_wrong_kind_fails_without_leaking_library_errors(tmp_path: Path, suffix: str) -> None:
+    path = tmp_path / f"not-really.{suffix}"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("readme.txt", "hello")
+    assert isinstance(rejected(path), ParseFailure)
+
+
+def test_docx_named_pptx_fails(tmp_path: Path) -> None:
+    wrong = tmp_path / "deck.pptx"
+    wrong.write_bytes(make_docx(tmp_path / "doc.docx").read_bytes())
+    assert isinstance(rejected(wrong), ParseFailure)
+
+
+def test_encrypted_office_file_is_skipped_as_password_protected(tmp_path: Path) -> None:
+    # An encrypted OOXML file is an OLE2 container holding an "EncryptedPackage" stream.
+    path = tmp_path / "secret.xlsx"
+    path.write_bytes(OLE2_MAGIC + bytes(500) + "EncryptedPackage".encode("utf-16-le") + bytes(500))
+    error = rejected(path)
+    assert isinstance(error, SkipFile)
+    assert "password-protected" in error.reason
+
+
+def test_legacy_binary_office_file_with_new_extension_is_skipped(tmp_path: Path) -> None:
+    path = tmp_path / "old.docx"
+    path.write_bytes(OLE2_MAGIC + bytes(1000))
+    error = rejected(path)
+    assert isinstance(error, SkipFile)
+    assert "old binary Office" in error.reason
+
+
+# -- Office output -----------------------------------------------------------------------------
+
+
+def test_docx_headings_become_markdown_and_tables_table_blocks(tmp_path: Path) -> None:
+    parsed = parse_file(make_docx(tmp_path / "informe.docx"), OPTIONS)
+    kinds = [block.kind for block in parsed.blocks]
+    assert kinds == [BlockKind.TEXT, BlockKind.TABLE, BlockKind.TEXT]
+    first, table, last = parsed.blocks
+    assert first.text.startswith("# Informe anual\n\nResumen del año")
+    assert "## Ventas" in first.text
+    assert table.text.splitlines() == [
+        "| Región | Ventas |",
+        "|---|---|",
+        "| Norte | 120 |",
+        "| Sur | 95 |",
+    ]
+    assert table.heading_path == ("Informe anual", "Ventas")
+    assert last.text == "Texto después de la tabla."
+    assert parsed.title == "Informe anual"
+
+
+def test_xlsx_header_is_first_non_empty_row_and_empty_columns_are_dropped(tmp_path: Path) -> None:
+    parsed = parse_file(make_xlsx(tmp_path / "precios.xlsx"), OPTIONS)
+    (block,) = parsed.blocks
+    assert block.kind is BlockKind.TABLE and block.sheet == "Datos"
+    assert block.text.splitlines() == [
+        "| Producto | Precio |",
+        "|---|---|",
+        "| Café | 2.5 |",
+        "| Té | 3 |",
+    ]
+
+
+def test_csv_in_cp1252_with_semicolons(tmp_path: Path) -> None:
+    path = tmp_path / "gastos.csv"
+    path.write_bytes("Concepto;Importe\nCafé;2,50 €\nAlmuerzo del niño;12,00 €\n".encode("cp1252"))
+    (block,) = parse_file(path, OPTIONS).blocks
+    assert block.kind is BlockKind.TABLE
+    assert block.text.splitlines()[0] == "| Concepto | Importe |"
+    assert "| Almuerzo del niño | 12,00 € |" in block.text
+
+
+# -- PDF ---------------------------------------------------------------------------------------
+
+
+def test_pdf_pages_are_numbered_and_titled(tmp_path: Path) -> None:
+    path = make_pdf(tmp_path / "manual.pdf", ["Primera página del manual", "Segunda página"])
+    parsed = parse_file(path, OPTIONS)
+    assert [(b.page, b.text) for b in parsed.blocks] == [
+        (1, "Primera página del manual"),
+        (2, "Segunda página"),
+    ]
+    assert parsed.title == "Manual de prueba"
+
+
+def test_pdf_title_falls_back_to_first_line(tmp_path: Path) -> None:
+    path = make_pdf(tmp_path / "sin-titulo.pdf", ["Política de vacaciones"], title=None)
+    assert parse_file(path, OPTIONS).title == "Política de vacaciones"
+
+
+def test_pdf_without_tesseract_keeps_text_pages_and_notes_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))  # no tesseract to be found
+    path = make_pdf(tmp_path / "mixto.pdf", ["Página con texto suficiente para no OCR", ""])
+    parsed = parse_file(path, ParseOptions(ocr=True))
+    assert [b.page for b in parsed.blocks] == [1]
+    assert parsed.ocr_pages == ()
+    assert any("tesseract" in note for note in parsed.notes)
+
+
+def test_random_bytes_pdf_fails(tmp_path: Path) -> None:
+    path = tmp_path / "random.pdf"
+    path.write_bytes(os.urandom(4096))
+    assert isinstance(rejected(path), ParseFailure)
+
+
+def test_encrypted_pdf_is_skipped(tmp_path: Path) -> None:
+    from pypdf import PdfReader, PdfWriter
+
+    source = make_pdf(tmp_path / "open.pdf", ["Contenido confidencial"])
+    writer = PdfWriter()
+    writer.append(PdfReader(source))
+    writer.encrypt(user_password="secreto", algorithm="AES-256")
+    locked = tmp_path / "locked.pdf"
+    with locked.open("wb") as handle:
+        writer.write(handle)
+    error = rejected(locked)
+    assert isinstance(error, SkipFile)
+    assert "password-protected" in error.reason
+
+
+def test_pdf_encrypted_with_empty_user_password_is_read(tmp_path: Path) -> None:
+    from pypdf import PdfReader, PdfWriter
+
+    source = make_pdf(tmp_path / "open.pdf", ["Solo restringe la impresión"])
+    writer = PdfWriter()
+    writer.append(PdfReader(source))
+    writer.encrypt(user_password="", owner_password="dueño", algorithm="AES-128")
+    locked = tmp_path / "owner-only.pdf"
+    with locked.open("wb") as handle:
+        writer.write(handle)
+    assert "Solo restringe la impresión" in text_of(parse_file(locked, OPTIONS))
+
+
+# -- generic refusals --------------------------------------------------------------------------
+
+
+def test_unknown_suffix_is_skipped(tmp_path: Path) -> None:
+    path = tmp_path / "diagram.xyz"
+    path.write_text("data")
+    error = rejected(path)
+    assert isinstance(error, SkipFile)
+    assert "not supported" in error.reason
+    assert ".xyz" not in SUPPORTED_SUFFIXES and ".pdf" in SUPPORTED_SUFFIXES
+
+
+def test_suffix_is_case_insensitive(tmp_path: Path) -> None:
+    path = tmp_path / "NOTAS.TXT"
+    path.write_text("Notas en mayúsculas.", encoding="utf-8")
+    assert text_of(parse_file(path, OPTIONS)) == "Notas en mayúsculas."
+
+
+def test_file_over_size_limit_is_skipped(tmp_path: Path) -> None:
+    path = tmp_path / "big.txt"
+    path.write_text("x" * 2048)
+    error = rejected(path, ParseOptions(ocr=False, max_file_bytes=1024))
+    assert isinstance(error, SkipFile)
+    assert "limit" in error.reason
+
+
+def test_empty_file_is_skipped(tmp_path: Path) -> None:
+    path = tmp_path / "empty.docx"
+    path.write_bytes(b"")
+    error = rejected(path)
+    assert isinstance(error, SkipFile)
+    assert "empty" in error.reason
+
+
+@pytest.mark.parametrize("suffix", ["txt", "md"])
+def test_whitespace_only_text_is_skipped(tmp_path: Path, suffix: str) -> None:
+    path = tmp_path / f"blank.{suffix}"
+    path.write_text(" \n\t\n   \n")
+    error = rejected(path)
+    assert isinstance(error, SkipFile)
+    assert "whitespace" in error.reason
+
+
+def test_unreadable_path_fails(tmp_path: Path) -> None:
+    folder = tmp_path / "actually-a-folder.txt"
+    folder.mkdir()
+    error = rejected(folder)
+    assert isinstance(error, ParseFailure)
+    assert "could not be read" in error.reason
+
+
+def test_binary_data_named_txt_fails(tmp_path: Path) -> None:
+    path = tmp_path / "image.txt"
+    path.write_bytes(bytes(range(256)) * 20)
+    assert isinstance(rejected(path), ParseFailure)
+
+
+# -- text encodings ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "encoded",
+    [
+        pytest.param(SPANISH.encode("utf-8"), id="utf-8"),
+        pytest.param(b"\xef\xbb\xbf" + SPANISH.encode("utf-8"), id="utf-8-bom"),
+        pytest.param(SPANISH.encode("utf-16"), id="utf-16-bom"),
+        pytest.param(b"\xfe\xff" + SPANISH.encode("utf-16-be"), id="utf-16-be-bom"),
+        pytest.param(SPANISH.encode("utf-16-le"), id="utf-16-le-no-bom"),
+        pytest.param(SPANISH.encode("utf-32"), id="utf-32-bom"),
+        pytest.param(SPANISH.encode("utf-32-be"), id="utf-32-be-no-bom"),
+        pytest.param(SPANISH.encode("cp1252"), id="cp1252"),
+    ],
+)
+def test_text_encodings_decode_to_the_same_text(tmp_path: Path, encoded: bytes) -> None:
+    path = tmp_path / "nota.txt"
+    path.write_bytes(encoded)
+    assert text_of(parse_file(path, OPTIONS)) == SPANISH
+
+
+def test_latin1_markdown_with_table(tmp_path: Path) -> None:
+    source = "# Año fiscal\n\nIntroducción.\n\n| Mes | Importe |\n|---|---|\n| Enero | 10 |\n\nFin.\n"
+    path = tmp_path / "resumen.md"
+    path.write_bytes(source.encode("latin-1"))
+    parsed = parse_file(path, OPTIONS)
+    assert parsed.title == "Año fiscal"
+    assert [b.kind for b in parsed.blocks] == [BlockKind.TEXT, BlockKind.TABLE, BlockKind.TEXT]
+    assert parsed.blocks[0].text == "# Año fiscal\n\nIntroducción."
+    assert parsed.blocks[1].heading_path == ("Año fiscal",)
+
+
+def test_text_is_cleaned(tmp_path: Path) -> None:
+    path = tmp_path / "sucio.txt"
+    path.write_bytes(b"\r\n\r\nuno   \r\n\r\n\r\n\r\ndos\t \x00\r\n\r\n\r\n")
+    assert text_of(parse_file(path, OPTIONS)) == "uno\n\ndos"
+
+
+def test_html_uses_declared_charset_and_drops_scripts_and_navigation(tmp_path: Path) -> None:
+    page = (
+        "<html><head><meta charset='windows-1252'><title>Política</title>"
+        "<script>var x = 'oculto';</script><style>p {color: red}</style></head>"
+        "<body><nav>Inicio | Contacto</nav><h1>Política de viajes</h1>"
+        "<p>Los empleados “viajan” en clase turista.</p>"
+        "<table><tr><th>Destino</th><th>Tope</th></tr><tr><td>Bogotá</td><td>300 €</td></tr></table>"
+        "<div style='display:none'>invisible</div></body></html>"
+    )
+    path = tmp_path / "politica.html"
+    path.write_bytes(page.encode("cp1252"))
+    parsed = parse_file(path, OPTIONS)
+    text = text_of(parsed)
+    assert parsed.title == "Política"
+    assert "# Política de viajes" in text and "“viajan”" in text
+    for hidden in ("oculto", "color: red", "Contacto", "invisible"):
+        assert hidden not in text
+    table = parsed.blocks[-1]
+    assert table.kind is BlockKind.TABLE
+    assert table.text.splitlines()[0] == "| Destino | Tope |"
+    assert "| Bogotá | 300 € |" in table.text
+
+
+# -- e-mail ------------------------------------------------------------------------------------
+
+
+def make_eml(tmp_path: Path) -> Path:
+    message = EmailMessage()
+    message["From"] = "Ana Pérez <ana@example.com>"
+    message["To"] = "equipo@example.com"
+    message["Subject"] = "Presupuesto revisado"
+    message["Date"] = "Mon, 06 May 2024 10:00:00 +0200"
+    message.set_content("Hola equipo,\n\nadjunto el presupuesto.\n")
+    message.add_attachment(
+        make_docx(tmp_path / "presupuesto.docx").read_bytes(),
+        maintype="application",
+        subtype="vnd.openxmlformats-officedocument.wordprocessingml.document",
+        filename="presupuesto.docx",
+    )
+    message.add_attachment(os.urandom(2048), maintype="application", subtype="pdf", filename="roto.pdf")
+    message.add_attachment(b"MZ\x90\x00", maintype="application", subtype="octet-stream", filename="setup.exe")
+    path = tmp_path / "correo.eml"
+    path.write_bytes(message.as_bytes())
+    return path
+
+
+def test_eml_with_attachments_parses_the_good_ones_and_notes_the_rest(tmp_path: Path) -> None:
+    parsed = parse_file(make_eml(tmp_path), OPTIONS)
+    assert parsed.title == "Presupuesto revisado"
+    head = parsed.blocks[0]
+    assert head.part is None
+    assert head.text.startswith("From: Ana Pérez <ana@example.com>\nTo: equipo@example.com\n")
+    assert "Subject: Presupuesto revisado" in head.text and "adjunto el presupuesto." in head.text
+    attached = [b for b in parsed.blocks if b.part == "presupuesto.docx"]
+    assert attached and all(b.part_title == "Informe anual" for b in attached)
+    assert any(b.kind is BlockKind.TABLE for b in attached)
+    assert len(parsed.notes) == 2
+    assert any("roto.pdf" in note for note in parsed.notes)
+    assert any("setup.exe" in note and "not supported" in note for note in parsed.notes)
+
+
+def test_eml_in_utf16_with_html_only_body(tmp_path: Path) -> None:
+    message = EmailMessage()
+    message["Subject"] = "Aviso"
+    message["From"] = "it@example.com"
+    message.set_content("<p>El servidor <b>se reinicia</b> el sábado.</p>", subtype="html")
+    path = tmp_path / "aviso.eml"
+    path.write_bytes(message.as_string().encode("utf-16"))
+    parsed = parse_file(path, OPTIONS)
+    assert "El servidor se reinicia el sábado." in text_of(parsed)
+    assert "<p>" not in text_of(parsed)
+
+
+def test_smime_encrypted_eml_is_skipped(tmp_path: Path) -> None:
+    message = EmailMessage()
+    message["Subject"] = "Secreto"
+    message.set_content(
+        b"\x30\x80garbage", maintype="application", subtype="pkcs7-mime",
+        params={"smime-type": "enveloped-data", "name": "smime.p7m"},
+    )  # fmt: skip
+    path = tmp_path / "secreto.eml"
+    path.write_bytes(message.as_bytes())
+    error = rejected(path)
+    assert isinstance(error, SkipFile)
+    assert "encrypted" in error.reason
+
+
+def test_random_bytes_msg_fails(tmp_path: Path) -> None:
+    path = tmp_path / "broken.msg"
+    path.write_bytes(OLE2_MAGIC + os.urandom(2048))
+    assert isinstance(rejected(path), ParseFailure)
+
+
+def test_parse_bytes_refuses_too_deep_nesting() -> None:
+    with pytest.raises(SkipFile) as info:
+        parse_bytes("inner.txt", b"hola", OPTIONS, depth=OPTIONS.max_attachment_depth + 1)
+    assert_one_sentence(info.value.reason)
+
+
+def test_parse_bytes_uses_the_part_name_for_title_and_format() -> None:
+    parsed = parse_bytes("Notas de la reunión.md", b"# Acta\n\nAcuerdos.", OPTIONS)
+    assert parsed.format == "md" and parsed.title == "Acta"
+    buffer = io.BytesIO()
+    openpyxl.Workbook().save(buffer)
+    with pytest.raises(SkipFile):
+        parse_bytes("vacío.xlsx", buffer.getvalue(), OPTIONS)
+
+
+def test_pptx_slides_keep_titles_tables_and_speaker_notes(tmp_path: Path) -> None:
+    from pptx import Presentation
+    from pptx.util import Inches
+
+    deck = Presentation()
+    first = deck.slides.add_slide(deck.slide_layouts[1])
+    first.shapes.title.text = "Objetivos 2025"
+    first.placeholders[1].text = "Reducir costes un 10 %"
+    first.notes_slide.notes_text_frame.text = "Recordar el contexto del año pasado."
+    second = deck.slides.add_slide(deck.slide_layouts[5])
+    second.shapes.title.text = "Presupuesto"
+    table = second.shapes.add_table(2, 2, Inches(1), Inches(2), Inches(4), Inches(1)).table
+    for (r, c), value in {(0, 0): "Área", (0, 1): "Importe", (1, 0): "TI", (1, 1): "40"}.items():
+        table.cell(r, c).text = value
+    path = tmp_path / "plan.pptx"
+    deck.save(str(path))
+
+    parsed = parse_file(path, OPTIONS)
+    assert parsed.title == "Objetivos 2025"
+    text_one, text_two, table_two = parsed.blocks
+    assert (text_one.slide, text_two.slide, table_two.slide) == (1, 2, 2)
+    assert text_one.text.startswith("# Objetivos 2025\n\nReducir costes un 10 %")
+    assert "Recordar el contexto del año pasado." in text_one.text
+    assert text_two.text == "# Presupuesto"
+    assert table_two.kind is BlockKind.TABLE and table_two.heading_path == ("Presupuesto",)
+    assert table_two.text.splitlines()[0] == "| Área | Importe |"
+
+
+def test_password_protected_odt_is_skipped(tmp_path: Path) -> None:
+    path = tmp_path / "cifrado.odt"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("mimetype", "application/vnd.oasis.opendocument.text")
+        archive.writestr(
+            "META-INF/manifest.xml",
+            '<manifest:manifest xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0">'
+            '<manifest:file-entry manifest:full-path="content.xml"><manifest:encryption-data/>'
+            "</manifest:file-entry></manifest:manifest>",
+        )
+        archive.writestr("content.xml", os.urandom(256))
+    error = rejected(path)
+    assert isinstance(error, SkipFile)
+    assert "password-protected" in error.reason
