@@ -132,7 +132,9 @@ class Chunker:
 
     def _split_words(self, text: str) -> list[str]:
         """Last resort for a single over-long sentence: cut between words."""
-        words, pieces, current = text.split(), [], []
+        pieces: list[str] = []
+        current: list[str] = []
+        words = text.split()
         for word in words:
             if current and self._count(" ".join([*current, word])) > self.budget:
                 pieces.append(" ".join(current))

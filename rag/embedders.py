@@ -88,7 +88,7 @@ class SentenceTransformerEmbedder:
     @property
     def max_tokens(self) -> int:
         # The model adds [CLS] and [SEP]; the chunker counts content tokens only.
-        return int(self._model.max_seq_length) - 2
+        return int(self._model.max_seq_length or 512) - 2
 
     @property
     def batch_size(self) -> int:
@@ -102,7 +102,7 @@ class SentenceTransformerEmbedder:
         if prompt:
             key = "prompt_name" if prompt in getattr(self._model, "prompts", {}) else "prompt"
             kwargs[key] = prompt
-        vectors = self._model.encode(
+        vectors = self._model.encode(  # type: ignore[call-overload]
             texts,
             batch_size=self._batch_size,
             normalize_embeddings=self._normalize,

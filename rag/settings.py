@@ -41,9 +41,13 @@ class PathsSettings(_Section):
     def resolve(self, relative: str) -> Path:
         return (self.home.expanduser() / relative).resolve()
 
+    models: Path = Field(
+        Path("models"), description="Provisioned models; relative to home unless absolute (share one copy)."
+    )
+
     @property
     def models_dir(self) -> Path:
-        return self.resolve("models")
+        return self.resolve(str(self.models))
 
     @property
     def chroma_dir(self) -> Path:
@@ -184,13 +188,13 @@ class IngestSettings(_Section):
 
 class Settings(_Section):
     profile: str = Field("default", description="Name of the overlaid profile.")
-    paths: PathsSettings = PathsSettings()
-    models: ModelsSettings = ModelsSettings()
-    embedding: EmbeddingSettings = EmbeddingSettings()
-    chunking: ChunkingSettings = ChunkingSettings()
-    index: IndexSettings = IndexSettings()
-    access: AccessSettings = AccessSettings()
-    ingest: IngestSettings = IngestSettings()
+    paths: PathsSettings = Field(default_factory=PathsSettings)
+    models: ModelsSettings = Field(default_factory=ModelsSettings)
+    embedding: EmbeddingSettings = Field(default_factory=EmbeddingSettings)
+    chunking: ChunkingSettings = Field(default_factory=ChunkingSettings)
+    index: IndexSettings = Field(default_factory=IndexSettings)
+    access: AccessSettings = Field(default_factory=AccessSettings)
+    ingest: IngestSettings = Field(default_factory=IngestSettings)
 
     @field_validator("profile")
     @classmethod

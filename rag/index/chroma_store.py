@@ -12,11 +12,13 @@ import hashlib
 import logging
 import os
 from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
 
-from rag.errors import ConfigError, StoreError
+from rag.errors import ConfigError, FuenteError, StoreError
 from rag.records import chunk_meta
 from rag.settings import IndexSettings, PathsSettings
 from rag.types import Chunk
@@ -48,10 +50,42 @@ def _client(index: IndexSettings, paths: PathsSettings) -> Any:
     except ConfigError:
         raise
     except Exception as e:
-        where = paths.chroma_dir if index.provider == "embedded" else f"{index.host}:{index.port}"
-        raise StoreError(
-            f"Cannot open the Chroma index at {where} ({e}); check that it is running and reachable."
-        ) from e
+        raise _store_error(e, index, paths, "opening the index") from e
+
+
+def _unreachable(e: BaseException) -> bool:
+    """True when ``e`` or what it wraps is a failed connection (chromadb turns some into ValueError)."""
+    import httpx
+
+    seen: BaseException | None = e
+    while seen is not None:
+        if isinstance(seen, httpx.TransportError | ConnectionError | TimeoutError):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def _store_error(e: Exception, index: IndexSettings, paths: PathsSettings, doing: str) -> StoreError:
+    """One sentence for the user; the chromadb error stays chained as the cause."""
+    from chromadb.errors import AuthorizationError, ChromaAuthError
+
+    if index.provider == "embedded":
+        return StoreError(
+            f"Chroma failed while {doing} in {paths.chroma_dir} ({type(e).__name__}: {e}); "
+            "check that the folder is writable and the disk is not full."
+        )
+    url = f"{'https' if index.ssl else 'http'}://{index.host}:{index.port}"
+    if isinstance(e, AuthorizationError | ChromaAuthError):
+        return StoreError(
+            f"The Chroma server at {url} refused the credentials while {doing}; "
+            "export the token in the variable index.token_env names."
+        )
+    if _unreachable(e):
+        return StoreError(
+            f"Cannot reach the Chroma server at {url} while {doing}; start it (chroma run) "
+            "or point index.host and index.port at it."
+        )
+    return StoreError(f"The Chroma server at {url} failed while {doing} ({type(e).__name__}); check its log.")
 
 
 class ChromaStore:
@@ -59,8 +93,19 @@ class ChromaStore:
 
     def __init__(self, index: IndexSettings, paths: PathsSettings) -> None:
         self._settings = index
+        self._paths = paths
         self._client = _client(index, paths)
         self._collections: dict[str, Any] = {}
+
+    @contextmanager
+    def _guard(self, doing: str) -> Iterator[None]:
+        """Turn any chromadb or transport error into a :class:`StoreError` that says what to do."""
+        try:
+            yield
+        except FuenteError:
+            raise
+        except Exception as e:
+            raise _store_error(e, self._settings, self._paths, doing) from e
 
     def collection_name(self, access_key: str) -> str:
         digest = hashlib.sha256(access_key.encode()).hexdigest()[:16]
@@ -69,21 +114,23 @@ class ChromaStore:
     def _collection(self, access_key: str, *, create: bool) -> Any | None:
         if access_key in self._collections:
             return self._collections[access_key]
+        from chromadb.errors import NotFoundError
+
         name = self.collection_name(access_key)
-        try:
-            if create:
-                coll = self._client.get_or_create_collection(
-                    name,
-                    configuration={"hnsw": {"space": "cosine"}},
-                    metadata={ACCESS_KEY: access_key},
-                    embedding_function=None,
-                )
-            else:
-                coll = self._client.get_collection(name, embedding_function=None)
-        except Exception as e:
-            if not create:
+        with self._guard(f"opening collection {name}"):
+            try:
+                if create:
+                    coll = self._client.get_or_create_collection(
+                        name,
+                        configuration={"hnsw": {"space": "cosine"}},
+                        metadata={ACCESS_KEY: access_key},
+                        embedding_function=None,
+                    )
+                else:
+                    coll = self._client.get_collection(name, embedding_function=None)
+            except NotFoundError:
+                # Only a missing collection means "no chunks here"; a server that is down must not.
                 return None
-            raise StoreError(f"Cannot create Chroma collection {name} ({e}); check the index server.") from e
         self._collections[access_key] = coll
         return coll
 
@@ -91,7 +138,9 @@ class ChromaStore:
         """Access sets that have a collection in this index."""
         keys = []
         prefix = self._settings.collection_prefix + "_"
-        for coll in self._client.list_collections():
+        with self._guard("listing collections"):
+            collections = self._client.list_collections()
+        for coll in collections:
             if coll.name.startswith(prefix) and (coll.metadata or {}).get(ACCESS_KEY) is not None:
                 keys.append(coll.metadata[ACCESS_KEY])
         return sorted(keys)
@@ -104,14 +153,16 @@ class ChromaStore:
         step = self._settings.write_batch
         for key, rows in by_key.items():
             coll = self._collection(key, create=True)
+            assert coll is not None
             for start in range(0, len(rows), step):
                 part = rows[start : start + step]
-                coll.upsert(
-                    ids=[chunks[i].id for i in part],
-                    embeddings=vectors[part],
-                    documents=[chunks[i].text for i in part],
-                    metadatas=[chunk_meta(chunks[i]) for i in part],
-                )
+                with self._guard("writing chunks"):
+                    coll.upsert(
+                        ids=[chunks[i].id for i in part],
+                        embeddings=vectors[part],
+                        documents=[chunks[i].text for i in part],
+                        metadatas=[chunk_meta(chunks[i]) for i in part],
+                    )
 
     def ids_by_access(self) -> dict[str, set[str]]:
         """Every chunk id in the index, grouped by access set."""
@@ -123,7 +174,8 @@ class ChromaStore:
             ids: set[str] = set()
             offset, page = 0, 10_000
             while True:
-                got = coll.get(include=[], limit=page, offset=offset)["ids"]
+                with self._guard("reading chunk ids"):
+                    got = coll.get(include=[], limit=page, offset=offset)["ids"]
                 ids.update(got)
                 if len(got) < page:
                     break
@@ -136,7 +188,8 @@ class ChromaStore:
         if coll is None or not ids:
             return
         for start in range(0, len(ids), self._settings.write_batch):
-            coll.delete(ids=ids[start : start + self._settings.write_batch])
+            with self._guard("deleting chunks"):
+                coll.delete(ids=ids[start : start + self._settings.write_batch])
 
     def update_metadata(self, chunks: list[Chunk]) -> None:
         by_key: dict[str, list[Chunk]] = defaultdict(list)
@@ -145,13 +198,16 @@ class ChromaStore:
         for key, group in by_key.items():
             coll = self._collection(key, create=False)
             if coll is not None:
-                coll.update(ids=[c.id for c in group], metadatas=[chunk_meta(c) for c in group])
+                with self._guard("updating chunk metadata"):
+                    coll.update(ids=[c.id for c in group], metadatas=[chunk_meta(c) for c in group])
 
     def count(self) -> int:
         total = 0
         for key in self.access_keys():
             coll = self._collection(key, create=False)
-            total += coll.count() if coll is not None else 0
+            if coll is not None:
+                with self._guard("counting chunks"):
+                    total += coll.count()
         return total
 
     def query(self, vector: np.ndarray, access_keys: list[str], k: int) -> list[tuple[str, float]]:
@@ -161,7 +217,8 @@ class ChromaStore:
             coll = self._collection(key, create=False)
             if coll is None:
                 continue
-            res = coll.query(query_embeddings=[vector], n_results=k, include=["distances"])
+            with self._guard("searching"):
+                res = coll.query(query_embeddings=[vector], n_results=k, include=["distances"])
             hits.extend((cid, 1.0 - float(dist)) for cid, dist in zip(res["ids"][0], res["distances"][0], strict=True))
         hits.sort(key=lambda hit: hit[1], reverse=True)
         return hits[:k]
