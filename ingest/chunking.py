@@ -139,9 +139,27 @@ class Chunker:
             if current and self._count(" ".join([*current, word])) > self.budget:
                 pieces.append(" ".join(current))
                 current = []
+            if self._count(word) > self.budget:  # no spaces to cut at (CJK, long number lists)
+                pieces.extend(self._split_chars(word))
+                continue
             current.append(word)
         if current:
             pieces.append(" ".join(current))
+        return pieces
+
+    def _split_chars(self, text: str) -> list[str]:
+        """Cut a run without spaces into the longest prefixes that fit (binary search on length)."""
+        pieces: list[str] = []
+        while text:
+            low, high = 1, len(text)
+            while low < high:
+                mid = (low + high + 1) // 2
+                if self._count(text[:mid]) <= self.budget:
+                    low = mid
+                else:
+                    high = mid - 1
+            pieces.append(text[:low])
+            text = text[low:]
         return pieces
 
     def _pack(self, units: list[_Unit]) -> list[tuple[str, int, BlockKind, tuple[str, ...]]]:

@@ -107,9 +107,14 @@ def make_plan(
     for doc in scanned_docs:
         if doc in wanted:
             continue
-        elsewhere = [p for p in doc_paths.get(doc, []) if p not in recorded]
+        elsewhere = sorted(p for p in doc_paths.get(doc, []) if p not in recorded)
         if not elsewhere:
             plan.delete.add(doc)
+        elif doc_paths[doc][0] != elsewhere[0]:
+            plan.resource[doc] = elsewhere[0]  # the cited path is gone: cite the surviving copy
+    # The cited path of a document is always its first path in sorted order, here and in the ledger.
+    for files in plan.add.values():
+        files.sort(key=lambda f: f.path)
     # Kept documents whose primary (first, sorted) path is gone get a new primary path.
     for doc, paths in wanted.items():
         if doc not in indexed_docs:

@@ -216,8 +216,18 @@ def deep_merge(base: dict[str, Any], overlay: dict[str, Any]) -> dict[str, Any]:
 def _read_yaml(path: Path) -> dict[str, Any]:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as e:
-        raise ConfigError(f"Cannot read settings file {path}: {e}; fix or remove it.") from e
+    except OSError as e:
+        raise ConfigError(
+            f"Cannot read settings file {path} ({e.strerror}); check that it exists and is readable."
+        ) from e
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        context = getattr(e, "context_mark", None)
+        if context is not None and mark is not None and context.line != mark.line:
+            where += f", in what starts at line {context.line + 1}"
+        problem = getattr(e, "problem", None) or "invalid YAML"
+        raise ConfigError(f"Settings file {path} is not valid YAML ({problem}{where}); fix it.") from e
     if not isinstance(data, dict):
         raise ConfigError(f"Settings file {path} must hold a mapping at the top level.")
     return data

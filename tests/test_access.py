@@ -1,0 +1,160 @@
+"""Tests for ingest.access.AccessResolver: sidecars, path rules and the configured default."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ingest.access import AccessResolver
+from rag.errors import ParseFailure
+from rag.settings import AccessSettings, PathRule
+from rag.types import AccessLabel, Sensitivity
+
+SIDECAR = "_access.yaml"
+
+
+def label(*groups: str, sensitivity: Sensitivity) -> AccessLabel:
+    return AccessLabel(frozenset(groups), sensitivity)
+
+
+def touch(path: Path, text: str = "contenido") -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def sidecar(folder: Path, text: str) -> Path:
+    return touch(folder / SIDECAR, text)
+
+
+@pytest.fixture()
+def root(tmp_path: Path) -> Path:
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    return folder
+
+
+def test_no_sidecar_gives_the_configured_default(root: Path) -> None:
+    settings = AccessSettings(default_groups=["staff"], default_sensitivity=Sensitivity.PUBLIC)
+    resolver = AccessResolver(settings, root)
+
+    assert resolver.label_for(touch(root / "a" / "b.txt")) == label("staff", sensitivity=Sensitivity.PUBLIC)
+
+
+def test_sidecar_applies_to_its_folder_and_below(root: Path) -> None:
+    sidecar(root / "rrhh", "groups: [rrhh, direccion]\nsensitivity: confidential\n")
+    resolver = AccessResolver(AccessSettings(), root)
+    expected = label("rrhh", "direccion", sensitivity=Sensitivity.CONFIDENTIAL)
+
+    assert resolver.label_for(touch(root / "rrhh" / "nomina.pdf")) == expected
+    assert resolver.label_for(touch(root / "rrhh" / "2024" / "enero" / "nomina.pdf")) == expected
+    assert resolver.label_for(touch(root / "general" / "menu.txt")) == AccessSettings().default_label
+
+
+def test_nearest_sidecar_wins(root: Path) -> None:
+    sidecar(root, "groups: [everyone]\nsensitivity: internal\n")
+    sidecar(root / "rrhh", "groups: [rrhh]\nsensitivity: confidential\n")
+    sidecar(root / "rrhh" / "despidos", "groups: [direccion]\nsensitivity: restricted\n")
+    resolver = AccessResolver(AccessSettings(), root)
+
+    assert resolver.label_for(touch(root / "x.txt")) == label("everyone", sensitivity=Sensitivity.INTERNAL)
+    assert resolver.label_for(touch(root / "rrhh" / "x.txt")) == label("rrhh", sensitivity=Sensitivity.CONFIDENTIAL)
+    assert resolver.label_for(touch(root / "rrhh" / "despidos" / "sub" / "x.txt")) == label(
+        "direccion", sensitivity=Sensitivity.RESTRICTED
+    )
+
+
+def test_sidecar_with_a_custom_name(root: Path) -> None:
+    touch(root / "legal" / ".permisos.yml", "groups: [legal]\nsensitivity: confidential\n")
+    resolver = AccessResolver(AccessSettings(sidecar=".permisos.yml"), root)
+
+    assert resolver.label_for(touch(root / "legal" / "contrato.pdf")).groups == frozenset({"legal"})
+
+
+def test_sidecars_above_the_ingested_root_are_not_consulted(tmp_path: Path) -> None:
+    sidecar(tmp_path, "groups: [secreto]\nsensitivity: restricted\n")
+    root = tmp_path / "docs"
+    resolver = AccessResolver(AccessSettings(), root)
+
+    assert resolver.label_for(touch(root / "sub" / "a.txt")) == AccessSettings().default_label
+
+
+def test_invalid_sidecar_above_the_root_is_ignored(tmp_path: Path) -> None:
+    sidecar(tmp_path, "groups: [\n")
+    root = tmp_path / "docs"
+    assert AccessResolver(AccessSettings(), root).label_for(touch(root / "a.txt")) == AccessSettings().default_label
+
+
+def test_sidecar_at_the_root_itself_applies(root: Path) -> None:
+    sidecar(root, "groups: [socios]\nsensitivity: confidential\n")
+    assert AccessResolver(AccessSettings(), root).label_for(touch(root / "a.txt")).groups == frozenset({"socios"})
+
+
+def test_path_rule_overrides_the_sidecar(root: Path) -> None:
+    sidecar(root / "rrhh", "groups: [everyone]\nsensitivity: public\n")
+    settings = AccessSettings(rules=[PathRule(glob="rrhh/**", groups=["rrhh"], sensitivity=Sensitivity.CONFIDENTIAL)])
+    resolver = AccessResolver(settings, root)
+
+    assert resolver.label_for(touch(root / "rrhh" / "sub" / "nomina.pdf")) == label(
+        "rrhh", sensitivity=Sensitivity.CONFIDENTIAL
+    )
+    assert resolver.label_for(touch(root / "otros" / "a.txt")) == settings.default_label
+
+
+def test_last_matching_rule_wins(root: Path) -> None:
+    settings = AccessSettings(
+        rules=[
+            PathRule(glob="rrhh/**", groups=["rrhh"], sensitivity=Sensitivity.CONFIDENTIAL),
+            PathRule(glob="rrhh/publico/*", groups=["everyone"], sensitivity=Sensitivity.PUBLIC),
+            PathRule(glob="ventas/**", groups=["ventas"], sensitivity=Sensitivity.INTERNAL),
+        ]
+    )
+    resolver = AccessResolver(settings, root)
+
+    assert resolver.label_for(touch(root / "rrhh" / "publico" / "calendario.pdf")) == label(
+        "everyone", sensitivity=Sensitivity.PUBLIC
+    )
+    assert resolver.label_for(touch(root / "rrhh" / "nomina.pdf")).groups == frozenset({"rrhh"})
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("groups: [rrhh\nsensitivity: confidential\n", id="bad-yaml"),
+        pytest.param("groups: [rrhh]\nsensitivity: top-secret\n", id="unknown-sensitivity"),
+        pytest.param("groups: []\nsensitivity: confidential\n", id="empty-groups"),
+        pytest.param("groups: [rrhh]\n", id="missing-sensitivity"),
+        pytest.param("groups: [rrhh]\nsensitivity: internal\nowner: ana\n", id="unknown-key"),
+        pytest.param("- rrhh\n", id="not-a-mapping"),
+    ],
+)
+def test_invalid_sidecar_fails_the_file_instead_of_opening_it(root: Path, text: str) -> None:
+    bad = sidecar(root / "rrhh", text)
+    resolver = AccessResolver(AccessSettings(), root)
+
+    with pytest.raises(ParseFailure) as err:
+        resolver.label_for(touch(root / "rrhh" / "sub" / "nomina.pdf"))
+
+    reason = err.value.reason
+    assert str(bad) in reason
+    assert "\n" not in reason and reason.endswith(".")
+    assert err.value.status == "failed"
+
+
+def test_invalid_sidecar_does_not_affect_sibling_folders(root: Path) -> None:
+    sidecar(root / "rrhh", "groups: [\n")
+    resolver = AccessResolver(AccessSettings(), root)
+
+    assert resolver.label_for(touch(root / "ventas" / "a.txt")) == AccessSettings().default_label
+
+
+def test_edited_sidecar_is_read_again_by_a_new_resolver(root: Path) -> None:
+    """Each ingestion run builds a resolver; a fixed sidecar takes effect on the next run."""
+    bad = sidecar(root, "groups: []\nsensitivity: internal\n")
+    f = touch(root / "a.txt")
+    with pytest.raises(ParseFailure):
+        AccessResolver(AccessSettings(), root).label_for(f)
+
+    bad.write_text("groups: [ventas]\nsensitivity: internal\n", encoding="utf-8")
+    assert AccessResolver(AccessSettings(), root).label_for(f).groups == frozenset({"ventas"})

@@ -1,0 +1,264 @@
+"""Tests for ingest.plan.make_plan: the pure sync plan between recorded files and files on disk."""
+
+from __future__ import annotations
+
+from ingest.plan import Plan, ScannedFile, document_id, make_plan
+from rag.records import FileRecord
+
+ROOT = "/data/docs"
+EVERYONE = "everyone"
+RRHH = "rrhh"
+
+
+def found(path: str, content: str = "h1", access: str = EVERYONE, *, size: int = 10, mtime: int = 1) -> ScannedFile:
+    return ScannedFile(path=path, size=size, mtime_ns=mtime, content_hash=content, access_key=access)
+
+
+def indexed(f: ScannedFile) -> FileRecord:
+    """The record a successful ingestion of ``f`` leaves behind."""
+    return FileRecord(f.path, f.size, f.mtime_ns, f.content_hash, f.access_key, f.doc_id, "indexed", None)
+
+
+def rejected(f: ScannedFile, status: str = "failed", reason: str = "The PDF is damaged.") -> FileRecord:
+    return FileRecord(f.path, f.size, f.mtime_ns, f.content_hash, f.access_key, None, status, reason)
+
+
+class Ledger:
+    """A tiny in-memory stand-in for the records, applying a plan the way the pipeline does.
+
+    It keeps each document's cited path (``source``) so tests can check what a user would see
+    in a citation after several runs.
+    """
+
+    def __init__(self) -> None:
+        self.files: dict[str, FileRecord] = {}
+        self.source: dict[str, str] = {}
+
+    def under(self, root: str) -> dict[str, FileRecord]:
+        return {p: r for p, r in self.files.items() if p.startswith(root.rstrip("/") + "/")}
+
+    def doc_paths(self) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = {}
+        for path in sorted(self.files):  # Records.doc_paths orders by path
+            doc = self.files[path].doc_id
+            if doc:
+                out.setdefault(doc, []).append(path)
+        return out
+
+    def sync(self, root: str, scanned: list[ScannedFile]) -> Plan:
+        plan = make_plan(self.under(root), scanned, set(self.source), self.doc_paths())
+        for doc, path in plan.resource.items():
+            self.source[doc] = path
+        for f in plan.link:
+            self.files[f.path] = indexed(f)
+        for doc in plan.delete:
+            self.source.pop(doc, None)
+        for doc, files in plan.add.items():
+            self.source[doc] = files[0].path  # the pipeline cites the first file of the group
+            for f in files:
+                self.files[f.path] = indexed(f)
+        for path in plan.removed_paths:
+            self.files.pop(path, None)
+        return plan
+
+
+def test_new_file_is_added() -> None:
+    f = found(f"{ROOT}/a.txt")
+    plan = make_plan({}, [f], set(), {})
+
+    assert plan.add == {f.doc_id: [f]}
+    assert plan.updated_paths == set()
+    assert not plan.delete and not plan.link and not plan.removed_paths
+    assert plan.changes == 1
+
+
+def test_unchanged_file_is_not_added_again() -> None:
+    f = found(f"{ROOT}/a.txt")
+    plan = make_plan({f.path: indexed(f)}, [f], {f.doc_id}, {f.doc_id: [f.path]})
+
+    assert plan.unchanged == [f]
+    assert plan.add == {}
+    assert not plan.delete and not plan.link and not plan.resource and not plan.removed_paths
+    assert plan.changes == 0
+
+
+def test_changed_content_at_same_path_replaces_the_document() -> None:
+    old = found(f"{ROOT}/a.txt", "h1")
+    new = found(f"{ROOT}/a.txt", "h2", mtime=2)
+    plan = make_plan({old.path: indexed(old)}, [new], {old.doc_id}, {old.doc_id: [old.path]})
+
+    assert new.doc_id != old.doc_id
+    assert plan.add == {new.doc_id: [new]}
+    assert plan.delete == {old.doc_id}
+    assert plan.updated_paths == {new.path}
+    assert plan.removed_paths == set()
+    assert plan.unchanged == []
+
+
+def test_renamed_file_is_linked_not_reembedded() -> None:
+    old = found(f"{ROOT}/a.txt")
+    moved = found(f"{ROOT}/b.txt")  # same bytes, same access
+    plan = make_plan({old.path: indexed(old)}, [moved], {old.doc_id}, {old.doc_id: [old.path]})
+
+    assert plan.add == {}
+    assert plan.link == [moved]
+    assert plan.delete == set()
+    assert plan.resource == {old.doc_id: moved.path}
+    assert plan.removed_paths == {old.path}
+
+
+def test_two_identical_files_make_one_document_with_both_files() -> None:
+    a = found(f"{ROOT}/a.txt")
+    b = found(f"{ROOT}/copia/a.txt")
+    plan = make_plan({}, [a, b], set(), {})
+
+    assert list(plan.add) == [a.doc_id]
+    assert plan.add[a.doc_id] == [a, b]  # the first is the one parsed
+
+
+def test_second_copy_of_an_indexed_file_is_linked() -> None:
+    a = found(f"{ROOT}/a.txt")
+    b = found(f"{ROOT}/b.txt")
+    plan = make_plan({a.path: indexed(a)}, [a, b], {a.doc_id}, {a.doc_id: [a.path]})
+
+    assert plan.add == {}
+    assert plan.unchanged == [a]
+    assert plan.link == [b]
+    assert plan.delete == set()
+    assert plan.resource == {}  # a.txt still sorts first: the citation stays
+
+
+def test_file_moved_into_folder_with_other_groups_is_readded_under_new_id() -> None:
+    old = found(f"{ROOT}/general/nomina.pdf", access=EVERYONE)
+    moved = found(f"{ROOT}/rrhh/nomina.pdf", access=RRHH)  # same bytes
+    plan = make_plan({old.path: indexed(old)}, [moved], {old.doc_id}, {old.doc_id: [old.path]})
+
+    assert moved.doc_id != old.doc_id
+    assert plan.add == {moved.doc_id: [moved]}
+    assert plan.delete == {old.doc_id}
+    assert plan.link == []
+    assert plan.removed_paths == {old.path}
+
+
+def test_access_change_in_place_reindexes_under_new_groups() -> None:
+    old = found(f"{ROOT}/nomina.pdf", access=EVERYONE)
+    now = found(f"{ROOT}/nomina.pdf", access=RRHH)  # a sidecar was added; bytes unchanged
+    plan = make_plan({old.path: indexed(old)}, [now], {old.doc_id}, {old.doc_id: [old.path]})
+
+    assert plan.add == {now.doc_id: [now]}
+    assert plan.delete == {old.doc_id}  # no copy left readable by the old groups
+
+
+def test_deleted_file_drops_its_document() -> None:
+    old = found(f"{ROOT}/a.txt")
+    plan = make_plan({old.path: indexed(old)}, [], {old.doc_id}, {old.doc_id: [old.path]})
+
+    assert plan.delete == {old.doc_id}
+    assert plan.removed_paths == {old.path}
+    assert plan.add == {}
+
+
+def test_deleting_one_of_two_copies_keeps_the_document() -> None:
+    a = found(f"{ROOT}/a.txt")
+    b = found(f"{ROOT}/b.txt")
+    recorded = {a.path: indexed(a), b.path: indexed(b)}
+    plan = make_plan(recorded, [b], {a.doc_id}, {a.doc_id: [a.path, b.path]})
+
+    assert plan.delete == set()
+    assert plan.removed_paths == {a.path}
+    assert plan.resource == {a.doc_id: b.path}  # the citation moves to the surviving copy
+
+
+def test_document_also_referenced_outside_the_scanned_roots_is_kept() -> None:
+    inside = found(f"{ROOT}/a.txt")
+    outside = "/data/other/a.txt"
+    plan = make_plan({inside.path: indexed(inside)}, [], {inside.doc_id}, {inside.doc_id: [outside, inside.path]})
+
+    assert plan.delete == set()
+    assert plan.removed_paths == {inside.path}
+
+
+def test_document_kept_by_an_outside_path_is_cited_from_that_path() -> None:
+    """The cited path of a kept document must not be a file that was just deleted.
+
+    /data/docs/a.txt (the cited, first-sorted path) is deleted; a copy lives on under
+    /data/other, which is not scanned this time.
+    """
+    ledger = Ledger()
+    ledger.sync("/data/other", [found("/data/other/a.txt")])
+    ledger.sync("/data/docs", [found("/data/docs/a.txt")])
+    doc = document_id("h1", EVERYONE)
+    assert ledger.doc_paths()[doc] == ["/data/docs/a.txt", "/data/other/a.txt"]
+
+    plan = ledger.sync("/data/docs", [])
+
+    assert plan.delete == set()
+    assert ledger.source[doc] == "/data/other/a.txt"
+
+
+def test_citation_survives_deleting_the_first_scanned_copy() -> None:
+    """Two identical files are added in scan order; deleting the cited one must re-point the citation.
+
+    scan() walks folders depth-first with names sorted, so ``sub/x.txt`` ("sub" < "sub.txt")
+    comes before ``sub.txt``, while the ledger sorts paths as strings ("sub.txt" < "sub/x.txt").
+    """
+    ledger = Ledger()
+    first, second = found(f"{ROOT}/sub/x.txt"), found(f"{ROOT}/sub.txt")
+    ledger.sync(ROOT, [first, second])  # the order scan() yields them in
+    doc = first.doc_id
+    cited = ledger.source[doc]
+
+    remaining = [f for f in (first, second) if f.path != cited]
+    ledger.sync(ROOT, remaining)
+
+    assert ledger.source[doc] == remaining[0].path
+
+
+def test_previously_rejected_unchanged_file_is_not_reparsed() -> None:
+    f = found(f"{ROOT}/roto.pdf")
+    record = rejected(f)
+    plan = make_plan({f.path: record}, [f], set(), {})
+
+    assert plan.add == {}
+    assert plan.rejected_unchanged == [(f, record)]
+    assert plan.retry == []
+    assert plan.changes == 0
+
+
+def test_previously_rejected_file_is_retried_on_request() -> None:
+    f = found(f"{ROOT}/roto.pdf")
+    plan = make_plan({f.path: rejected(f, "skipped", "Encrypted.")}, [f], set(), {}, retry_rejected=True)
+
+    assert plan.add == {f.doc_id: [f]}
+    assert plan.retry == [f]
+    assert plan.rejected_unchanged == []
+
+
+def test_previously_rejected_file_that_changed_is_parsed_again() -> None:
+    old = found(f"{ROOT}/roto.pdf", "h1")
+    fixed = found(f"{ROOT}/roto.pdf", "h2", mtime=2)
+    plan = make_plan({old.path: rejected(old)}, [fixed], set(), {})
+
+    assert plan.add == {fixed.doc_id: [fixed]}
+    assert plan.rejected_unchanged == []
+    assert plan.updated_paths == {fixed.path}
+
+
+def test_rejected_file_that_disappeared_is_removed() -> None:
+    old = found(f"{ROOT}/roto.pdf")
+    plan = make_plan({old.path: rejected(old)}, [], set(), {})
+
+    assert plan.removed_paths == {old.path}
+    assert plan.delete == set()
+
+
+def test_ledger_sync_twice_is_a_no_op() -> None:
+    """Re-ingesting the same bytes changes nothing (deterministic ids)."""
+    ledger = Ledger()
+    files = [found(f"{ROOT}/a.txt", "h1"), found(f"{ROOT}/b.txt", "h2"), found(f"{ROOT}/c.txt", "h1")]
+    first = ledger.sync(ROOT, files)
+    second = ledger.sync(ROOT, files)
+
+    assert len(first.add) == 2
+    assert second.changes == 0
+    assert sorted(f.path for f in second.unchanged) == [f.path for f in files]

@@ -1,0 +1,174 @@
+"""Tests for ingest.scan.scan: what is found, what is skipped, and what is reported unreachable."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from ingest.scan import FoundFile, Unreachable, scan
+from rag.settings import IngestSettings
+
+EXCLUDE = IngestSettings().exclude
+SIDECAR = "_access.yaml"
+
+
+def touch(path: Path, text: str = "x") -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def run(roots: list[Path], *, follow_symlinks: bool = True) -> list[FoundFile | Unreachable]:
+    return list(scan(roots, exclude=EXCLUDE, sidecar=SIDECAR, follow_symlinks=follow_symlinks))
+
+
+def found(items: list[FoundFile | Unreachable]) -> list[Path]:
+    return [i.path for i in items if isinstance(i, FoundFile)]
+
+
+def unreachable(items: list[FoundFile | Unreachable]) -> list[Unreachable]:
+    return [i for i in items if isinstance(i, Unreachable)]
+
+
+def test_files_come_out_in_sorted_order_with_size_and_root(tmp_path: Path) -> None:
+    names = ["b.txt", "a.txt", "Z.pdf", "sub/c.docx", "sub/a.md", "sub/deeper/e.txt", "m/n.txt"]
+    for name in names:
+        touch(tmp_path / name, "hola")
+
+    items = run([tmp_path])
+
+    paths = found(items)
+    assert paths == sorted(tmp_path / n for n in names)
+    assert not unreachable(items)
+    assert all(i.root == tmp_path and i.size == 4 for i in items if isinstance(i, FoundFile))
+
+
+def test_scan_twice_gives_the_same_order(tmp_path: Path) -> None:
+    for i in range(20):
+        touch(tmp_path / f"d{i % 3}" / f"f{(i * 7) % 20}.txt")
+    assert found(run([tmp_path])) == found(run([tmp_path]))
+
+
+@pytest.mark.parametrize("name", [".oculto", "~$informe.docx", SIDECAR, "temp.tmp", "Thumbs.db"])
+def test_excluded_names_are_skipped(tmp_path: Path, name: str) -> None:
+    keep = touch(tmp_path / "informe.docx")
+    touch(tmp_path / name)
+    touch(tmp_path / "sub" / name)
+
+    assert found(run([tmp_path])) == [keep]
+
+
+def test_hidden_folders_are_not_entered(tmp_path: Path) -> None:
+    keep = touch(tmp_path / "a.txt")
+    touch(tmp_path / ".git" / "config")
+    touch(tmp_path / ".cache" / "x.txt")
+
+    assert found(run([tmp_path])) == [keep]
+
+
+def test_symlink_loop_is_reported_and_the_walk_finishes(tmp_path: Path) -> None:
+    folder = tmp_path / "dir"
+    a = touch(folder / "a.txt")
+    (folder / "link").symlink_to(folder, target_is_directory=True)
+    z = touch(tmp_path / "z.txt")  # after the loop in walk order
+
+    items = run([tmp_path])
+
+    assert found(items) == [a, z]
+    (loop,) = unreachable(items)
+    assert loop.path == folder / "link"
+    assert "loop" in loop.reason
+
+
+def test_link_to_an_ancestor_is_reported(tmp_path: Path) -> None:
+    a = touch(tmp_path / "sub" / "deep" / "a.txt")
+    (tmp_path / "sub" / "deep" / "up").symlink_to(tmp_path, target_is_directory=True)
+
+    items = run([tmp_path])
+
+    assert found(items) == [a]
+    assert [u.path for u in unreachable(items)] == [tmp_path / "sub" / "deep" / "up"]
+
+
+def test_broken_symlink_is_reported(tmp_path: Path) -> None:
+    keep = touch(tmp_path / "a.txt")
+    (tmp_path / "roto.pdf").symlink_to(tmp_path / "no-existe.pdf")
+
+    items = run([tmp_path])
+
+    assert found(items) == [keep]
+    (broken,) = unreachable(items)
+    assert broken.path == tmp_path / "roto.pdf"
+    assert broken.reason.strip()
+
+
+def test_linked_file_keeps_its_link_name(tmp_path: Path) -> None:
+    target = touch(tmp_path / "elsewhere" / "real.txt", "hola")
+    root = tmp_path / "docs"
+    root.mkdir()
+    (root / "alias.txt").symlink_to(target)
+
+    items = run([root])
+    assert found(items) == [root / "alias.txt"]
+    assert items[0].size == 4  # type: ignore[union-attr]
+
+
+def test_symlinks_are_skipped_when_not_followed(tmp_path: Path) -> None:
+    target = touch(tmp_path / "elsewhere" / "real.txt")
+    root = tmp_path / "docs"
+    keep = touch(root / "a.txt")
+    (root / "alias.txt").symlink_to(target)
+    (root / "linked-dir").symlink_to(target.parent, target_is_directory=True)
+
+    assert found(run([root], follow_symlinks=False)) == [keep]
+
+
+def test_missing_root_is_reported(tmp_path: Path) -> None:
+    missing = tmp_path / "no-existe"
+    keep = touch(tmp_path / "ok" / "a.txt")
+
+    items = run([missing, tmp_path / "ok"])
+
+    assert found(items) == [keep]  # the other root is still walked
+    (u,) = unreachable(items)
+    assert u.path == missing
+    assert str(missing) in u.reason
+
+
+def test_file_given_as_root_is_yielded(tmp_path: Path) -> None:
+    f = touch(tmp_path / "solo.pdf", "12345")
+
+    (item,) = run([f])
+
+    assert isinstance(item, FoundFile)
+    assert item.path == f
+    assert item.root == tmp_path
+    assert item.size == 5
+
+
+def test_relative_root_gives_absolute_paths(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    touch(tmp_path / "docs" / "a.txt")
+    monkeypatch.chdir(tmp_path)
+
+    (item,) = run([Path("docs")])
+
+    assert isinstance(item, FoundFile)
+    assert item.path == tmp_path / "docs" / "a.txt"
+    assert item.path.is_absolute()
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads every folder regardless of permissions")
+def test_unreadable_folder_is_reported(tmp_path: Path) -> None:
+    keep = touch(tmp_path / "a.txt")
+    locked = tmp_path / "cerrado"
+    touch(locked / "b.txt")
+    locked.chmod(0)
+    try:
+        items = run([tmp_path])
+    finally:
+        locked.chmod(0o755)
+
+    assert found(items) == [keep]
+    assert [u.path for u in unreachable(items)] == [locked]
