@@ -9,6 +9,7 @@ killed anywhere leaves at worst vectors the records do not list (or list but Chr
 from __future__ import annotations
 
 import hashlib
+import os
 import logging
 import multiprocessing
 from collections import Counter
@@ -129,7 +130,7 @@ class Ingestor:
         self, roots: list[Path], *, dry_run: bool = False, retry_rejected: bool = False, wait_s: float = 0.0
     ) -> JobSummary:
         """Ingest ``roots``: files under them are added, updated, moved or removed to match disk."""
-        root_names = [str(r.expanduser().absolute()) for r in roots]
+        root_names = [os.path.abspath(r.expanduser()) for r in roots]
         if dry_run:
             job_id = self.jobs.start(root_names, dry_run=True)
             run = self._prepare(roots, root_names, retry_rejected)

@@ -37,7 +37,7 @@ def scan(
     with a one-sentence reason instead of stopping the walk.
     """
     for root in roots:
-        root = root.expanduser().absolute()
+        root = Path(os.path.abspath(root.expanduser()))
         if root.is_file():
             st = root.stat()
             yield FoundFile(root, root.parent, st.st_size, st.st_mtime_ns)

@@ -200,3 +200,13 @@ def test_bad_files_are_recorded_and_the_job_goes_on(make_settings: SettingsFacto
     # Unchanged bad files are not parsed again; --retry parses them again.
     again = ingest(settings, embedder, folder)
     assert {f.status for f in again.files} == {"unchanged", "failed", "skipped"}
+
+
+def test_parallel_parsing_gives_the_same_index(make_settings: SettingsFactory, embedder, corpus: Path) -> None:
+    """Worker processes (the default outside tests) produce exactly the chunks of in-process parsing."""
+    serial, parallel = make_settings(), make_settings(paths={"home": str(corpus.parent / "home2")},
+                                                       ingest={"workers": 2})
+    ingest(serial, embedder, corpus)
+    summary = ingest(parallel, embedder, corpus)
+    assert summary.counts["failed"] == 0
+    assert index_state(parallel) == index_state(serial)
