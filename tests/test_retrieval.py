@@ -1,0 +1,63 @@
+"""Hybrid retrieval over the ingested sample corpus, as users of different groups."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from rag.index import Index
+from rag.retrieval import HybridRetriever, rrf, visible_access_keys
+from rag.settings import REPO_ROOT
+from tests.conftest import SettingsFactory
+from tests.test_ingest_pipeline import ingest
+
+
+def test_visible_access_keys() -> None:
+    keys = ["everyone", "rrhh", "direccion+finanzas"]
+    assert visible_access_keys(keys, frozenset()) == ["everyone"]
+    assert visible_access_keys(keys, frozenset({"rrhh"})) == ["everyone", "rrhh"]
+    assert visible_access_keys(keys, frozenset({"direccion"})) == ["everyone", "direccion+finanzas"]
+
+
+def test_rrf_rewards_agreement() -> None:
+    scores = rrf([(["a", "b", "c"], 1.0), (["b", "d"], 1.0)], k=60)
+    assert max(scores, key=scores.__getitem__) == "b"
+    assert set(scores) == {"a", "b", "c", "d"}
+
+
+@pytest.mark.integration
+def test_users_see_only_their_groups_and_find_the_answer(
+    make_settings: SettingsFactory,
+    embedder,
+    corpus: Path,  # type: ignore[no-untyped-def]
+) -> None:
+    settings = make_settings()
+    ingest(settings, embedder, corpus)
+    questions = [json.loads(line) for line in (REPO_ROOT / "samples" / "questions.jsonl").read_text().splitlines()]
+    index = Index(settings)
+    try:
+        retriever = HybridRetriever(index, embedder)
+        found = 0
+        # Cross-language questions need query translation (the answer issue); the packaged
+        # MiniLM is English-only, so they are measured in the eval suite, not asserted here.
+        answerable = [q for q in questions if q["answerable"] and "cross-language" not in q["tags"]]
+        for q in answerable:
+            groups = frozenset(q["groups"])
+            hits = retriever.retrieve(q["question"], groups)
+            assert all(h.chunk.access.visible_to(groups) for h in hits)
+            sources = {Path(h.chunk.source_uri).relative_to(corpus).as_posix() for h in hits}
+            found += bool(sources & set(q["gold_sources"]))
+        # Recall@8 of the gold document over our own same-language questions (Spanish and English).
+        assert found / len(answerable) >= 0.9, found / len(answerable)
+        for q in questions:
+            if "restricted-denied" in q["tags"]:
+                hits = retriever.retrieve(q["question"], frozenset(q["groups"]))
+                assert not any(
+                    h.chunk.access.key in ("rrhh", "direccion+finanzas")
+                    and not h.chunk.access.visible_to(frozenset(q["groups"]))
+                    for h in hits
+                )
+    finally:
+        index.close()
