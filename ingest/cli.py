@@ -81,10 +81,11 @@ def ingest_command(
 ) -> None:
     """Scan PATHS, plan what changed (add, update, move, delete) and apply it to the index."""
     settings: Settings = ctx.obj["settings"]
-    index = Index(settings)
     show_bar = not as_json and sys.stderr.isatty()
     started = time.monotonic()
+    index: Index | None = None
     try:
+        index = Index(settings)  # inside the try: an unreachable Chroma server is a message, not a traceback
         if show_bar:
             columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
             with Progress(*columns, console=err) as progress:
@@ -94,20 +95,22 @@ def ingest_command(
             ingestor = Ingestor(settings, index, lambda: build_embedder(settings))
             summary = ingestor.run(paths, dry_run=dry_run, retry_rejected=retry, wait_s=wait)
     except IndexLockedError as e:
-        err.print(f"[red]{e}[/red]")
+        err.print(str(e), style="red", markup=False, soft_wrap=True)
         raise typer.Exit(EXIT_LOCKED) from e
     except FuenteError as e:
-        err.print(f"[red]{e}[/red]")
+        err.print(str(e), style="red", markup=False, soft_wrap=True)
         raise typer.Exit(EXIT_ERROR) from e
     finally:
-        index.close()
+        if index is not None:
+            index.close()
     if as_json:
         out.print_json(json.dumps(summary.to_dict(), ensure_ascii=False))
     else:
         if dry_run:
             for f in summary.files:
                 if f.status != "unchanged":
-                    out.print(f"{f.status:>9}  {f.path}")
+                    # One unwrapped line per file, whatever the width, so the plan can be piped or grepped.
+                    out.print(f"{f.status:>9}  {f.path}", soft_wrap=True, markup=False, highlight=False)
         out.print(_summary_table(summary))
         _print_problems(summary)
         out.print(f"Done in {time.monotonic() - started:.1f} s. Details: fuente jobs show {summary.job_id}")

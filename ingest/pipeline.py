@@ -9,9 +9,9 @@ killed anywhere leaves at worst vectors the records do not list (or list but Chr
 from __future__ import annotations
 
 import hashlib
-import os
 import logging
 import multiprocessing
+import os
 from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor

@@ -48,11 +48,13 @@ def make_settings(tmp_path: Path) -> SettingsFactory:
 @pytest.fixture(scope="session")
 def embedder() -> SentenceTransformerEmbedder:
     """The real all-MiniLM-L6-v2, provisioned from its pinned source, loaded once per session."""
-    settings = load_settings("test", environ={"FUENTE_HOME": str(TEST_MODELS.parent),
-                                               "FUENTE__PATHS__MODELS": str(TEST_MODELS)})
+    settings = load_settings(
+        "test", environ={"FUENTE_HOME": str(TEST_MODELS.parent), "FUENTE__PATHS__MODELS": str(TEST_MODELS)}
+    )
     path = ensure_model(settings, settings.embedding.model)
-    return SentenceTransformerEmbedder(path, model_id=settings.embedding.model,
-                                       batch_size=settings.embedding.batch_size)
+    return SentenceTransformerEmbedder(
+        path, model_id=settings.embedding.model, batch_size=settings.embedding.batch_size
+    )
 
 
 @pytest.fixture

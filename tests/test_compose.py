@@ -42,6 +42,10 @@ def test_docker_compose_config_accepts_the_file() -> None:
     probe = subprocess.run(["docker", "compose", "version"], capture_output=True)
     if probe.returncode != 0:
         pytest.skip("the docker compose plugin is not installed")
-    done = subprocess.run(["docker", "compose", "-f", str(REPO_ROOT / "docker-compose.yml"), "config", "-q"],
-                          capture_output=True, text=True, env={"CHROMA_TOKEN": "x", "PATH": "/usr/bin:/bin"})
+    done = subprocess.run(
+        ["docker", "compose", "-f", str(REPO_ROOT / "docker-compose.yml"), "config", "-q"],
+        capture_output=True,
+        text=True,
+        env={"CHROMA_TOKEN": "x", "PATH": "/usr/bin:/bin"},
+    )
     assert done.returncode == 0, done.stderr

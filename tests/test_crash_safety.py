@@ -27,15 +27,26 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 def env_for(home: Path) -> dict[str, str]:
     env = dict(os.environ)
-    env.update({"FUENTE_HOME": str(home), "FUENTE__PATHS__MODELS": str(TEST_MODELS),
-                # Tiny flushes: many commits, so kills land between and inside them.
-                "FUENTE__INGEST__FLUSH_CHUNKS": "3", "FUENTE_PROFILE": "test"})
+    env.update(
+        {
+            "FUENTE_HOME": str(home),
+            "FUENTE__PATHS__MODELS": str(TEST_MODELS),
+            # Tiny flushes: many commits, so kills land between and inside them.
+            "FUENTE__INGEST__FLUSH_CHUNKS": "3",
+            "FUENTE_PROFILE": "test",
+        }
+    )
     return env
 
 
 def start(home: Path, corpus: Path) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, "-m", "ui.cli", "ingest", str(corpus), "--json"], cwd=REPO_ROOT,
-                            env=env_for(home), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    return subprocess.Popen(
+        [sys.executable, "-m", "ui.cli", "ingest", str(corpus), "--json"],
+        cwd=REPO_ROOT,
+        env=env_for(home),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
 
 
 def generation(home: Path) -> int:

@@ -30,8 +30,11 @@ def index_state(settings) -> dict[str, set[str]]:  # type: ignore[no-untyped-def
     index = Index(settings)
     try:
         chroma = set().union(*index.chroma.ids_by_access().values()) if index.chroma.access_keys() else set()
-        return {"chroma": chroma, "bm25": index.bm25.chunk_ids(),
-                "records": set().union(*index.records.chunk_ids_by_access().values()) or set()}
+        return {
+            "chroma": chroma,
+            "bm25": index.bm25.chunk_ids(),
+            "records": set().union(*index.records.chunk_ids_by_access().values()) or set(),
+        }
     finally:
         index.close()
 
@@ -129,7 +132,9 @@ def test_rename_and_move_are_not_reembedded(make_settings: SettingsFactory, embe
     summary = ingest(settings, embedder, corpus)
     assert summary.counts["chunks_embedded"] == 0
     assert {(f.path, f.status) for f in summary.files if f.status != "unchanged"} == {
-        (str(new), "moved"), (str(old), "deleted")}
+        (str(new), "moved"),
+        (str(old), "deleted"),
+    }
     assert chunks_of(settings, new) == ids
     index = Index(settings)
     try:
@@ -145,8 +150,9 @@ def test_changed_file_and_changed_access_are_reindexed(make_settings: SettingsFa
     ingest(settings, embedder, corpus)
     edited = corpus / "public" / "faq_empresa.md"
     old_ids = chunks_of(settings, edited)
-    edited.write_text(edited.read_text(encoding="utf-8") + "\n\n## Nueva pregunta\n\nEl comedor abre a las 13:15.\n",
-                      encoding="utf-8")
+    edited.write_text(
+        edited.read_text(encoding="utf-8") + "\n\n## Nueva pregunta\n\nEl comedor abre a las 13:15.\n", encoding="utf-8"
+    )
     moved = corpus / "internal" / "remote_work_policy.txt"
     target = corpus / "rrhh" / moved.name
     shutil.move(moved, target)
@@ -204,8 +210,10 @@ def test_bad_files_are_recorded_and_the_job_goes_on(make_settings: SettingsFacto
 
 def test_parallel_parsing_gives_the_same_index(make_settings: SettingsFactory, embedder, corpus: Path) -> None:
     """Worker processes (the default outside tests) produce exactly the chunks of in-process parsing."""
-    serial, parallel = make_settings(), make_settings(paths={"home": str(corpus.parent / "home2")},
-                                                       ingest={"workers": 2})
+    serial, parallel = (
+        make_settings(),
+        make_settings(paths={"home": str(corpus.parent / "home2")}, ingest={"workers": 2}),
+    )
     ingest(serial, embedder, corpus)
     summary = ingest(parallel, embedder, corpus)
     assert summary.counts["failed"] == 0

@@ -14,7 +14,9 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 
 def test_every_shared_document_is_ingested_or_skipped_with_a_reason(
-    make_settings: SettingsFactory, embedder, tmp_path: Path  # type: ignore[no-untyped-def]
+    make_settings: SettingsFactory,
+    embedder,
+    tmp_path: Path,  # type: ignore[no-untyped-def]
 ) -> None:
     docs = tmp_path / "docs"
     shutil.copytree(require_shared("docs"), docs)

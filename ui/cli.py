@@ -38,7 +38,7 @@ def main(
     try:
         ctx.obj = {"settings": load_settings(profile)}
     except FuenteError as e:
-        err.print(f"[red]{e}[/red]")
+        err.print(str(e), style="red", markup=False, soft_wrap=True)
         raise typer.Exit(EXIT_ERROR) from e
 
 
@@ -58,7 +58,7 @@ def models_pull(
             path = ensure_model(settings, name, report=lambda line: err.print(line))
             typer.echo(f"{name}: {path}")
     except FuenteError as e:
-        err.print(f"[red]{e}[/red]")
+        err.print(str(e), style="red", markup=False, soft_wrap=True)
         raise typer.Exit(EXIT_ERROR) from e
 
 

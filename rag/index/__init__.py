@@ -31,8 +31,12 @@ class Index:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.records = Records(settings.paths.records_db)
-        self.chroma = ChromaStore(settings.index, settings.paths)
-        self.bm25 = BM25Store(settings.paths.bm25_dir)
+        try:
+            self.chroma = ChromaStore(settings.index, settings.paths)
+            self.bm25 = BM25Store(settings.paths.bm25_dir)
+        except BaseException:
+            self.records.close()  # a Chroma server that is down must not leak the SQLite connection
+            raise
 
     def close(self) -> None:
         self.records.close()

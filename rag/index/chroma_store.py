@@ -53,32 +53,46 @@ def _client(index: IndexSettings, paths: PathsSettings) -> Any:
         raise _store_error(e, index, paths, "opening the index") from e
 
 
-def _unreachable(e: BaseException) -> bool:
-    """True when ``e`` or what it wraps is a failed connection (chromadb turns some into ValueError)."""
-    import httpx
-
+def _chain(e: BaseException) -> Iterator[BaseException]:
+    """``e`` and every error it wraps: chromadb re-raises transport errors as ValueError or Exception."""
     seen: BaseException | None = e
     while seen is not None:
-        if isinstance(seen, httpx.TransportError | ConnectionError | TimeoutError):
-            return True
+        yield seen
         seen = seen.__cause__ or seen.__context__
+
+
+def _refused(e: BaseException) -> bool:
+    """The server (or an authenticating proxy in front of it) answered 401 or 403."""
+    import httpx
+    from chromadb.errors import AuthorizationError, ChromaAuthError
+
+    for err in _chain(e):
+        if isinstance(err, AuthorizationError | ChromaAuthError):
+            return True
+        if isinstance(err, httpx.HTTPStatusError) and err.response.status_code in (401, 403):
+            return True
     return False
+
+
+def _unreachable(e: BaseException) -> bool:
+    import httpx
+
+    return any(isinstance(err, httpx.TransportError | ConnectionError | TimeoutError) for err in _chain(e))
 
 
 def _store_error(e: Exception, index: IndexSettings, paths: PathsSettings, doing: str) -> StoreError:
     """One sentence for the user; the chromadb error stays chained as the cause."""
-    from chromadb.errors import AuthorizationError, ChromaAuthError
-
     if index.provider == "embedded":
         return StoreError(
-            f"Chroma failed while {doing} in {paths.chroma_dir} ({type(e).__name__}: {e}); "
+            f"Chroma failed while {doing} in {paths.chroma_dir} ({type(e).__name__}); "
             "check that the folder is writable and the disk is not full."
         )
     url = f"{'https' if index.ssl else 'http'}://{index.host}:{index.port}"
-    if isinstance(e, AuthorizationError | ChromaAuthError):
+    if _refused(e):
+        where = f"the token in {index.token_env}" if index.token_env else "no token (index.token_env is not set)"
         return StoreError(
-            f"The Chroma server at {url} refused the credentials while {doing}; "
-            "export the token in the variable index.token_env names."
+            f"The Chroma server at {url} refused the request while {doing} with {where}; "
+            "export the right token in the variable index.token_env names."
         )
     if _unreachable(e):
         return StoreError(
