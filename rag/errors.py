@@ -58,3 +58,31 @@ class ParseFailure(FileRejected):
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason, status="failed")
+
+
+class GenerationError(FuenteError):
+    """The language model could not produce an answer."""
+
+
+class LLMUnavailable(GenerationError):
+    """The model server cannot be reached."""
+
+
+class LLMTimeout(GenerationError):
+    """The model server did not answer in time."""
+
+
+class LLMOverloaded(GenerationError):
+    """The model server is busy (429 or 503) even after retries."""
+
+
+class LLMRejected(GenerationError):
+    """The model server refused the request (too long for its context, bad parameters)."""
+
+
+class LLMStreamBroken(GenerationError):
+    """The answer stopped half-way: the connection or the server failed mid-stream."""
+
+
+class PolicyError(FuenteError):
+    """Something was about to leave for a cloud model that the policy keeps local."""

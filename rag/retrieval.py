@@ -1,8 +1,9 @@
 """Hybrid retrieval with access control inside the query.
 
-Dense (Chroma) and keyword (BM25) results are fused with weighted reciprocal rank fusion. Access
-is enforced before ranking: only the collections and BM25 rows of access sets the user may see are
-searched, so nothing the user may not see is ever scored, fused or returned.
+Dense (Chroma) and keyword (BM25) results, for the question and any translations of it, are fused
+with weighted reciprocal rank fusion. Access is enforced before ranking: only the collections and
+BM25 rows of access sets the user may see are searched, so nothing the user may not see is ever
+scored, fused or returned.
 """
 
 from __future__ import annotations
@@ -12,18 +13,19 @@ from dataclasses import dataclass
 
 from rag.embedders import Embedder
 from rag.index import Index
+from rag.settings import RetrievalSettings
 from rag.text import fold
 from rag.types import EVERYONE, ScoredChunk
 
 
 @dataclass(frozen=True)
-class RetrievalParams:
-    k: int = 8
-    dense_k: int = 30
-    sparse_k: int = 30
-    rrf_k: int = 60
-    dense_weight: float = 1.0
-    sparse_weight: float = 1.0
+class Retrieved:
+    """What a retrieval found, with the evidence the refusal decision needs."""
+
+    chunks: list[ScoredChunk]
+    best_dense: float
+    """Highest cosine similarity between a query and a visible chunk (0 when nothing was found)."""
+    queries: tuple[str, ...]
 
 
 def visible_access_keys(all_keys: list[str], user_groups: frozenset[str]) -> list[str]:
@@ -48,24 +50,32 @@ def _fingerprint(text: str) -> str:
 class HybridRetriever:
     """Retrieves chunks for a question, as one user, from one index."""
 
-    def __init__(self, index: Index, embedder: Embedder, params: RetrievalParams | None = None) -> None:
+    def __init__(self, index: Index, embedder: Embedder, params: RetrievalSettings | None = None) -> None:
         self.index = index
         self.embedder = embedder
-        self.params = params or RetrievalParams()
+        self.params = params or RetrievalSettings()
 
-    def retrieve(self, query: str, user_groups: frozenset[str]) -> list[ScoredChunk]:
+    def retrieve(
+        self, query: str, user_groups: frozenset[str], *, extra_queries: tuple[str, ...] = (), k: int | None = None
+    ) -> Retrieved:
         p = self.params
+        queries = (query, *(q for q in extra_queries if q and q != query))
         keys = visible_access_keys(self.index.chroma.access_keys(), user_groups)
         if not keys:
-            return []
-        dense = self.index.chroma.query(self.embedder.embed_query(query), keys, p.dense_k)
-        sparse = self.index.bm25.search(query, keys, p.sparse_k)
-        fused = rrf([([c for c, _ in dense], p.dense_weight), ([c for c, _ in sparse], p.sparse_weight)], p.rrf_k)
-        ranked = sorted(fused.items(), key=lambda item: item[1], reverse=True)
-        chunks = self.index.records.get_chunks([cid for cid, _ in ranked[: p.k * 3]])
+            return Retrieved([], 0.0, queries)
+        rankings: list[tuple[list[str], float]] = []
+        best_dense = 0.0
+        for q in queries:
+            dense = self.index.chroma.query(self.embedder.embed_query(q), keys, p.dense_k)
+            sparse = self.index.bm25.search(q, keys, p.sparse_k)
+            best_dense = max([best_dense, *(score for _, score in dense)])
+            rankings += [([c for c, _ in dense], p.dense_weight), ([c for c, _ in sparse], p.sparse_weight)]
+        fused = sorted(rrf(rankings, p.rrf_k).items(), key=lambda item: item[1], reverse=True)
+        want = k or p.k
+        chunks = self.index.records.get_chunks([cid for cid, _ in fused[: want * 3]])
         out: list[ScoredChunk] = []
         seen: set[str] = set()
-        for cid, score in ranked:
+        for cid, score in fused:
             chunk = chunks.get(cid)
             if chunk is None or not chunk.access.visible_to(user_groups):
                 continue  # defence in depth: the partitions already excluded it
@@ -74,6 +84,6 @@ class HybridRetriever:
                 continue  # the same text from a duplicated file or an overlapping copy
             seen.add(fingerprint)
             out.append(ScoredChunk(chunk, score, "hybrid"))
-            if len(out) == p.k:
+            if len(out) == want:
                 break
-        return out
+        return Retrieved(out, best_dense, queries)

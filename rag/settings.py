@@ -186,6 +186,69 @@ class IngestSettings(_Section):
     )
 
 
+class LLMEndpointSettings(_Section):
+    name: str = Field("local", description="Name shown on answers (route badge) and in logs.")
+    kind: Literal["llamacpp", "vllm", "openai"] = Field(
+        "llamacpp", description="Server flavour: decides how prompt tokens are counted (server /tokenize or estimate)."
+    )
+    base_url: str = Field("http://127.0.0.1:8088/v1", description="OpenAI-compatible base URL.")
+    model: str = Field("qwen2.5-1.5b", description="Model name the server serves.")
+    api_key_env: str | None = Field(None, description="Environment variable holding the API key (cloud only).")
+    context_tokens: int = Field(4096, ge=512, description="The served model's context window.")
+    max_tokens: int = Field(400, ge=16, description="Most tokens an answer may have.")
+    temperature: float = Field(0.0, ge=0.0, le=2.0, description="Sampling temperature (0: repeatable).")
+    timeout_s: float = Field(120.0, gt=0, description="Seconds to wait for a response (read timeout).")
+    connect_timeout_s: float = Field(5.0, gt=0, description="Seconds to wait for a connection.")
+    retries: int = Field(1, ge=0, description="Retries of retryable failures (connection, 429, 5xx).")
+
+
+class LLMServerSettings(_Section):
+    model: str = Field("qwen2.5-coder-1.5b-instruct-q4_k_m", description="Catalog model `fuente serve-llm` serves.")
+    host: str = Field("127.0.0.1", description="Address the local llama.cpp server listens on.")
+    port: int = Field(8088, description="Port of the local llama.cpp server.")
+    n_ctx: int = Field(4096, description="Context window the server allocates.")
+    threads: int = Field(2, ge=1, description="CPU threads for generation.")
+    autostart: bool = Field(True, description="Start the local server when a question needs it and it is down.")
+    start_timeout_s: float = Field(90.0, description="Seconds to wait for the server to come up.")
+
+
+class LLMSettings(_Section):
+    local: LLMEndpointSettings = Field(default_factory=LLMEndpointSettings, description="The on-premises model.")
+    cloud: LLMEndpointSettings | None = Field(None, description="A cloud model, used only where policy allows it.")
+    server: LLMServerSettings = Field(default_factory=LLMServerSettings, description="`fuente serve-llm`.")
+
+
+class RetrievalSettings(_Section):
+    k: int = Field(6, ge=1, description="Chunks given to the model.")
+    dense_k: int = Field(30, ge=1, description="Candidates from Chroma.")
+    sparse_k: int = Field(30, ge=1, description="Candidates from BM25.")
+    rrf_k: int = Field(60, ge=1, description="Reciprocal rank fusion constant.")
+    dense_weight: float = Field(1.0, ge=0, description="Weight of the dense ranking in the fusion.")
+    sparse_weight: float = Field(1.0, ge=0, description="Weight of the keyword ranking in the fusion.")
+    translate_query: bool = Field(
+        True, description="Also search with the question translated (es<->en) by the LLM, fused with the original."
+    )
+
+
+class PolicySettings(_Section):
+    cloud_enabled: bool = Field(
+        False, description="Allow questions to go to the cloud model at all; false (the default) never calls it."
+    )
+    route: Literal["local", "cloud", "auto"] = Field(
+        "local",
+        description="local: always the local model; cloud or auto: the cloud model when every retrieved chunk "
+        "is at or below the sensitivity ceiling and a cloud model is configured, else the local one.",
+    )
+    sensitivity_ceiling: Sensitivity = Field(
+        Sensitivity.INTERNAL,
+        description="The most sensitive level a cloud model may see; above it the question stays local.",
+    )
+    redact_pii: bool = Field(
+        True,
+        description="Replace e-mails, phones, IBANs, card numbers, DNIs and NIEs with placeholders before the cloud.",
+    )
+
+
 class Settings(_Section):
     profile: str = Field("default", description="Name of the overlaid profile.")
     paths: PathsSettings = Field(default_factory=PathsSettings)
@@ -195,6 +258,9 @@ class Settings(_Section):
     index: IndexSettings = Field(default_factory=IndexSettings)
     access: AccessSettings = Field(default_factory=AccessSettings)
     ingest: IngestSettings = Field(default_factory=IngestSettings)
+    policy: PolicySettings = Field(default_factory=PolicySettings)
+    retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
+    llm: LLMSettings = Field(default_factory=LLMSettings)
 
     @field_validator("profile")
     @classmethod

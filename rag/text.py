@@ -160,6 +160,11 @@ def fold(text: str) -> str:
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
+def is_stopword(word: str) -> bool:
+    """Whether ``word`` (any case or accents) is a Spanish or English function word."""
+    return fold(word) in _STOPWORDS
+
+
 @lru_cache(maxsize=1)
 def _stemmers() -> tuple[object, object]:
     import Stemmer  # PyStemmer, a dependency of bm25s stemming

@@ -45,7 +45,7 @@ def test_users_see_only_their_groups_and_find_the_answer(
         answerable = [q for q in questions if q["answerable"] and "cross-language" not in q["tags"]]
         for q in answerable:
             groups = frozenset(q["groups"])
-            hits = retriever.retrieve(q["question"], groups)
+            hits = retriever.retrieve(q["question"], groups).chunks
             assert all(h.chunk.access.visible_to(groups) for h in hits)
             sources = {Path(h.chunk.source_uri).relative_to(corpus).as_posix() for h in hits}
             found += bool(sources & set(q["gold_sources"]))
@@ -53,11 +53,31 @@ def test_users_see_only_their_groups_and_find_the_answer(
         assert found / len(answerable) >= 0.9, found / len(answerable)
         for q in questions:
             if "restricted-denied" in q["tags"]:
-                hits = retriever.retrieve(q["question"], frozenset(q["groups"]))
+                hits = retriever.retrieve(q["question"], frozenset(q["groups"])).chunks
                 assert not any(
                     h.chunk.access.key in ("rrhh", "direccion+finanzas")
                     and not h.chunk.access.visible_to(frozenset(q["groups"]))
                     for h in hits
                 )
+    finally:
+        index.close()
+
+
+@pytest.mark.integration
+def test_langchain_retriever_respects_groups(make_settings: SettingsFactory, embedder, corpus: Path) -> None:  # type: ignore[no-untyped-def]
+    from rag.langchain_retriever import FuenteRetriever
+
+    settings = make_settings()
+    ingest(settings, embedder, corpus)
+    index = Index(settings)
+    try:
+        hybrid = HybridRetriever(index, embedder)
+        outsider = FuenteRetriever(retriever=hybrid, user_groups=frozenset())
+        insider = FuenteRetriever(retriever=hybrid, user_groups=frozenset({"rrhh"}))
+        question = "bandas salariales 2026"
+        assert all(d.metadata["access_key"] == "everyone" for d in outsider.invoke(question))
+        docs = insider.invoke(question)
+        assert any(d.metadata["access_key"] == "rrhh" for d in docs)
+        assert all(d.id and d.page_content for d in docs)
     finally:
         index.close()

@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 
 from ingest.cli import EXIT_ERROR, ingest_command, jobs_app
+from rag.cli import ask_command, chat_command, serve_llm_command
 from rag.errors import FuenteError
 from rag.settings import load_settings
 
@@ -21,6 +22,9 @@ models_app = typer.Typer(help="Pinned models: provision and verify them.")
 app.add_typer(models_app, name="models")
 app.add_typer(jobs_app, name="jobs")
 app.command("ingest")(ingest_command)
+app.command("ask")(ask_command)
+app.command("chat")(chat_command)
+app.command("serve-llm")(serve_llm_command)
 err = Console(stderr=True)
 
 

@@ -1,0 +1,135 @@
+"""`fuente ask`, `fuente chat` and `fuente serve-llm`: thin commands over :mod:`rag.app`."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from rag.app import build_app
+from rag.assistant import Answer, Turn, User
+from rag.errors import FuenteError
+from rag.settings import Settings
+from rag.users import groups_of
+
+EXIT_ERROR = 4
+err = Console(stderr=True)
+out = Console()
+
+
+def _echo(piece: str) -> None:
+    sys.stdout.write(piece)
+    sys.stdout.flush()
+
+
+def _user(settings: Settings, user: str | None, groups: str | None) -> User:
+    if user:
+        return User(user, groups_of(settings, user))
+    return User(None, frozenset(g.strip() for g in (groups or "").split(",") if g.strip()))
+
+
+def _show(answer: Answer) -> None:
+    """After the streamed text: the verdict, unsupported sentences, citations or closest sources."""
+    if answer.refused:
+        out.print(answer.text, markup=False)
+        if answer.closest_sources:
+            out.print("Closest sources:" if answer.language == "en" else "Fuentes más cercanas:")
+    else:
+        for s in answer.sentences:
+            if not s["supported"]:
+                out.print(f"  ⚠ not supported by the cited sources: {s['text']}", style="yellow", markup=False)
+    listed = answer.closest_sources if answer.refused else answer.citations
+    for c in listed:
+        out.print(
+            f"  [{c.n}] {c.title} ({c.location or 'whole document'}) — {c.source_uri}", markup=False, highlight=False
+        )
+    out.print(f"[dim]{answer.route}: {answer.model} · {answer.timings.get('total_s', 0):.1f} s[/dim]")
+
+
+def ask_command(
+    ctx: typer.Context,
+    question: Annotated[str, typer.Argument(help="The question, in Spanish or English.")],
+    user: Annotated[str | None, typer.Option("--user", help="Ask as this user (groups from the users file).")] = None,
+    groups: Annotated[str | None, typer.Option("--groups", help="Ask with these groups, comma-separated.")] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Answer, citations, support, route, timings as JSON.")
+    ] = False,
+) -> None:
+    """Answer a question from the documents the user may see, with citations."""
+    settings: Settings = ctx.obj["settings"]
+    try:
+        who = _user(settings, user, groups)
+        app = build_app(settings)
+    except FuenteError as e:
+        err.print(str(e), style="red", markup=False, soft_wrap=True)
+        raise typer.Exit(EXIT_ERROR) from e
+    try:
+        stream = None if as_json else _echo
+        answer = app.assistant.ask(question, who, on_token=stream)
+    except FuenteError as e:
+        err.print(str(e), style="red", markup=False, soft_wrap=True)
+        raise typer.Exit(EXIT_ERROR) from e
+    finally:
+        app.close()
+    if as_json:
+        out.print_json(json.dumps(answer.to_dict(), ensure_ascii=False))
+    else:
+        sys.stdout.write("\n")
+        if answer.refused and answer.generated_text:
+            out.print("[dim](the answer above was not supported by the documents)[/dim]")
+        _show(answer)
+
+
+def chat_command(
+    ctx: typer.Context,
+    user: Annotated[str | None, typer.Option("--user")] = None,
+    groups: Annotated[str | None, typer.Option("--groups")] = None,
+) -> None:
+    """A conversation: follow-up questions are understood in context. Empty line or Ctrl-D ends it."""
+    settings: Settings = ctx.obj["settings"]
+    try:
+        who = _user(settings, user, groups)
+        app = build_app(settings)
+    except FuenteError as e:
+        err.print(str(e), style="red", markup=False, soft_wrap=True)
+        raise typer.Exit(EXIT_ERROR) from e
+    history: list[Turn] = []
+    try:
+        while True:
+            try:
+                question = input("\n> ").strip()
+            except EOFError:
+                break
+            if not question:
+                break
+            try:
+                answer = app.assistant.ask(question, who, history, on_token=_echo)
+            except FuenteError as e:
+                err.print(str(e), style="red", markup=False, soft_wrap=True)
+                continue
+            sys.stdout.write("\n")
+            _show(answer)
+            history.append(Turn(question, answer.text))
+    finally:
+        app.close()
+
+
+def serve_llm_command(ctx: typer.Context) -> None:
+    """Run the local model server (llama.cpp, OpenAI-compatible) in the foreground."""
+    import os
+
+    from rag.llm_server import server_command
+    from rag.models import ensure_model
+
+    settings: Settings = ctx.obj["settings"]
+    try:
+        path = ensure_model(settings, settings.llm.server.model)
+    except FuenteError as e:
+        err.print(str(e), style="red", markup=False, soft_wrap=True)
+        raise typer.Exit(EXIT_ERROR) from e
+    cmd = server_command(settings, path)
+    err.print(f"Serving {settings.llm.local.model} at {settings.llm.local.base_url}", markup=False)
+    os.execv(cmd[0], cmd)
