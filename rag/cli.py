@@ -117,15 +117,31 @@ def chat_command(
         app.close()
 
 
-def serve_llm_command(ctx: typer.Context) -> None:
-    """Run the local model server (llama.cpp, OpenAI-compatible) in the foreground."""
+def serve_llm_command(
+    ctx: typer.Context,
+    background: Annotated[
+        bool, typer.Option("--background", help="Start detached and return once it answers.")
+    ] = False,
+    stop: Annotated[bool, typer.Option("--stop", help="Stop a server started with --background.")] = False,
+) -> None:
+    """Run the local model server (llama.cpp, OpenAI-compatible) on the configured address."""
     import os
 
-    from rag.llm_server import server_command
+    from rag.llm_server import is_up, server_command, start_background, stop_background
     from rag.models import ensure_model
 
     settings: Settings = ctx.obj["settings"]
     try:
+        if stop:
+            typer.echo("stopped" if stop_background(settings) else "no background server was recorded")
+            return
+        if is_up(settings.llm.local.base_url):
+            typer.echo(f"A model server already answers at {settings.llm.local.base_url}.")
+            return
+        if background:
+            pid = start_background(settings)
+            typer.echo(f"Serving {settings.llm.local.model} at {settings.llm.local.base_url} (pid {pid})")
+            return
         path = ensure_model(settings, settings.llm.server.model)
     except FuenteError as e:
         err.print(str(e), style="red", markup=False, soft_wrap=True)

@@ -249,6 +249,14 @@ class PolicySettings(_Section):
     )
 
 
+class VerificationSettings(_Section):
+    sentence_support: float = Field(
+        0.4, ge=0, le=1, description="Least support score for a claim to count as supported."
+    )
+    answer_support: float = Field(0.5, ge=0, le=1, description="Least share of supported claims to show an answer.")
+    retrieval_min: float = Field(0.2, ge=-1, le=1, description="Least best dense similarity to answer at all.")
+
+
 class Settings(_Section):
     profile: str = Field("default", description="Name of the overlaid profile.")
     paths: PathsSettings = Field(default_factory=PathsSettings)
@@ -261,6 +269,7 @@ class Settings(_Section):
     policy: PolicySettings = Field(default_factory=PolicySettings)
     retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
     llm: LLMSettings = Field(default_factory=LLMSettings)
+    verification: VerificationSettings = Field(default_factory=VerificationSettings)
 
     @field_validator("profile")
     @classmethod
