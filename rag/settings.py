@@ -219,7 +219,7 @@ class LLMSettings(_Section):
 
 
 class RetrievalSettings(_Section):
-    k: int = Field(6, ge=1, description="Chunks given to the model.")
+    k: int = Field(4, ge=1, description="Chunks given to the model.")
     dense_k: int = Field(30, ge=1, description="Candidates from Chroma.")
     sparse_k: int = Field(30, ge=1, description="Candidates from BM25.")
     rrf_k: int = Field(60, ge=1, description="Reciprocal rank fusion constant.")
