@@ -623,10 +623,44 @@ class Judge(Protocol):
 _CONNECTIVE_MAX_WORDS = 12
 
 
+# Words of a sentence that only points at its source ("Esta información se encuentra en el documento [3].").
+_POINTER_WORDS = frozenset(
+    keyword_tokens(
+        "esta este esa informacion dato datos se encuentra encuentran aparece aparecen figura indica segun "
+        "documento documentos fuente fuentes seccion pagina politica this that information data is found can be "
+        "appears stated according document documents source sources section page policy in the see as per"
+    )
+)
+
+
 def _is_connective(sentence: str) -> bool:
     text = strip_citations(sentence)
     heading = sentence.lstrip().startswith("#")
-    return (text.endswith(":") or heading) and len(text.split()) <= _CONNECTIVE_MAX_WORDS and not re.search(r"\d", text)
+    if (text.endswith(":") or heading) and len(text.split()) <= _CONNECTIVE_MAX_WORDS and not re.search(r"\d", text):
+        return True
+    return _is_pointer(text)
+
+
+def _is_pointer(text: str) -> bool:
+    """A sentence that only says where the information is, with no fact of its own."""
+    tokens = keyword_tokens(text)
+    return bool(tokens) and len(text.split()) <= _CONNECTIVE_MAX_WORDS and set(tokens) <= _POINTER_WORDS
+
+
+def _inherit_citations(plans: list[_Plan]) -> list[_Plan]:
+    """Give an uncited claim the citations of the pointer or claim right after it.
+
+    Small models often write the fact, then "This is in document [3]." as a sentence of its own;
+    the fact is then checked against [3] instead of being rejected as uncited.
+    """
+    out = list(plans)
+    for i, p in enumerate(out):
+        if p.kind is not SentenceKind.CLAIM or p.citations or i + 1 >= len(out):
+            continue
+        nxt = out[i + 1]
+        if nxt.valid and not nxt.forbidden and nxt.kind is not SentenceKind.REFUSAL:
+            out[i] = _Plan(p.text, nxt.valid, (), (), nxt.valid, p.kind)
+    return out
 
 
 def _table_aware_lines(text: str) -> list[str]:
@@ -781,7 +815,7 @@ def verify_answer(
     Returns:
         One ``SentenceCheck`` per sentence and the answer-level verdict.
     """
-    plans = [_plan(text, sources, user_groups) for text in split_sentences(answer)]
+    plans = _inherit_citations([_plan(text, sources, user_groups) for text in split_sentences(answer)])
     scored = [i for i, p in enumerate(plans) if p.needs_scoring]
     cited = list(dict.fromkeys(c - 1 for i in scored for c in plans[i].valid))  # 0-based, first-cited order
 

@@ -447,3 +447,19 @@ def test_real_model_scores_a_spanish_answer_from_an_english_source(embedder) -> 
     assert 0.0 <= check.support <= 1.0 and "semantic" in check.reason
     english = verify_answer("On Wednesday everyone works at the office [1].", [remote], NOBODY, embedder)
     assert english.sentences[0].semantic > check.semantic  # the same claim in the source's language scores higher
+
+
+def test_a_fact_followed_by_a_pointer_sentence_takes_its_citation(fake: HashingEmbedder) -> None:
+    """Small models write the fact, then "This is in document [n]." as a sentence of its own."""
+    answer = (
+        "Los gastos se liquidan en un plazo máximo de 23 días naturales desde el regreso. "
+        "Esta información se encuentra en el documento [2]."
+    )
+    v = verify_answer(answer, SOURCES, NOBODY, fake)
+    fact, pointer = v.sentences
+    assert fact.citations == (2,) and fact.supported
+    assert pointer.kind is SentenceKind.CONNECTIVE
+    assert not should_refuse(v, 0.6)
+    # The inherited citation is still checked: a wrong number stays unsupported.
+    wrong = verify_answer(answer.replace("23", "30"), SOURCES, NOBODY, fake)
+    assert not wrong.sentences[0].supported and should_refuse(wrong, 0.6)
