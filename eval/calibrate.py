@@ -51,7 +51,7 @@ class Row:
     text: str = ""
 
 
-def collect(sample: int | None) -> list[Row]:
+def collect(sample: int | None, rows_file: Path) -> list[Row]:
     """Ingest the sample corpus into a throwaway home and ask every question with the guard open."""
     from ingest.pipeline import Ingestor
     from rag.app import build_app
@@ -68,11 +68,22 @@ def collect(sample: int | None) -> list[Row]:
     index.close()
     app = build_app(settings, embedder=embedder)
     app.assistant.thresholds = Thresholds(0.0, 0.0, -1.0)  # never refuse: measure, decide later
-    rows: list[Row] = []
+    # Rows are appended as they come, so a long run can be stopped and resumed: done ids are skipped.
+    rows_file.parent.mkdir(parents=True, exist_ok=True)
+    rows = [Row(**json.loads(line)) for line in rows_file.read_text().splitlines()] if rows_file.exists() else []
+    done = {r.id for r in rows}
     questions = [json.loads(line) for line in QUESTIONS.read_text(encoding="utf-8").splitlines() if line.strip()]
-    if sample and sample < len(questions):  # evenly spaced, so every kind of question is represented
-        questions = [questions[round(i * len(questions) / sample)] for i in range(sample)]
+    if sample and sample < len(questions):
+        # Round-robin over answerable, unanswerable and restricted questions, so a run stopped early
+        # still holds every kind.
+        kinds: dict[str, list[dict[str, Any]]] = {}
+        for q in questions:
+            kinds.setdefault(q["id"][0], []).append(q)
+        mixed = [q for group in itertools.zip_longest(*kinds.values()) for q in group if q is not None]
+        questions = mixed[:sample]
     for q in questions:
+        if q["id"] in done:
+            continue
         started = time.monotonic()
         answer = app.assistant.ask(q["question"], User(None, frozenset(q["groups"])))
         claims = [
@@ -180,9 +191,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.reuse:
         rows = [Row(**json.loads(line)) for line in args.rows.read_text().splitlines()]
     else:
-        rows = collect(args.sample)
-        args.rows.parent.mkdir(parents=True, exist_ok=True)
-        args.rows.write_text("\n".join(json.dumps(r.__dict__) for r in rows) + "\n")
+        rows = collect(args.sample, args.rows)
     best, best_score = search(rows)
     text = report(rows, best, best_score, score(rows, 0.4, 0.5, 0.2))
     args.out.write_text(text, encoding="utf-8")

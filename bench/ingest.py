@@ -1,0 +1,531 @@
+"""Ingestion throughput against the raw encoder it wraps, measured in one process.
+
+Builds a corpus of at least 2,000 chunks in a temporary folder from the public QA sets beside the
+repo (SQuAD-es v1.1 dev and XQuAD-en: one Markdown, text or HTML file per article), ingests it
+into a fresh FUENTE_HOME with :class:`ingest.pipeline.Ingestor`, and times
+``SentenceTransformer.encode`` on exactly the same chunk texts, with the same model object and
+batch size. Prints pipeline chunks/s divided by raw encode chunks/s (target: >= 0.85), where the
+pipeline's time went, and peak RSS.
+
+Run from the repository root::
+
+    .venv/bin/python bench/ingest.py                      # full run, several minutes on 2 cores
+    .venv/bin/python bench/ingest.py --limit-articles 3   # quick trial, below 2,000 chunks
+    .venv/bin/python bench/ingest.py --json               # one JSON object instead of the table
+
+Environment: ``FUENTE_SHARED_DATA`` (the shared data folder, default ``../shared/data``) and any
+``FUENTE__SECTION__KEY`` override (e.g. ``FUENTE__INGEST__FLUSH_CHUNKS=1024``) for experiments.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import html
+import json
+import os
+import re
+import resource
+import sys
+import tempfile
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import ParamSpec, TypeVar
+
+# This file shares its name with the `ingest` package, and Python puts the script's folder first
+# on the import path; drop it so `import ingest` finds the package rather than this script.
+_HERE = Path(__file__).resolve().parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
+
+import numpy as np  # noqa: E402
+
+from ingest.chunking import Chunker  # noqa: E402
+from ingest.parsing import parse_file  # noqa: E402
+from ingest.pipeline import Ingestor, parse_options  # noqa: E402
+from rag.embedders import Embedder, SentenceTransformerEmbedder, build_embedder  # noqa: E402
+from rag.errors import FileRejected  # noqa: E402
+from rag.index import Index  # noqa: E402
+from rag.settings import REPO_ROOT, Settings, load_settings  # noqa: E402
+
+TARGET_RATIO = 0.85
+MIN_CHUNKS = 2000
+SOURCES = (("squad-es", "qa/dev-v1.1-es_small.json"), ("xquad-en", "qa/xquad.en.json"))
+DEFAULT_MODELS = REPO_ROOT / ".fuente" / "models"
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+# -- corpus ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Article:
+    """One article of a SQuAD-format set: a title and its paragraphs."""
+
+    source: str
+    title: str
+    paragraphs: tuple[str, ...]
+
+
+def shared_data_dir(arg: str | None) -> Path:
+    """The shared data folder: ``--data``, else FUENTE_SHARED_DATA, else ``../shared/data``."""
+    raw = arg or os.environ.get("FUENTE_SHARED_DATA")
+    return Path(raw).expanduser() if raw else REPO_ROOT.parent / "shared" / "data"
+
+
+def load_articles(data: Path, limit: int | None) -> list[Article]:
+    """Articles of every source in :data:`SOURCES`, at most ``limit`` from each.
+
+    Raises:
+        SystemExit: a source file is missing.
+    """
+    articles: list[Article] = []
+    for source, relative in SOURCES:
+        path = data / relative
+        if not path.is_file():
+            raise SystemExit(f"{path} is absent: pass --data or set FUENTE_SHARED_DATA to the shared data folder.")
+        rows = json.loads(path.read_text(encoding="utf-8"))["data"]
+        for row in rows[:limit]:
+            title = " ".join(row["title"].replace("_", " ").split())  # "Super Bowl _ 50" -> "Super Bowl 50"
+            paragraphs = tuple(p["context"].strip() for p in row["paragraphs"] if p["context"].strip())
+            articles.append(Article(source, title, paragraphs))
+    return articles
+
+
+def _format_for(ordinal: int) -> str:
+    """Mostly Markdown; every sixth article as text and every sixth as HTML, to touch those parsers."""
+    return {4: "txt", 5: "html"}.get(ordinal % 6, "md")
+
+
+def render(article: Article, fmt: str) -> str:
+    """The article as a file of format ``fmt`` (md, txt or html)."""
+    if fmt == "md":
+        return "\n\n".join([f"# {article.title}", *article.paragraphs]) + "\n"
+    if fmt == "txt":
+        return "\n\n".join([article.title, *article.paragraphs]) + "\n"
+    body = "\n".join(f"<p>{html.escape(p)}</p>" for p in article.paragraphs)
+    title = html.escape(article.title)
+    return (
+        f'<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>{title}</title></head>\n'
+        f"<body><h1>{title}</h1>\n{body}\n</body></html>\n"
+    )
+
+
+def write_corpus(articles: Sequence[Article], folder: Path) -> Counter[str]:
+    """Write one file per article under ``folder/<source>/``; return the file count per format."""
+    formats: Counter[str] = Counter()
+    ordinals: Counter[str] = Counter()
+    for article in articles:
+        ordinal = ordinals[article.source]
+        ordinals[article.source] += 1
+        fmt = _format_for(ordinal)
+        slug = re.sub(r"\W+", "-", article.title).strip("-")[:60] or "untitled"
+        target = folder / article.source / f"{ordinal:03d}-{slug}.{fmt}"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(render(article, fmt), encoding="utf-8")
+        formats[fmt] += 1
+    return formats
+
+
+def expected_chunk_texts(settings: Settings, embedder: Embedder, corpus: Path) -> list[str]:
+    """Chunk texts the pipeline will produce: the same parser and chunker, without embedding.
+
+    Known before either side is timed, so a too-small corpus fails in seconds and the raw side can
+    run first; :func:`check_same_texts` later confirms the records hold exactly these texts.
+    """
+    chunker = Chunker(settings.chunking, embedder.count_tokens, embedder.max_tokens)
+    options = parse_options(settings)
+    texts: list[str] = []
+    for path in sorted(p for p in corpus.rglob("*") if p.is_file()):
+        try:
+            parsed = parse_file(path, options)
+        except FileRejected as e:
+            raise SystemExit(
+                f"The bench corpus file {path} was rejected ({e.reason}); the corpus builder is wrong."
+            ) from e
+        texts += [draft.text for draft in chunker.chunk(parsed.blocks)]
+    return texts
+
+
+def check_same_texts(index: Index, expected: Sequence[str]) -> None:
+    """Fail unless the records hold exactly ``expected`` (as a multiset).
+
+    Raises:
+        SystemExit: the two sides would encode different texts.
+    """
+    _, recorded, _ = index.records.chunk_texts()
+    if Counter(recorded) != Counter(expected):
+        raise SystemExit(
+            f"The pipeline stored {len(recorded)} chunk texts that differ from the {len(expected)} the bench "
+            "encoded raw; the comparison is void, so align expected_chunk_texts with the pipeline."
+        )
+
+
+# -- timing ------------------------------------------------------------------------------------
+
+
+@dataclass
+class StageClock:
+    """Wall seconds spent inside wrapped calls, by stage name."""
+
+    seconds: defaultdict[str, float] = field(default_factory=lambda: defaultdict(float))
+
+    def timed(self, stage: str, fn: Callable[P, R]) -> Callable[P, R]:
+        """``fn``, adding the time of each call to ``stage``."""
+
+        def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+            start = time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                self.seconds[stage] += time.perf_counter() - start
+
+        return wrapper
+
+
+class TimedEmbedder:
+    """An :class:`~rag.embedders.Embedder` that forwards to another and times encode and tokenize."""
+
+    def __init__(self, inner: Embedder, clock: StageClock) -> None:
+        self._inner = inner
+        self._clock = clock
+
+    @property
+    def model_id(self) -> str:
+        return self._inner.model_id
+
+    @property
+    def dimension(self) -> int:
+        return self._inner.dimension
+
+    @property
+    def max_tokens(self) -> int:
+        return self._inner.max_tokens
+
+    def count_tokens(self, text: str) -> int:
+        # Timed inline rather than through StageClock.timed: the chunker calls this tens of
+        # thousands of times, and a wrapper per call would bill its own cost to the pipeline.
+        start = time.perf_counter()
+        tokens = self._inner.count_tokens(text)
+        self._clock.seconds["tokenize"] += time.perf_counter() - start
+        return tokens
+
+    def embed_documents(self, texts: list[str]) -> np.ndarray:
+        start = time.perf_counter()
+        vectors = self._inner.embed_documents(texts)
+        self._clock.seconds["encode"] += time.perf_counter() - start
+        return vectors
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self._inner.embed_query(text)
+
+
+class CpuMeter:
+    """CPU time that processes other than this one (and its parse workers) took over an interval.
+
+    Both sides are timed on a shared machine; when something else runs during one side only, the
+    ratio moves for reasons unrelated to the pipeline. This says how much of that happened.
+    """
+
+    _BUSY_FIELDS = (0, 1, 2, 5, 6, 7)  # user nice system irq softirq steal; idle and iowait are not busy
+
+    def __init__(self) -> None:
+        self._start = self._sample()
+        self._wall = time.perf_counter()
+
+    @classmethod
+    def _sample(cls) -> tuple[float, float] | None:
+        try:
+            first = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+        except (OSError, IndexError):
+            return None
+        busy = sum(int(first[i]) for i in cls._BUSY_FIELDS) / os.sysconf("SC_CLK_TCK")
+        ours = sum(
+            getattr(resource.getrusage(who), f)
+            for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
+            for f in ("ru_utime", "ru_stime")
+        )
+        return busy, ours
+
+    def others_share(self) -> float | None:
+        """Share of all CPUs' capacity used by other processes since construction, or None off Linux."""
+        end, wall = self._sample(), time.perf_counter() - self._wall
+        if self._start is None or end is None or wall <= 0:
+            return None
+        others = (end[0] - self._start[0]) - (end[1] - self._start[1])
+        return round(max(others, 0.0) / (wall * (os.cpu_count() or 1)), 3)
+
+
+@dataclass(frozen=True)
+class PipelineRun:
+    seconds: float
+    chunks: int
+    stages: dict[str, float]
+
+
+def time_pipeline(settings: Settings, embedder: Embedder, corpus: Path) -> PipelineRun:
+    """Ingest ``corpus`` into the (fresh) index of ``settings`` and time the whole job.
+
+    Raises:
+        SystemExit: the job did not add every file.
+    """
+    clock = StageClock()
+    index = Index(settings)
+    # Methods are replaced on these two instances only, so the stage split needs no hooks in rag/.
+    setattr(index.chroma, "upsert", clock.timed("chroma write", index.chroma.upsert))  # noqa: B010
+    setattr(index.bm25, "sync", clock.timed("bm25 build", index.bm25.sync))  # noqa: B010
+    timed = TimedEmbedder(embedder, clock)
+    try:
+        start = time.perf_counter()
+        summary = Ingestor(settings, index, lambda: timed).run([corpus])
+        seconds = time.perf_counter() - start
+        counts = summary.counts
+        if counts.get("failed") or counts.get("skipped"):
+            bad = [f"{f.path}: {f.reason}" for f in summary.files if f.status in ("failed", "skipped")]
+            raise SystemExit(f"The pipeline left out {len(bad)} bench files; the first is {bad[0]}.")
+        stages = dict(clock.seconds)
+        stages["other"] = seconds - sum(stages.values())
+        return PipelineRun(seconds, counts["chunks_embedded"], stages)
+    finally:
+        index.close()
+
+
+def time_raw(embedder: SentenceTransformerEmbedder, texts: list[str], batch_size: int) -> float:
+    """Seconds for one ``SentenceTransformer.encode`` over ``texts``, called as the embedder's ``_encode`` calls it."""
+    start = time.perf_counter()
+    embedder._model.encode(
+        texts, batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
+    )
+    return time.perf_counter() - start
+
+
+def peak_rss_mib() -> float:
+    """Peak resident set size of this process in MiB (``ru_maxrss`` is in KiB on Linux).
+
+    Parse workers are left out: a spawned child inherits its parent's high-water mark across
+    exec on Linux, so ``RUSAGE_CHILDREN`` would report the parent's size, not the worker's.
+    """
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+# -- report ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Report:
+    model: str
+    batch_size: int
+    torch_threads: int
+    profile: str
+    parse_workers: int
+    flush_chunks: int
+    order: str
+    corpus_files: dict[str, int]
+    chunks: int
+    pipeline_s: float
+    pipeline_chunks_per_s: float
+    raw_s: float
+    raw_chunks_per_s: float
+    ratio: float
+    pipeline_encode_vs_raw: float
+    target: float
+    meets_target: bool
+    stages_s: dict[str, float]
+    peak_rss_mib: float
+    others_cpu_share: dict[str, float | None]
+    warnings: list[str]
+
+
+def _format_others(shares: dict[str, float | None]) -> str:
+    if any(v is None for v in shares.values()):
+        return "unknown (no /proc/stat)"
+    parts = ", ".join(f"{v:.0%} during {k}" for k, v in shares.items())
+    return f"took {parts} (share of all CPUs)"
+
+
+def format_report(r: Report) -> str:
+    """The report as an aligned table for a terminal."""
+    files = ", ".join(f"{n} {fmt}" for fmt, n in sorted(r.corpus_files.items()))
+    stages = ", ".join(
+        f"{name} {s:.1f} s ({s / r.pipeline_s:.1%})" for name, s in sorted(r.stages_s.items(), key=lambda kv: -kv[1])
+    )
+    verdict = "met" if r.meets_target else "NOT met"
+    rows = [
+        ("model", f"{r.model} (batch {r.batch_size}, torch threads {r.torch_threads})"),
+        ("profile", f"{r.profile} (parse workers {r.parse_workers}, flush every {r.flush_chunks} chunks)"),
+        ("order", r.order),
+        ("corpus files", f"{sum(r.corpus_files.values())} ({files})"),
+        ("chunks", str(r.chunks)),
+        ("pipeline", f"{r.pipeline_s:.1f} s  {r.pipeline_chunks_per_s:.2f} chunks/s"),
+        ("raw encode", f"{r.raw_s:.1f} s  {r.raw_chunks_per_s:.2f} chunks/s"),
+        ("ratio", f"{r.ratio:.3f}  (target >= {r.target:.2f}: {verdict})"),
+        ("pipeline stages", stages),
+        ("encode vs raw", f"{r.pipeline_encode_vs_raw:.3f}x (the pipeline's encode time over the raw side's)"),
+        ("peak RSS", f"{r.peak_rss_mib:.1f} MiB (this process; parse workers not included)"),
+        ("other processes", _format_others(r.others_cpu_share)),
+    ]
+    lines = [f"{name:<16} {value}" for name, value in rows]
+    lines += [f"warning          {w}" for w in r.warnings]
+    return "\n".join(lines)
+
+
+# -- entry point -------------------------------------------------------------------------------
+
+
+def make_settings(profile: str, home: Path, models: Path) -> Settings:
+    """Settings of ``profile`` with a fresh FUENTE_HOME and the shared models folder."""
+    environ = {**os.environ, "FUENTE_HOME": str(home), "FUENTE__PATHS__MODELS": str(models)}
+    return load_settings(profile, environ=environ)
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--data", help="shared data folder (default: FUENTE_SHARED_DATA or ../shared/data)")
+    parser.add_argument("--models", type=Path, default=DEFAULT_MODELS, help="provisioned models folder")
+    parser.add_argument("--profile", default="default", help="settings profile to measure (default: default)")
+    parser.add_argument(
+        "--order", choices=("pipeline-first", "raw-first"), default="pipeline-first", help="which side runs first"
+    )
+    parser.add_argument(
+        "--limit-articles",
+        type=int,
+        metavar="N",
+        help="at most N articles per source (trial runs; may fall below 2,000 chunks)",
+    )
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
+    return parser.parse_args(argv)
+
+
+@dataclass(frozen=True)
+class Measured:
+    """Both sides of one bench run."""
+
+    pipeline: PipelineRun
+    raw_s: float
+    others_cpu_share: dict[str, float | None]
+
+
+def time_both(
+    settings: Settings, embedder: SentenceTransformerEmbedder, corpus: Path, texts: list[str], order: str
+) -> Measured:
+    """Time the pipeline on ``corpus`` and raw encode on ``texts``, in ``order``.
+
+    Raises:
+        SystemExit: the pipeline stored other texts than ``texts``.
+    """
+    batch_size = settings.embedding.batch_size
+    others: dict[str, float | None] = {}
+
+    def raw() -> float:
+        gc.collect()
+        meter = CpuMeter()
+        seconds = time_raw(embedder, texts, batch_size)
+        others["raw"] = meter.others_share()
+        return seconds
+
+    # Pipeline first by default: whatever one-off cost the warm-up missed (allocator growth,
+    # kernel choice for new batch shapes) lands on the side under test, so the ratio errs low
+    # rather than flattering the pipeline. --order raw-first shows the other bias; the two
+    # orders bracket the run-to-run noise of a shared CPU.
+    raw_s = raw() if order == "raw-first" else 0.0
+    gc.collect()
+    meter = CpuMeter()
+    pipeline = time_pipeline(settings, embedder, corpus)
+    others["pipeline"] = meter.others_share()
+    index = Index(settings)
+    try:
+        check_same_texts(index, texts)
+    finally:
+        index.close()
+    if order == "pipeline-first":
+        raw_s = raw()
+    return Measured(pipeline, raw_s, others)
+
+
+def build_report(
+    settings: Settings,
+    embedder: Embedder,
+    order: str,
+    formats: Counter[str],
+    measured: Measured,
+    warnings: list[str],
+) -> Report:
+    """The printed figures, from one run's measurements."""
+    import torch  # loaded already by sentence-transformers; imported here to keep parse workers light
+
+    pipeline = measured.pipeline
+    pipeline_rate = pipeline.chunks / pipeline.seconds
+    raw_rate = pipeline.chunks / measured.raw_s  # the same texts: check_same_texts passed
+    ratio = pipeline_rate / raw_rate
+    if any(share is not None and share > 0.1 for share in measured.others_cpu_share.values()):
+        warnings = [*warnings, "other processes took CPU time during the run; rerun on an idle machine to trust it"]
+    return Report(
+        model=embedder.model_id,
+        batch_size=settings.embedding.batch_size,
+        torch_threads=torch.get_num_threads(),
+        profile=settings.profile,
+        parse_workers=settings.ingest.workers,
+        flush_chunks=settings.ingest.flush_chunks,
+        order=order,
+        corpus_files=dict(formats),
+        chunks=pipeline.chunks,
+        pipeline_s=round(pipeline.seconds, 3),
+        pipeline_chunks_per_s=round(pipeline_rate, 3),
+        raw_s=round(measured.raw_s, 3),
+        raw_chunks_per_s=round(raw_rate, 3),
+        ratio=round(ratio, 3),
+        pipeline_encode_vs_raw=round(pipeline.stages["encode"] / measured.raw_s, 3),
+        target=TARGET_RATIO,
+        meets_target=ratio >= TARGET_RATIO,
+        stages_s={k: round(v, 3) for k, v in pipeline.stages.items()},
+        peak_rss_mib=round(peak_rss_mib(), 1),
+        others_cpu_share=measured.others_cpu_share,
+        warnings=warnings,
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Build the corpus, time both sides, print the report.
+
+    Returns:
+        0 once both sides were measured, whether or not the ratio met the target.
+
+    Raises:
+        SystemExit: shared data absent, corpus too small without ``--limit-articles``, or the two
+            sides would not encode the same texts.
+    """
+    args = parse_args(argv)
+    data = shared_data_dir(args.data)
+    if not data.is_dir():
+        raise SystemExit(f"Shared data folder {data} is absent: pass --data or set FUENTE_SHARED_DATA to it.")
+    articles = load_articles(data, args.limit_articles)
+    warnings: list[str] = []
+    with tempfile.TemporaryDirectory(prefix="fuente-bench-") as tmp:
+        corpus = Path(tmp) / "corpus"
+        formats = write_corpus(articles, corpus)
+        settings = make_settings(args.profile, Path(tmp) / "home", args.models)
+        embedder = build_embedder(settings)  # provisions the model into --models when it is missing
+        if not isinstance(embedder, SentenceTransformerEmbedder):
+            raise SystemExit(
+                "This bench compares against SentenceTransformer.encode; use a sentence_transformers profile."
+            )
+        texts = expected_chunk_texts(settings, embedder, corpus)
+        if len(texts) < MIN_CHUNKS:
+            message = f"the corpus has {len(texts)} chunks, below the {MIN_CHUNKS} the bench is specified for"
+            if args.limit_articles is None:
+                raise SystemExit(f"The bench corpus is too small: {message}; check the shared data and chunk settings.")
+            warnings.append(message + " (--limit-articles)")
+        # Both sides then start with loaded weights and initialised kernels.
+        embedder.embed_documents(texts[: settings.embedding.batch_size])
+        measured = time_both(settings, embedder, corpus, texts, args.order)
+    report = build_report(settings, embedder, args.order, formats, measured, warnings)
+    print(json.dumps(asdict(report), indent=2) if args.json else format_report(report))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
