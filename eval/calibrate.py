@@ -108,6 +108,8 @@ def collect(sample: int | None, rows_file: Path) -> list[Row]:
                 forbidden,
             )
         )
+        with rows_file.open("a", encoding="utf-8") as fh:
+            fh.write(json.dumps(rows[-1].__dict__, ensure_ascii=False) + "\n")
         print(
             f"{q['id']:>14} answerable={q['answerable']!s:5} correct={rows[-1].correct!s:5} "
             f"evidence={answer.evidence:.2f} claims={len(claims)} {time.monotonic() - started:.0f}s",
