@@ -178,7 +178,7 @@ def test_prompt_over_the_context_is_rejected_with_a_sentence(client: ChatClient)
 
 
 def test_sources_are_trimmed_so_the_server_never_rejects(
-    home: Path, embedder: SentenceTransformerEmbedder, vllm_server: dict[str, Any]
+    vllm_server: dict[str, Any], home: Path, embedder: SentenceTransformerEmbedder
 ) -> None:
     """More sources than the context holds: sent whole, vLLM refuses them; the assistant trims and answers."""
     settings = settings_for(home, retrieval={"k": 16})
@@ -205,7 +205,7 @@ def test_sources_are_trimmed_so_the_server_never_rejects(
 
 
 def test_ask_answers_from_the_corpus_and_is_logged(
-    home: Path, embedder: SentenceTransformerEmbedder, vllm_server: dict[str, Any]
+    vllm_server: dict[str, Any], home: Path, embedder: SentenceTransformerEmbedder
 ) -> None:
     settings = settings_for(home)
     index = Index(settings)
