@@ -59,7 +59,7 @@ $(VLLM_MODEL)/config.json: | $(VLLM_VENV)/.installed
 
 # Ingest the sample corpus, then answer a question with the local model (its server is started in the
 # background on 127.0.0.1 and left running; `fuente serve-llm --stop` stops it).
-DEMO_QUESTION ?= ¿Cuántos días a la semana se puede teletrabajar?
+DEMO_QUESTION ?= ¿Cuál es la dieta diaria para un viaje internacional?
 demo: setup
 	$(BIN)/fuente ingest samples/corpus
 	$(BIN)/fuente ask "$(DEMO_QUESTION)"

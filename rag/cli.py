@@ -78,7 +78,7 @@ def ask_command(
         out.print_json(json.dumps(answer.to_dict(), ensure_ascii=False))
     else:
         sys.stdout.write("\n")
-        if answer.refused and answer.generated_text:
+        if answer.refused and answer.verdict != "refusal" and answer.generated_text:
             out.print("[dim](the answer above was not supported by the documents)[/dim]")
         _show(answer)
 
