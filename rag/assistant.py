@@ -14,6 +14,7 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from typing import Any
 
 from rag import prompts
@@ -288,20 +289,10 @@ class Assistant:
     ) -> Answer:
         hits = retrieved.chunks
         closest = [citation_for(i, h.chunk) for i, h in enumerate(hits[:3], start=1)]
+        refuse = partial(self._refusal, question_id, question, standalone, language, client, route_reason, closest,
+                         timings, completion, evidence=retrieved.best_dense)  # fmt: skip
         if not hits:
-            return self._refusal(
-                question_id,
-                question,
-                standalone,
-                language,
-                client,
-                route_reason,
-                closest,
-                timings,
-                completion,
-                None,
-                retrieved.best_dense,
-            )
+            return refuse(None)
         sources = [(i, h.chunk, h.chunk.text) for i, h in enumerate(hits, 1)]
         prompt_question = standalone
         if client is self.cloud:
@@ -321,19 +312,7 @@ class Assistant:
         )
         timings["verification_s"] = time.monotonic() - t
         if should_refuse(verification, retrieved.best_dense, self.thresholds):
-            return self._refusal(
-                question_id,
-                question,
-                standalone,
-                language,
-                client,
-                route_reason,
-                closest,
-                timings,
-                completion,
-                verification,
-                retrieved.best_dense,
-            )
+            return refuse(verification)
         by_n = {n: chunk for n, chunk, _ in sources}
         cited = sorted({n for s in verification.sentences for n in s.citations if n in by_n})
         return Answer(
@@ -369,6 +348,7 @@ class Assistant:
         timings: dict[str, float],
         completion: Completion,
         verification: Verification | None,
+        *,
         evidence: float,
     ) -> Answer:
         return Answer(

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
 
-from rag.app import build_app
+from rag.app import App, build_app
 from rag.assistant import Answer, Turn, User
 from rag.errors import FuenteError
 from rag.settings import Settings
@@ -23,6 +23,19 @@ out = Console()
 def _echo(piece: str) -> None:
     sys.stdout.write(piece)
     sys.stdout.flush()
+
+
+def _fail(e: FuenteError) -> NoReturn:
+    err.print(str(e), style="red", markup=False, soft_wrap=True)
+    raise typer.Exit(EXIT_ERROR) from e
+
+
+def _open(settings: Settings, user: str | None, groups: str | None) -> tuple[User, App]:
+    """The asking user and the app, or one sentence and exit 4."""
+    try:
+        return _user(settings, user, groups), build_app(settings)
+    except FuenteError as e:
+        _fail(e)
 
 
 def _user(settings: Settings, user: str | None, groups: str | None) -> User:
@@ -59,19 +72,12 @@ def ask_command(
     ] = False,
 ) -> None:
     """Answer a question from the documents the user may see, with citations."""
-    settings: Settings = ctx.obj["settings"]
-    try:
-        who = _user(settings, user, groups)
-        app = build_app(settings)
-    except FuenteError as e:
-        err.print(str(e), style="red", markup=False, soft_wrap=True)
-        raise typer.Exit(EXIT_ERROR) from e
+    who, app = _open(ctx.obj["settings"], user, groups)
     try:
         stream = None if as_json else _echo
         answer = app.assistant.ask(question, who, on_token=stream)
     except FuenteError as e:
-        err.print(str(e), style="red", markup=False, soft_wrap=True)
-        raise typer.Exit(EXIT_ERROR) from e
+        _fail(e)
     finally:
         app.close()
     if as_json:
@@ -89,13 +95,7 @@ def chat_command(
     groups: Annotated[str | None, typer.Option("--groups")] = None,
 ) -> None:
     """A conversation: follow-up questions are understood in context. Empty line or Ctrl-D ends it."""
-    settings: Settings = ctx.obj["settings"]
-    try:
-        who = _user(settings, user, groups)
-        app = build_app(settings)
-    except FuenteError as e:
-        err.print(str(e), style="red", markup=False, soft_wrap=True)
-        raise typer.Exit(EXIT_ERROR) from e
+    who, app = _open(ctx.obj["settings"], user, groups)
     history: list[Turn] = []
     try:
         while True:
