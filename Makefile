@@ -9,7 +9,7 @@ export FUENTE_HOME ?= $(CURDIR)/.fuente
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PYTEST_ARGS ?=
 
-.PHONY: setup system venv models vllm demo test test-fast lint bench clean
+.PHONY: setup system venv models vllm demo test test-fast lint bench clean constraints
 
 setup: system venv models
 
@@ -74,6 +74,12 @@ test-fast: venv
 lint: venv
 	$(BIN)/ruff check rag ingest ui eval tests bench samples
 	$(BIN)/ruff format --check rag ingest ui eval tests bench samples
+
+# Pins for the container image (Dockerfile, docker/constraints.txt): every package of the tested
+# venv; torch is pinned in the Dockerfile itself (its local +cpu version would not match CUDA builds).
+constraints: venv
+	{ sed -n '1,2p' docker/constraints.txt; $(BIN)/pip freeze --exclude-editable | grep -vE '^(torch|fuente)=='; } > docker/constraints.txt.new
+	mv docker/constraints.txt.new docker/constraints.txt
 
 bench: setup
 	$(BIN)/python bench/ingest.py

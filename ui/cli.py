@@ -14,6 +14,7 @@ from rich.console import Console
 
 from ingest.cli import EXIT_ERROR, ingest_command, jobs_app
 from rag.cli import ask_command, chat_command, serve_llm_command
+from rag.doctor_cli import doctor_command
 from rag.errors import FuenteError
 from rag.settings import load_settings
 
@@ -25,6 +26,7 @@ app.command("ingest")(ingest_command)
 app.command("ask")(ask_command)
 app.command("chat")(chat_command)
 app.command("serve-llm")(serve_llm_command)
+app.command("doctor")(doctor_command)
 err = Console(stderr=True)
 
 

@@ -1,0 +1,51 @@
+"""`fuente doctor`: one line per configured component, non-zero exit when one fails.
+
+The compose health checks run it (``fuente doctor --skip embedding`` for the app, so a health probe
+does not load a model every interval).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+
+from rag.doctor import CHECKS, DEFAULT_MIN_FREE_GB, run_checks
+from rag.settings import Settings
+
+EXIT_FAILED = 1
+
+
+def _names(raw: str | None) -> list[str] | None:
+    if raw is None:
+        return None
+    names = [n.strip() for n in raw.split(",") if n.strip()]
+    unknown = sorted(set(names) - set(CHECKS))
+    if unknown:
+        raise typer.BadParameter(f"unknown check(s) {', '.join(unknown)}; choose from {', '.join(CHECKS)}.")
+    return names
+
+
+def doctor_command(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="The results as a JSON list.")] = False,
+    only: Annotated[
+        str | None, typer.Option("--only", help=f"Comma-separated checks to run ({', '.join(CHECKS)}).")
+    ] = None,
+    skip: Annotated[str | None, typer.Option("--skip", help="Comma-separated checks to leave out.")] = None,
+    min_free_gb: Annotated[
+        float, typer.Option("--min-free-gb", help="Least free disk under FUENTE_HOME.")
+    ] = DEFAULT_MIN_FREE_GB,
+) -> None:
+    """Check every configured component: index, LLM endpoint, embedding model, free disk, users file."""
+    settings: Settings = ctx.obj["settings"]
+    results = run_checks(settings, only=_names(only), skip=_names(skip) or [], min_free_gb=min_free_gb)
+    if as_json:
+        typer.echo(json.dumps([r.to_dict() for r in results], ensure_ascii=False, indent=2, default=str))
+    else:
+        width = max((len(r.name) for r in results), default=0)
+        for r in results:
+            typer.echo(f"{r.status.value:<4}  {r.name:<{width}}  {r.detail}")
+    if not all(r.ok for r in results):
+        raise typer.Exit(EXIT_FAILED)

@@ -1,0 +1,233 @@
+"""`fuente doctor` against real parts: an embedded index of the sample corpus, the llama.cpp server,
+a `chroma run` server configured as docker-compose.yml configures the app, and real embedding models."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from rag.doctor import CHECKS, Status, check_disk, check_users, run_checks
+from rag.embedders import SentenceTransformerEmbedder
+from rag.index import Index
+from rag.settings import Settings, deep_merge, load_settings
+from tests.conftest import SAMPLE_CORPUS, TEST_MODELS, free_port
+from tests.test_ingest_pipeline import ingest
+
+pytestmark = pytest.mark.integration
+
+USERS = {"users": {"ana": {"groups": ["rrhh"]}, "luis": {"groups": []}}}
+
+
+def one_sentence(message: str) -> bool:
+    return message.endswith(".") and ". " not in message.rstrip(".")
+
+
+def settings_for(home: Path, **overrides: Any) -> Settings:
+    environ = {"FUENTE_HOME": str(home), "FUENTE__PATHS__MODELS": str(TEST_MODELS)}
+    return load_settings("test", environ=environ, overrides=deep_merge({}, overrides))
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory: pytest.TempPathFactory, embedder: SentenceTransformerEmbedder) -> Path:
+    """Two folders of the sample corpus (two access sets; the whole corpus only costs time here)
+    ingested once into an embedded index, with a users file beside it."""
+    root = tmp_path_factory.mktemp("doctor-home")
+    summary = ingest(settings_for(root), embedder, SAMPLE_CORPUS / "public", SAMPLE_CORPUS / "rrhh")
+    assert summary.counts["failed"] == 0 and summary.counts["chunks_embedded"] > 0
+    (root / "users.yaml").write_text(yaml.safe_dump(USERS))
+    return root
+
+
+def run_cli(monkeypatch: pytest.MonkeyPatch, home: Path, llm: dict[str, Any], *args: str) -> Any:
+    """`fuente doctor ARGS` with the installation configured through the environment, as in a container."""
+    from ui.cli import app
+
+    environ = {
+        "FUENTE_PROFILE": "test",
+        "FUENTE_HOME": str(home),
+        "FUENTE__PATHS__MODELS": str(TEST_MODELS),
+        "FUENTE__LLM__LOCAL__BASE_URL": llm["base_url"],
+        "FUENTE__LLM__LOCAL__MODEL": llm["model"],
+        "FUENTE__LLM__LOCAL__CONTEXT_TOKENS": str(llm["context_tokens"]),
+    }
+    for name, value in environ.items():
+        monkeypatch.setenv(name, value)
+    return CliRunner().invoke(app, ["doctor", *args])
+
+
+def lines_by_check(output: str) -> dict[str, tuple[str, str]]:
+    """{check: (status, sentence)} from the one-line-per-check text output."""
+    out = {}
+    for line in output.strip().splitlines():
+        status, name, detail = line.split(maxsplit=2)
+        out[name] = (status, detail)
+    return out
+
+
+def test_every_component_ok_exits_0(home: Path, llama_server: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    result = run_cli(monkeypatch, home, llama_server)
+    assert result.exit_code == 0, result.output
+    lines = lines_by_check(result.stdout)
+    assert list(lines) == list(CHECKS)
+    assert {status for status, _ in lines.values()} == {"ok"}, result.stdout
+    recorded = Index(settings_for(home))
+    try:
+        chunks, documents = recorded.records.chunk_count(), recorded.records.document_count()
+    finally:
+        recorded.close()
+    assert f"{chunks} chunks of {documents} documents, matching the records" in lines["index"][1]
+    assert llama_server["model"] in lines["llm"][1] and llama_server["base_url"] in lines["llm"][1]
+    assert "384 dimensions, matching the index" in lines["embedding"][1]
+    assert "2 users" in lines["users"][1]
+
+
+def test_json_output_carries_the_numbers(
+    home: Path, llama_server: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    result = run_cli(monkeypatch, home, llama_server, "--json")
+    assert result.exit_code == 0, result.output
+    checks = {c["name"]: c for c in json.loads(result.stdout)}
+    assert list(checks) == list(CHECKS) and {c["status"] for c in checks.values()} == {"ok"}
+    assert checks["index"]["chunks"] == checks["index"]["recorded_chunks"] > 0
+    assert checks["index"]["dimension"] == checks["embedding"]["dimension"] == 384
+    assert checks["llm"]["model"] == llama_server["model"]
+    assert checks["disk"]["free_gb"] >= checks["disk"]["min_free_gb"]
+
+
+def test_a_stopped_llm_server_fails_that_line_with_one_sentence(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    port = free_port()  # where a stopped server used to listen: nothing answers
+    stopped = {"base_url": f"http://127.0.0.1:{port}/v1", "model": "qwen2.5-0.5b", "context_tokens": 2048}
+    result = run_cli(monkeypatch, home, stopped, "--skip", "embedding")
+    assert result.exit_code == 1, result.output
+    lines = lines_by_check(result.stdout)
+    status, detail = lines["llm"]
+    assert status == "fail" and f"127.0.0.1:{port}" in detail and "cannot be reached" in detail
+    assert one_sentence(detail), detail
+    # The other components are still reported, and still fine.
+    assert {name: s for name, (s, _) in lines.items() if name != "llm"} == {"index": "ok", "disk": "ok", "users": "ok"}
+    assert "Traceback" not in result.output
+
+
+def test_a_server_serving_another_model_fails(home: Path, llama_server: dict[str, Any]) -> None:
+    settings = settings_for(home, llm={"local": {"base_url": llama_server["base_url"], "model": "llama-3.1-8b"}})
+    (result,) = run_checks(settings, only=["llm"])
+    assert result.status is Status.FAIL and "not llama-3.1-8b" in result.detail and one_sentence(result.detail)
+
+
+@pytest.fixture(scope="module")
+def projected_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A real sentence-transformers model of another dimension: MiniLM with a 384->128 dense layer."""
+    from sentence_transformers import SentenceTransformer
+    from sentence_transformers.sentence_transformer.modules import Dense
+
+    base = SentenceTransformer(str(TEST_MODELS / "all-MiniLM-L6-v2"), device="cpu")
+    dense = Dense(in_features=384, out_features=128)
+    folder = tmp_path_factory.mktemp("minilm-128") / "model"
+    SentenceTransformer(modules=[*base, dense], device="cpu").save(str(folder))
+    return folder
+
+
+def test_an_embedding_model_of_another_dimension_fails(home: Path, projected_model: Path) -> None:
+    settings = settings_for(home, embedding={"model": str(projected_model)})
+    index, embedding = run_checks(settings, only=["index", "embedding"])
+    assert index.status is Status.OK
+    assert embedding.status is Status.FAIL and embedding.data["dimension"] == 128
+    assert "128-dimensional vectors but the index holds 384-dimensional ones" in embedding.detail
+    assert one_sentence(embedding.detail), embedding.detail
+
+
+def test_vectors_missing_from_the_index_fail_the_index_line(home: Path, tmp_path: Path) -> None:
+    damaged = tmp_path / "home"
+    shutil.copytree(home, damaged)
+    settings = settings_for(damaged)
+    index = Index(settings)
+    try:
+        key = index.chroma.access_keys()[0]
+        victims = sorted(index.records.chunk_ids_by_access()[key])[:2]
+        index.chroma.delete(key, victims)  # as if a write to Chroma had been lost
+        recorded = index.records.chunk_count()
+    finally:
+        index.close()
+    (result,) = run_checks(settings, only=["index"])
+    assert result.status is Status.FAIL
+    assert result.data["chunks"] == recorded - 2 and result.data["recorded_chunks"] == recorded
+    assert "run `fuente ingest`" in result.detail and one_sentence(result.detail), result.detail
+
+
+def test_a_fresh_installation_warns_about_the_index_and_fails_on_users(make_settings: Any) -> None:
+    settings = make_settings()
+    index, users = run_checks(settings, only=["index", "users"])
+    assert index.status is Status.WARN and index.ok and "fuente ingest" in index.detail
+    assert users.status is Status.FAIL and "no users file" in users.detail and one_sentence(users.detail)
+    assert not settings.paths.chroma_dir.exists()  # the doctor looked, it did not create an index
+
+
+def test_a_users_file_without_users_and_a_full_disk_fail(make_settings: Any) -> None:
+    settings = make_settings()
+    path = settings.paths.resolve("users.yaml")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("users: {}\n")
+    assert check_users(settings).status is Status.FAIL
+    disk = check_disk(settings, min_free_gb=1e9)  # more than any disk has
+    assert disk.status is Status.FAIL and "free space" in disk.detail and one_sentence(disk.detail)
+
+
+# -- the Chroma server, configured as docker-compose.yml configures the app ----------------------
+
+
+def compose_app_settings(port: int, home: Path) -> Settings:
+    """Settings built as the app container builds them (gpu profile + the compose `app` environment
+    resolved with .env.example), pointed at a local `chroma run` instead of the `chroma` service, and
+    at the CPU instead of a GPU."""
+    from tests.test_compose import resolved_compose
+
+    environment = resolved_compose()["services"]["app"]["environment"]
+    environ = {
+        **{k: str(v) for k, v in environment.items() if v is not None},
+        "FUENTE_HOME": str(home),
+        "FUENTE__PATHS__MODELS": str(TEST_MODELS),
+        "FUENTE__INDEX__HOST": "127.0.0.1",
+        "FUENTE__INDEX__PORT": str(port),
+        "FUENTE__EMBEDDING__DEVICE": "cpu",
+    }
+    return load_settings(environ=environ)
+
+
+def test_doctor_reads_a_chroma_server_with_the_compose_settings(
+    embedder: SentenceTransformerEmbedder, tmp_path: Path
+) -> None:
+    from tests.test_chroma_server import chroma_server
+
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "horario.md").write_text("# Horario\n\nLa oficina abre de 8:00 a 18:00 de lunes a viernes.\n")
+    (folder / "cierre.md").write_text("# Cierre\n\nEn agosto la oficina cierra a las 15:00.\n")
+    with chroma_server(tmp_path / "chroma", free_port()) as port:
+        settings = compose_app_settings(port, tmp_path / "home")
+        assert settings.profile == "gpu" and settings.index.provider == "http"
+        assert ingest(settings, embedder, folder).counts["added"] == 2
+        index, embedding = run_checks(settings, only=["index", "embedding"], embedder=embedder)
+        assert index.status is Status.OK and f"http://127.0.0.1:{port}" in index.detail, index.detail
+        assert index.data["chunks"] == index.data["recorded_chunks"] > 0
+        assert embedding.status is Status.OK and embedding.data["dimension"] == index.data["dimension"] == 384
+
+        # A Chroma server that has lost vectors (restored from an older snapshot than the records).
+        store = Index(settings)
+        try:
+            key = store.chroma.access_keys()[0]
+            store.chroma.delete(key, sorted(store.records.chunk_ids_by_access()[key])[:1])
+        finally:
+            store.close()
+        (index,) = run_checks(settings, only=["index"])
+        assert index.status is Status.FAIL and "run `fuente ingest`" in index.detail
+
+    # The same installation with its Chroma server stopped.
+    (index,) = run_checks(settings, only=["index"])
+    assert index.status is Status.FAIL and f"Cannot reach the Chroma server at http://127.0.0.1:{port}" in index.detail
+    assert one_sentence(index.detail), index.detail
