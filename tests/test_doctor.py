@@ -231,3 +231,98 @@ def test_doctor_reads_a_chroma_server_with_the_compose_settings(
     (index,) = run_checks(settings, only=["index"])
     assert index.status is Status.FAIL and f"Cannot reach the Chroma server at http://127.0.0.1:{port}" in index.detail
     assert one_sentence(index.detail), index.detail
+
+
+# -- vLLM started with the compose file's own command line ----------------------------------------------
+
+
+@pytest.mark.vllm
+@pytest.mark.slow
+def test_doctor_against_vllm_started_as_compose_starts_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The `vllm` service's command line (resolved with .env.example) serves the model; the app's settings
+    reach it with the API key; doctor reports it, catches a wrong key and context, and a stopped server."""
+    import os
+    import subprocess
+    import time
+
+    import httpx
+
+    from rag.llm import ChatClient
+    from tests.test_compose import env_example, flag, resolved_compose
+    from tests.test_vllm import VLLM_MODEL, VLLM_PYTHON, _stop
+    from ui.cli import app
+
+    if not VLLM_PYTHON.exists() or not (VLLM_MODEL / "config.json").exists():
+        pytest.skip("the vLLM CPU server is not installed: run `make vllm`.")
+    example = env_example()
+    command = list(resolved_compose()["services"]["vllm"]["command"])
+    command[command.index("--model") + 1] = str(VLLM_MODEL)  # the hub id, swapped for the converted 0.5B
+    port = free_port()
+    # On CPU: loopback and a free port instead of 0.0.0.0:8000 (argparse keeps the last value),
+    # float32 (bfloat16 is ~3.5x slower without AVX-512), no graph capture (minutes of start-up).
+    command += ["--host", "127.0.0.1", "--port", str(port), "--dtype", "float32", "--enforce-eager"]
+    assert flag(command, "--max-model-len") == example["VLLM_MAX_MODEL_LEN"] and "--enable-prefix-caching" in command
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "VLLM_CPU_KVCACHE_SPACE": "2", "VLLM_API_KEY": example["VLLM_API_KEY"]}
+    log = tmp_path / "vllm.log"
+    proc = subprocess.Popen(
+        [str(VLLM_PYTHON), "-m", "vllm.entrypoints.openai.api_server", *command],
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+        env=env,
+        start_new_session=True,
+    )
+    base_url = f"http://127.0.0.1:{port}/v1"
+    app_env = resolved_compose()["services"]["app"]["environment"]
+    monkeypatch.setenv("VLLM_API_KEY", example["VLLM_API_KEY"])  # the app container's environment has it
+
+    def settings(**extra: str) -> Settings:
+        environ = {
+            **{k: str(v) for k, v in app_env.items() if v is not None},
+            "FUENTE_HOME": str(tmp_path / "home"),
+            "FUENTE__LLM__LOCAL__BASE_URL": base_url,
+            **extra,
+        }
+        return load_settings(environ=environ)
+
+    try:
+        started = time.monotonic()
+        while True:
+            assert proc.poll() is None, f"vLLM exited with {proc.returncode}:\n{log.read_text()[-3000:]}"
+            assert time.monotonic() - started < 300, f"vLLM did not start in 300 s:\n{log.read_text()[-3000:]}"
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(1)
+
+        (llm,) = run_checks(settings(), only=["llm"])
+        assert llm.status is Status.OK, llm.detail
+        assert llm.detail == f"vllm at {base_url} serves {example['VLLM_SERVED_NAME']}."
+        assert llm.data["served_context"] == int(example["VLLM_MAX_MODEL_LEN"])
+        # The production client, configured as in the app container, gets an answer.
+        client = ChatClient(settings().llm.local)
+        try:
+            done = client.complete([{"role": "user", "content": "Say hello."}], max_tokens=8)
+        finally:
+            client.close()
+        assert done.text.strip() and done.completion_tokens > 0
+
+        (llm,) = run_checks(settings(FUENTE__LLM__LOCAL__CONTEXT_TOKENS="32768"), only=["llm"])
+        assert llm.status is Status.FAIL and "raise the server's max-model-len" in llm.detail
+        monkeypatch.setenv("VLLM_API_KEY", "not-the-key")
+        (llm,) = run_checks(settings(), only=["llm"])
+        assert llm.status is Status.FAIL and "refused the API key" in llm.detail and one_sentence(llm.detail)
+        monkeypatch.setenv("VLLM_API_KEY", example["VLLM_API_KEY"])
+    finally:
+        _stop(proc)
+
+    # The server stopped: `fuente doctor` says so in one line and exits 1.
+    for name, value in {k: str(v) for k, v in app_env.items() if v is not None}.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("FUENTE_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("FUENTE__LLM__LOCAL__BASE_URL", base_url)
+    result = CliRunner().invoke(app, ["doctor", "--only", "llm"])
+    assert result.exit_code == 1, result.output
+    status, detail = lines_by_check(result.stdout)["llm"]
+    assert status == "fail" and f"{base_url} cannot be reached; check that it is running." in detail
