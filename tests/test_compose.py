@@ -13,7 +13,11 @@ import importlib.util
 import json
 import os
 import re
+import shutil
 import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -25,6 +29,7 @@ from rag.settings import REPO_ROOT, Settings, load_settings
 
 COMPOSE_FILE = REPO_ROOT / "docker-compose.yml"
 ENV_EXAMPLE = REPO_ROOT / ".env.example"
+CHROMA_AUTH_TEMPLATE = REPO_ROOT / "docker" / "chroma-auth.conf.template"
 VLLM_PYTHON = REPO_ROOT / ".venv-vllm" / "bin" / "python"
 # Variables Compose itself reads from .env rather than the file interpolating them.
 COMPOSE_OWN = {"COMPOSE_PROFILES"}
@@ -95,11 +100,12 @@ def test_docker_compose_rejects_what_the_spec_forbids(tmp_path: Path) -> None:
     assert done.returncode != 0 and "nowhere" in done.stderr
 
 
-def test_the_vllm_api_key_is_required(tmp_path: Path) -> None:
-    empty = tmp_path / "empty.env"
-    empty.write_text("")
-    done = run_compose("config", "--quiet", env_file=empty)
-    assert done.returncode != 0 and "VLLM_API_KEY" in done.stderr
+@pytest.mark.parametrize("secret", ["VLLM_API_KEY", "CHROMA_TOKEN"])
+def test_the_secrets_are_required(tmp_path: Path, secret: str) -> None:
+    without = tmp_path / "without.env"
+    without.write_text("".join(f"{k}={v}\n" for k, v in env_example().items() if k != secret))
+    done = run_compose("config", "--quiet", env_file=without)
+    assert done.returncode != 0 and f"required variable {secret} is missing" in done.stderr
 
 
 # -- what the deployment promises ---------------------------------------------------------------------
@@ -114,7 +120,7 @@ def test_every_variable_the_file_uses_is_in_env_example_and_none_is_stale() -> N
 
 def test_the_services_and_their_profiles() -> None:
     services = resolved_compose()["services"]
-    assert set(services) == {"vllm", "vllm-embed", "chroma", "app", "ingest", "ingest-scheduled"}
+    assert set(services) == {"vllm", "vllm-embed", "chroma", "chroma-auth", "app", "ingest", "ingest-scheduled"}
     assert "profiles" not in services["vllm"] and "profiles" not in services["app"]
     assert services["vllm-embed"]["profiles"] == ["embed-server"]
     assert services["ingest"]["profiles"] == ["jobs"] and services["ingest"]["restart"] == "no"
@@ -126,17 +132,24 @@ def test_long_running_services_have_health_checks() -> None:
     for name in ("vllm", "vllm-embed"):
         test = " ".join(services[name]["healthcheck"]["test"])
         assert "http://127.0.0.1:8000/health" in test, name
+    assert "http://127.0.0.1:8000/healthz" in services["chroma-auth"]["healthcheck"]["test"]
     app = " ".join(services["app"]["healthcheck"]["test"])
     assert "fuente doctor" in app and "/_stcore/health" in app
     # The app starts once the model is served; the embedding server only where its profile is on.
     assert services["app"]["depends_on"]["vllm"]["condition"] == "service_healthy"
+    assert services["app"]["depends_on"]["chroma-auth"]["condition"] == "service_healthy"
     assert services["app"]["depends_on"]["vllm-embed"]["required"] is False
 
 
-def test_chroma_is_on_the_internal_network_only() -> None:
+def test_chroma_and_its_token_proxy_are_on_the_internal_network_only() -> None:
     doc = resolved_compose()
-    chroma = doc["services"]["chroma"]
+    chroma, proxy = doc["services"]["chroma"], doc["services"]["chroma-auth"]
     assert set(chroma["networks"]) == {"internal"} and "ports" not in chroma
+    assert set(proxy["networks"]) == {"internal"} and "ports" not in proxy
+    assert proxy["environment"]["CHROMA_UPSTREAM"] == "chroma:8000"
+    assert proxy["environment"]["CHROMA_TOKEN"] == env_example()["CHROMA_TOKEN"]
+    template = next(v for v in proxy["volumes"] if v["target"] == "/etc/nginx/templates/default.conf.template")
+    assert Path(template["source"]) == CHROMA_AUTH_TEMPLATE and template["read_only"] is True
     assert doc["networks"]["internal"]["internal"] is True
     assert chroma["image"] == "chromadb/chroma:1.5.9"
     assert [v["target"] for v in chroma["volumes"] if v["type"] == "volume"] == ["/data"]
@@ -168,7 +181,10 @@ def test_the_app_and_the_jobs_are_configured_for_the_services() -> None:
     for service in ("app", "ingest", "ingest-scheduled"):
         settings = app_settings(service)
         assert settings.profile == "gpu" and settings.index.provider == "http"
-        assert settings.index.host == "chroma" and settings.index.port == 8000  # chroma's port in its image
+        # Chroma through its token proxy, with the token the proxy requires.
+        assert settings.index.host == "chroma-auth" and settings.index.port == 8000
+        assert settings.index.token_env == "CHROMA_TOKEN"
+        assert doc["services"][service]["environment"]["CHROMA_TOKEN"] == env_example()["CHROMA_TOKEN"]
         llm = urlparse(settings.llm.local.base_url)
         assert llm.hostname == "vllm" and str(llm.port) == flag(vllm, "--port")
         assert settings.llm.local.kind == "vllm" and settings.llm.local.model == flag(vllm, "--served-model-name")
@@ -284,3 +300,101 @@ def test_vllm_parses_the_compose_command_lines() -> None:
     embed = parsed["vllm-embed"]
     assert embed["runner"] == "pooling" and embed["convert"] == "embed"
     assert embed["served_model_name"] == [example["EMBEDDING_MODEL"]]
+
+
+# -- the Chroma token proxy, for real ------------------------------------------------------------------
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def chroma_auth_proxy(folder: Path, upstream: str, token: str) -> Iterator[int]:
+    """Debian's nginx with docker/chroma-auth.conf.template rendered as the nginx image renders it
+    (envsubst of the variables the service sets, nothing else), listening on a free port. Yields it."""
+    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    if not Path(nginx).exists() or shutil.which("envsubst") is None:
+        pytest.skip("nginx or envsubst is absent: run `make system` to install them.")
+    rendered = subprocess.run(
+        ["envsubst", "${CHROMA_TOKEN} ${CHROMA_UPSTREAM}"],
+        input=CHROMA_AUTH_TEMPLATE.read_text(),
+        env={"CHROMA_TOKEN": token, "CHROMA_UPSTREAM": upstream, "PATH": os.environ.get("PATH", "")},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "$http_authorization" in rendered and "${" not in rendered
+    port = free_port()
+    assert rendered.count("listen 8000;") == 1
+    rendered = rendered.replace("listen 8000;", f"listen 127.0.0.1:{port};")  # the container's port, here a free one
+    (folder / "conf.d").mkdir(parents=True)
+    (folder / "conf.d" / "default.conf").write_text(rendered)
+    temp = " ".join(
+        f"{kind}_temp_path {folder / kind};" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+    )
+    # As root, workers would drop to `nobody`, which cannot write the request buffers in this folder.
+    user = "user root;" if os.geteuid() == 0 else ""
+    (folder / "nginx.conf").write_text(
+        f"daemon off; pid {folder / 'nginx.pid'}; error_log {folder / 'error.log'}; {user}\n"
+        f"events {{}}\nhttp {{ access_log {folder / 'access.log'}; {temp} include {folder / 'conf.d'}/*.conf; }}\n"
+    )
+    proc = subprocess.Popen(
+        [nginx, "-p", str(folder), "-c", str(folder / "nginx.conf"), "-e", str(folder / "error.log")],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        import httpx
+
+        deadline = time.monotonic() + 30
+        while True:
+            assert proc.poll() is None, f"nginx exited: {(folder / 'error.log').read_text(errors='replace')[-2000:]}"
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline, (folder / "error.log").read_text(errors="replace")[-2000:]
+            time.sleep(0.2)
+        yield port
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+@pytest.mark.integration
+def test_the_chroma_token_proxy_lets_only_the_token_through(
+    tmp_path: Path, make_settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import httpx
+
+    from rag.errors import StoreError
+    from rag.index import Index
+    from tests.test_chroma_server import chroma_server
+
+    token = env_example()["CHROMA_TOKEN"]
+    with (
+        chroma_server(tmp_path / "chroma", free_port()) as chroma_port,
+        chroma_auth_proxy(tmp_path / "nginx", f"127.0.0.1:{chroma_port}", token) as port,
+    ):
+        url = f"http://127.0.0.1:{port}/api/v2/heartbeat"
+        assert httpx.get(url).status_code == 401
+        assert httpx.get(url, headers={"Authorization": "Bearer not-the-token"}).status_code == 401
+        assert httpx.get(url, headers={"Authorization": f"Bearer {token.upper()}"}).status_code == 401
+        assert httpx.get(url, headers={"Authorization": f"Bearer {token}"}).status_code == 200
+        assert httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200  # the health check's way in
+
+        # Fuente's own client: the token opens the index; a wrong one is one sentence about the token.
+        settings = make_settings(
+            index={"provider": "http", "host": "127.0.0.1", "port": port, "token_env": "CHROMA_TOKEN"}
+        )
+        monkeypatch.setenv("CHROMA_TOKEN", token)
+        Index(settings).close()
+        monkeypatch.setenv("CHROMA_TOKEN", "not-the-token")
+        with pytest.raises(StoreError, match="refused the request .* with the token in CHROMA_TOKEN"):
+            Index(settings)

@@ -183,8 +183,8 @@ def test_a_users_file_without_users_and_a_full_disk_fail(make_settings: Any) -> 
 
 def compose_app_settings(port: int, home: Path) -> Settings:
     """Settings built as the app container builds them (gpu profile + the compose `app` environment
-    resolved with .env.example), pointed at a local `chroma run` instead of the `chroma` service, and
-    at the CPU instead of a GPU."""
+    resolved with .env.example), pointed at a local token proxy instead of the `chroma-auth` service,
+    and at the CPU instead of a GPU."""
     from tests.test_compose import resolved_compose
 
     environment = resolved_compose()["services"]["app"]["environment"]
@@ -200,17 +200,25 @@ def compose_app_settings(port: int, home: Path) -> Settings:
 
 
 def test_doctor_reads_a_chroma_server_with_the_compose_settings(
-    embedder: SentenceTransformerEmbedder, tmp_path: Path
+    embedder: SentenceTransformerEmbedder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """The compose chain for real: the app's settings, the token proxy (nginx with the compose template),
+    a `chroma run` behind it; ingestion through it, doctor on it, lost vectors, the server stopped."""
     from tests.test_chroma_server import chroma_server
+    from tests.test_compose import chroma_auth_proxy, env_example
 
     folder = tmp_path / "docs"
     folder.mkdir()
     (folder / "horario.md").write_text("# Horario\n\nLa oficina abre de 8:00 a 18:00 de lunes a viernes.\n")
     (folder / "cierre.md").write_text("# Cierre\n\nEn agosto la oficina cierra a las 15:00.\n")
-    with chroma_server(tmp_path / "chroma", free_port()) as port:
+    token = env_example()["CHROMA_TOKEN"]
+    monkeypatch.setenv("CHROMA_TOKEN", token)  # as in the app container's environment
+    with (
+        chroma_server(tmp_path / "chroma", free_port()) as chroma_port,
+        chroma_auth_proxy(tmp_path / "nginx", f"127.0.0.1:{chroma_port}", token) as port,
+    ):
         settings = compose_app_settings(port, tmp_path / "home")
-        assert settings.profile == "gpu" and settings.index.provider == "http"
+        assert settings.profile == "gpu" and settings.index.token_env == "CHROMA_TOKEN"
         assert ingest(settings, embedder, folder).counts["added"] == 2
         index, embedding = run_checks(settings, only=["index", "embedding"], embedder=embedder)
         assert index.status is Status.OK and f"http://127.0.0.1:{port}" in index.detail, index.detail
@@ -227,7 +235,12 @@ def test_doctor_reads_a_chroma_server_with_the_compose_settings(
         (index,) = run_checks(settings, only=["index"])
         assert index.status is Status.FAIL and "run `fuente ingest`" in index.detail
 
-    # The same installation with its Chroma server stopped.
+        monkeypatch.setenv("CHROMA_TOKEN", "not-the-token")
+        (index,) = run_checks(settings, only=["index"])
+        assert index.status is Status.FAIL and "refused the request" in index.detail and one_sentence(index.detail)
+        monkeypatch.setenv("CHROMA_TOKEN", token)
+
+    # The same installation with the Chroma server (and its proxy) stopped.
     (index,) = run_checks(settings, only=["index"])
     assert index.status is Status.FAIL and f"Cannot reach the Chroma server at http://127.0.0.1:{port}" in index.detail
     assert one_sentence(index.detail), index.detail
