@@ -1,0 +1,258 @@
+"""Retrieval benchmarks on the public QA sets, through the project's real index and retriever.
+
+Each paragraph of a SQuAD-format set becomes a text file in a throwaway folder, ingested by the real
+pipeline (``ingest.pipeline.Ingestor``) into a throwaway ``FUENTE_HOME``: the same chunking, Chroma
+collection, BM25 index and records a user's documents get. For each question the benchmark then
+records
+
+* the dense ranking (Chroma) and the keyword ranking (BM25), mapped from chunks to paragraphs, and
+* the ranking of ``rag.retrieval.HybridRetriever`` with the configured settings (what ships),
+
+so fusion variants (weights, ``rrf_k``) can be scored offline with the retriever's own ``rrf``
+without searching again. A paragraph split into several chunks counts once, at its best rank.
+
+Results are one JSON file per benchmark under ``bench/results/benchmarks/`` (``eval.published``
+turns them into ``docs/benchmarks.md``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from eval.datasets import EvalSample, squad_paragraphs
+from eval.metrics import mean_ignoring_nan, mrr_at_k, ndcg_at_k, recall_at_k
+from rag.settings import REPO_ROOT, Settings, load_settings
+
+log = logging.getLogger(__name__)
+MODELS_DIR = REPO_ROOT / ".fuente" / "models"
+
+
+@dataclass
+class ParagraphIndex:
+    """A throwaway index of paragraphs and the way back from chunks to paragraph ids."""
+
+    settings: Settings
+    home: Path
+    doc_of_source: dict[str, str]
+    ingest_s: float
+
+    def paragraph_ids(self, source_uris: Sequence[str]) -> list[str]:
+        """Paragraph ids of ranked chunk sources, first occurrence only."""
+        return list(dict.fromkeys(self.doc_of_source[s] for s in source_uris if s in self.doc_of_source))
+
+
+def benchmark_settings(home: Path, embedding: dict[str, Any] | None = None) -> Settings:
+    """Settings of a throwaway installation in ``home`` (models shared with the repo's .fuente)."""
+    overrides: dict[str, Any] = {"paths": {"home": str(home), "models": str(MODELS_DIR)}}
+    if embedding:
+        overrides["embedding"] = embedding
+    return load_settings("default", environ={}, overrides=overrides)
+
+
+def build_paragraph_index(
+    paragraphs: dict[str, str], settings_for: Callable[[Path], Settings], embedder: Any, workdir: Path
+) -> ParagraphIndex:
+    """Writes each paragraph to a file and ingests the folder with the real pipeline."""
+    from ingest.pipeline import Ingestor
+    from rag.index import Index
+
+    docs = workdir / "docs"
+    docs.mkdir(parents=True)
+    home = workdir / "home"
+    doc_of_source: dict[str, str] = {}
+    for n, (doc_id, text) in enumerate(paragraphs.items()):
+        path = docs / f"p{n:05d}.txt"
+        path.write_text(text + "\n", encoding="utf-8")
+        doc_of_source[str(path.resolve())] = doc_id
+    settings = settings_for(home)
+    index = Index(settings)
+    started = time.monotonic()
+    try:
+        Ingestor(settings, index, lambda: embedder).run([docs])
+    finally:
+        index.close()
+    ingest_s = time.monotonic() - started
+    return ParagraphIndex(settings, home, doc_of_source, ingest_s)
+
+
+def _source_uri_map(pindex: ParagraphIndex, index: Any) -> dict[str, str]:
+    """chunk id -> paragraph id, for every chunk in the index."""
+    ids = set().union(*index.chroma.ids_by_access().values())
+    chunks = index.records.get_chunks(sorted(ids))
+    return {cid: pindex.doc_of_source.get(c.source_uri, "") for cid, c in chunks.items()}
+
+
+def run_questions(
+    pindex: ParagraphIndex,
+    embedder: Any,
+    questions: Sequence[EvalSample],
+    *,
+    depth: int = 30,
+    extra_queries: Callable[[EvalSample], tuple[str, ...]] | None = None,
+) -> list[dict[str, Any]]:
+    """Per question: gold paragraph, dense, BM25 and shipped-hybrid rankings of paragraph ids (top ``depth``)."""
+    from rag.index import Index
+    from rag.retrieval import HybridRetriever
+    from rag.types import EVERYONE
+
+    index = Index(pindex.settings)
+    rows: list[dict[str, Any]] = []
+    try:
+        para_of_chunk = _source_uri_map(pindex, index)
+        keys = index.chroma.access_keys()
+        params = pindex.settings.retrieval.model_copy(update={"dense_k": depth, "sparse_k": depth})
+        retriever = HybridRetriever(index, embedder, params)
+        groups = frozenset({EVERYONE})
+
+        def paragraphs(chunk_ids: Sequence[str]) -> list[str]:
+            return list(dict.fromkeys(para_of_chunk[c] for c in chunk_ids if para_of_chunk.get(c)))
+
+        for n, q in enumerate(questions):
+            started = time.monotonic()
+            dense = index.chroma.query(embedder.embed_query(q.question), keys, depth)
+            sparse = index.bm25.search(q.question, keys, depth)
+            extra = extra_queries(q) if extra_queries else ()
+            hybrid = retriever.retrieve(q.question, groups, extra_queries=extra, k=depth)
+            rows.append(
+                {
+                    "id": q.id,
+                    "gold": q.doc_id,
+                    "dense": paragraphs([c for c, _ in dense]),
+                    "sparse": paragraphs([c for c, _ in sparse]),
+                    "dense_ids": [c for c, _ in dense],
+                    "sparse_ids": [c for c, _ in sparse],
+                    "para_of": {c: para_of_chunk.get(c, "") for c, _ in [*dense, *sparse]},
+                    "hybrid": paragraphs([h.chunk.id for h in hybrid.chunks]),
+                    "extra_queries": list(extra),
+                    "best_dense": hybrid.best_dense,
+                    "seconds": time.monotonic() - started,
+                }
+            )
+            if n % 200 == 0:
+                log.info("question %d/%d", n, len(questions))
+    finally:
+        index.close()
+    return rows
+
+
+def fuse(row: dict[str, Any], dense_weight: float, sparse_weight: float, rrf_k: int) -> list[str]:
+    """The paragraph ranking that the retriever's weighted RRF gives with these weights.
+
+    Fuses the recorded chunk rankings with ``rag.retrieval.rrf`` (as ``HybridRetriever`` does for one
+    query), then maps chunks to paragraphs keeping each paragraph's best place.
+    """
+    from rag.retrieval import rrf
+
+    scores = rrf([(row["dense_ids"], dense_weight), (row["sparse_ids"], sparse_weight)], rrf_k)
+    ranked = sorted(scores.items(), key=lambda item: item[1], reverse=True)
+    para = row["para_of"]
+    return list(dict.fromkeys(para[c] for c, _ in ranked if para.get(c)))
+
+
+def score(rows: Sequence[dict[str, Any]], ranking: Callable[[dict[str, Any]], list[str]]) -> dict[str, float]:
+    """R@1, R@5, R@10, MRR@10 and nDCG@10 of a ranking over the questions."""
+    out: dict[str, float] = {}
+    for name, fn in (
+        ("R@1", lambda r, g: recall_at_k(r, g, 1)),
+        ("R@5", lambda r, g: recall_at_k(r, g, 5)),
+        ("R@10", lambda r, g: recall_at_k(r, g, 10)),
+        ("MRR@10", lambda r, g: mrr_at_k(r, g, 10)),
+        ("nDCG@10", lambda r, g: ndcg_at_k(r, g, 10)),
+    ):
+        out[name] = mean_ignoring_nan(fn(ranking(row), [row["gold"]]) for row in rows)[0]
+    out["n"] = float(len(rows))
+    return out
+
+
+FUSION_GRID: list[tuple[float, float, int]] = [
+    (1.0, 1.0, 60),
+    (1.0, 1.0, 10),
+    (1.0, 2.0, 60),
+    (1.0, 3.0, 60),
+    (1.0, 2.0, 10),
+    (1.0, 3.0, 10),
+    (1.0, 4.0, 10),
+    (2.0, 1.0, 60),
+    (1.0, 1.0, 1),
+    (1.0, 2.0, 1),
+]
+"""(dense_weight, sparse_weight, rrf_k) combinations scored offline from the recorded rankings."""
+
+
+def _fusion(dense_weight: float, sparse_weight: float, rrf_k: int) -> Callable[[dict[str, Any]], list[str]]:
+    return lambda row: fuse(row, dense_weight, sparse_weight, rrf_k)
+
+
+def summarise(rows: Sequence[dict[str, Any]], settings: Settings) -> dict[str, Any]:
+    """Scores of BM25, dense, the shipped hybrid and the fusion grid."""
+    p = settings.retrieval
+    grid = {f"dense {dw:g} / bm25 {sw:g} / rrf_k {k}": score(rows, _fusion(dw, sw, k)) for dw, sw, k in FUSION_GRID}
+    return {
+        "bm25": score(rows, lambda r: r["sparse"]),
+        "dense": score(rows, lambda r: r["dense"]),
+        "hybrid": score(rows, lambda r: r["hybrid"]),
+        "hybrid_settings": {"dense_weight": p.dense_weight, "sparse_weight": p.sparse_weight, "rrf_k": p.rrf_k},
+        "fusion_grid": grid,
+        "query_seconds_p50": sorted(r["seconds"] for r in rows)[len(rows) // 2] if rows else float("nan"),
+    }
+
+
+def run_benchmark(
+    name: str,
+    paragraphs: dict[str, str],
+    question_sets: dict[str, Sequence[EvalSample]],
+    out_dir: Path,
+    *,
+    embedding: dict[str, Any] | None = None,
+    extra_queries: Callable[[EvalSample], tuple[str, ...]] | None = None,
+) -> dict[str, Any]:
+    """Index ``paragraphs`` once, run each question set against it, write ``<out_dir>/<name>.json``."""
+    from rag.embedders import build_embedder
+
+    workdir = Path(tempfile.mkdtemp(prefix=f"fuente-bench-{name}-"))
+    try:
+        settings_for = lambda home: benchmark_settings(home, embedding)  # noqa: E731
+        embedder = build_embedder(settings_for(workdir / "home"))
+        pindex = build_paragraph_index(paragraphs, settings_for, embedder, workdir)
+        result: dict[str, Any] = {
+            "name": name,
+            "paragraphs": len(paragraphs),
+            "embedding_model": embedder.model_id,
+            "ingest_seconds": pindex.ingest_s,
+            "sets": {},
+        }
+        out_dir.mkdir(parents=True, exist_ok=True)
+        for set_name, questions in question_sets.items():
+            rows = run_questions(pindex, embedder, questions, extra_queries=extra_queries)
+            result["sets"][set_name] = summarise(rows, pindex.settings)
+            with (out_dir / f"{name}.{set_name}.rows.jsonl").open("w", encoding="utf-8") as f:
+                for row in rows:
+                    f.write(json.dumps(row, ensure_ascii=False) + "\n")
+            log.info("%s / %s: %s", name, set_name, result["sets"][set_name]["hybrid"])
+        (out_dir / f"{name}.json").write_text(json.dumps(result, indent=2), encoding="utf-8")
+        return result
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def paragraphs_of(*sets: Sequence[EvalSample]) -> dict[str, str]:
+    """The distinct paragraphs of several sets (give them ``prefixed`` ids so they never collide)."""
+    out: dict[str, str] = {}
+    for samples in sets:
+        out.update(squad_paragraphs(samples))
+    return out
+
+
+def prefixed(prefix: str, samples: Sequence[EvalSample]) -> list[EvalSample]:
+    """The samples with their paragraph id prefixed (to match ``paragraphs_of``)."""
+    from dataclasses import replace
+
+    return [replace(s, doc_id=f"{prefix}:{s.doc_id}", gold_sources=(f"{prefix}:{s.doc_id}",)) for s in samples]
