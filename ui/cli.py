@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from eval.cli import eval_app
 from ingest.cli import EXIT_ERROR, ingest_command, jobs_app
 from rag.cli import ask_command, chat_command, serve_llm_command
 from rag.doctor_cli import doctor_command
@@ -22,6 +23,7 @@ app = typer.Typer(help="Fuente: a private RAG knowledge assistant.", no_args_is_
 models_app = typer.Typer(help="Pinned models: provision and verify them.")
 app.add_typer(models_app, name="models")
 app.add_typer(jobs_app, name="jobs")
+app.add_typer(eval_app, name="eval")
 app.command("ingest")(ingest_command)
 app.command("ask")(ask_command)
 app.command("chat")(chat_command)

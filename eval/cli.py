@@ -1,0 +1,299 @@
+"""`fuente eval`: run contenders over a question set, compare runs, export reports, draft questions.
+
+    fuente eval run --dataset sample --contender local --contender cloud [--limit N] [--judge local]
+    fuente eval compare A B [--markdown report.md] [--html report.html]
+    fuente eval list
+    fuente eval show RUN [--question ID] [--json]
+    fuente eval generate --limit N --out drafts.jsonl
+
+Runs are stored in FUENTE_HOME/eval.db; A and B are run ids (any unique prefix) or contender names
+(their newest run). Thin commands over :mod:`eval.runner`, :mod:`eval.compare` and :mod:`eval.report`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from eval.compare import BY_NAME, fmt
+from eval.store import RunStore
+from rag.errors import FuenteError
+from rag.settings import Settings
+
+EXIT_ERROR = 4
+eval_app = typer.Typer(help="Evaluation: run contenders on a question set, compare runs, export reports.",
+                       no_args_is_help=True)  # fmt: skip
+err = Console(stderr=True)
+out = Console()
+HEADLINE = ("contains_answer", "support_offline", "abstention_recall", "latency_p50")
+
+
+def _fail(e: FuenteError) -> NoReturn:
+    err.print(str(e), style="red", markup=False, soft_wrap=True)
+    raise typer.Exit(EXIT_ERROR) from e
+
+
+def _settings(ctx: typer.Context) -> Settings:
+    if ctx.obj and "settings" in ctx.obj:
+        return ctx.obj["settings"]  # type: ignore[no-any-return]
+    from rag.settings import load_settings
+
+    return load_settings()
+
+
+@eval_app.command("run")
+def run_command(
+    ctx: typer.Context,
+    contender: Annotated[list[str], typer.Option("--contender", "-c", help="A contender name; repeat to compare.")],
+    dataset: Annotated[
+        str, typer.Option("--dataset", "-d", help="`sample`, a .jsonl in our format, or a public set name.")
+    ] = "sample",
+    limit: Annotated[
+        int | None,
+        typer.Option("--limit", "-n", help="Ask only N questions (mixed: answerable, unanswerable, restricted)."),
+    ] = None,
+    corpus: Annotated[
+        Path | None, typer.Option("--corpus", help="Ingest this folder into a throwaway index first and run on it.")
+    ] = None,
+    judge: Annotated[
+        str | None, typer.Option("--judge", help="Contender whose model judges claims and faithfulness (slow).")
+    ] = None,
+    judge_passes: Annotated[
+        int, typer.Option("--judge-passes", min=1, help="Judge each answer N times (mean and spread).")
+    ] = 1,
+    judge_limit: Annotated[int | None, typer.Option("--judge-limit", help="Judge at most N questions per run.")] = None,
+    contenders_file: Annotated[
+        Path | None, typer.Option("--contenders", help="Contenders file (default configs/contenders.yaml).")
+    ] = None,
+    shared_data: Annotated[Path | None, typer.Option("--shared-data", help="Folder of the public data sets.")] = None,
+) -> None:
+    """Ask every contender the same questions (temperature 0) and store each run."""
+    from eval.contenders import contender_settings, load_book
+    from eval.datasets import dataset_hash, dataset_path, load_dataset
+    from eval.runner import Progress, Runner, RunOptions, ingest_corpus, select
+
+    base = _settings(ctx)
+    store: RunStore | None = None
+    tmp: tempfile.TemporaryDirectory[str] | None = None
+    judge_client: Any = None
+    try:
+        book = load_book(contenders_file)
+        samples = select(load_dataset(dataset, shared_data), limit)
+        digest = dataset_hash(dataset_path(dataset, shared_data))
+        store = RunStore.from_settings(base)
+        run_base = base
+        if corpus is not None:
+            tmp = tempfile.TemporaryDirectory(prefix="fuente-eval-")
+            run_base = base.model_copy(update={"paths": base.paths.model_copy(
+                update={"home": Path(tmp.name), "models": base.paths.models_dir})})  # fmt: skip
+        runner = Runner(run_base, book, store)
+        ready = runner.check(contender)  # keys and names first: fail before any ingestion or model start
+        judge_obj = None
+        if judge:
+            judge_obj, judge_client = _judge(contender_settings(run_base, book.get(judge)))
+        if corpus is not None:
+            err.print(f"Ingesting {corpus} into a throwaway index…", markup=False)
+            ingest_corpus(run_base, corpus, runner.embedder())
+
+        def show(p: Progress) -> None:
+            status = f"error: {p.error}" if p.error else f"{p.seconds:.1f} s"
+            err.print(f"[{p.contender}] {p.done}/{p.total} {p.question_id}: {status}", markup=False, highlight=False)
+
+        options = RunOptions(judge_passes=judge_passes, judge_limit=judge_limit)
+        run_ids = [
+            runner.run_one(
+                c,
+                s,
+                samples,
+                dataset=str(dataset),
+                dataset_hash=digest,
+                judge=judge_obj,
+                judge_name=judge_obj.name if judge_obj is not None else None,
+                options=options,
+                progress=show,
+            )  # fmt: skip
+            for c, s in ready
+        ]
+        _print_runs([store.get_run(r) for r in run_ids])
+        if len(run_ids) >= 2:
+            out.print(
+                f"Compare: fuente eval compare {run_ids[0][:8]} {run_ids[1][:8]} --html report.html", markup=False
+            )
+    except FuenteError as e:
+        _fail(e)
+    finally:
+        if judge_client is not None:
+            judge_client.close()
+        if store is not None:
+            store.close()
+        if tmp is not None:
+            tmp.cleanup()
+
+
+def _judge(settings: Settings) -> tuple[Any, Any]:
+    """The LLM judge on a contender's local endpoint (started if it is the packaged server), and what to close."""
+    from eval.judges import Judge
+    from rag.llm_server import ensure_local_server
+
+    ensure_local_server(settings)
+    judge = Judge.from_endpoint(settings.llm.local)
+    return judge, judge
+
+
+@eval_app.command("compare")
+def compare_command(
+    ctx: typer.Context,
+    a: Annotated[str, typer.Argument(help="Run A: id, id prefix, or contender name (its newest run).")],
+    b: Annotated[str, typer.Argument(help="Run B, compared against A.")],
+    markdown: Annotated[Path | None, typer.Option("--markdown", help="Write the Markdown report here.")] = None,
+    html: Annotated[Path | None, typer.Option("--html", help="Write the self-contained HTML report here.")] = None,
+) -> None:
+    """Side-by-side metrics with 95% intervals, per-question wins and losses; optional reports."""
+    from eval.compare import compare_runs
+    from eval.report import write_reports
+
+    try:
+        with RunStore.from_settings(_settings(ctx)) as store:
+            comparison = compare_runs(store, a, b)
+    except FuenteError as e:
+        _fail(e)
+    table = Table(
+        title=f"A = {comparison.a.contender} ({comparison.a.short_id})   B = {comparison.b.contender} ({comparison.b.short_id})"
+    )
+    for col in ("family", "metric", "A", "B", "Δ", "W/L/T"):
+        table.add_column(col, justify="right" if col in ("A", "B", "Δ", "W/L/T") else "left")
+    for family in comparison.families:
+        for m in comparison.family(family):
+            cells = []
+            for stat, side in ((m.a, "a"), (m.b, "b")):
+                text = "—" if stat is None else fmt(stat.value, m.info.unit)
+                if stat is not None and not math.isnan(stat.lo):
+                    text += f" [{fmt(stat.lo, m.info.unit)}–{fmt(stat.hi, m.info.unit)}]"
+                if stat is not None and stat.n_nan:
+                    text += f" ({stat.n_nan} NaN)"
+                cells.append(f"[bold]{text}[/bold]" if m.better == side else text)
+            wl = f"{m.wins}/{m.losses}/{m.ties}" if m.info.per_question else ""
+            table.add_row(family, m.info.name, cells[0], cells[1], fmt(m.delta, m.info.unit), wl)
+    out.print(table)
+    for note in comparison.notes:
+        err.print(note, style="yellow", markup=False)
+    wins = sum(1 for q in comparison.questions if q.winner == "b")
+    losses = sum(1 for q in comparison.questions if q.winner == "a")
+    out.print(f"Per question (headline outcome): B better on {wins}, A better on {losses}, "
+              f"{len(comparison.questions) - wins - losses} tied or not judged.", markup=False)  # fmt: skip
+    for path in write_reports(comparison, markdown_path=markdown, html_path=html):
+        out.print(f"wrote {path}", markup=False)
+
+
+def _print_runs(runs: list[Any]) -> None:
+    table = Table()
+    for col in ("run", "contender", "dataset", "n", "status", "started", *HEADLINE):
+        table.add_column(col, no_wrap=col in ("run", "contender"), min_width=8 if col == "run" else None)
+    for r in runs:
+        started = datetime.fromtimestamp(r.started, UTC).strftime("%Y-%m-%d %H:%M")
+        values = []
+        for name in HEADLINE:
+            stat = r.summary.get(name)
+            values.append("—" if stat is None else fmt(float(stat["value"]), BY_NAME[name].unit))
+        table.add_row(r.short_id, r.contender, Path(r.dataset).name, str(r.n_questions), r.status, started, *values)
+    out.print(table)
+
+
+@eval_app.command("list")
+def list_command(
+    ctx: typer.Context,
+    contender: Annotated[str | None, typer.Option("--contender", "-c", help="Only this contender's runs.")] = None,
+    limit: Annotated[int, typer.Option("--limit", "-n", help="Newest N runs.")] = 20,
+) -> None:
+    """Stored runs, newest first, with headline metrics."""
+    try:
+        with RunStore.from_settings(_settings(ctx)) as store:
+            runs = store.list_runs(contender=contender, limit=limit)
+    except FuenteError as e:
+        _fail(e)
+    if not runs:
+        out.print("No evaluation runs yet; start one with `fuente eval run --contender local`.", markup=False)
+        return
+    _print_runs(runs)
+
+
+@eval_app.command("show")
+def show_command(
+    ctx: typer.Context,
+    run: Annotated[str, typer.Argument(help="Run id, id prefix, or contender name.")],
+    question: Annotated[str | None, typer.Option("--question", "-q", help="Show this question's full row.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="The run (and its rows) as JSON.")] = False,
+) -> None:
+    """One run: its configuration, summary and per-question outcomes."""
+    try:
+        with RunStore.from_settings(_settings(ctx)) as store:
+            info = store.get_run(run)
+            rows = store.rows(info.run_id)
+    except FuenteError as e:
+        _fail(e)
+    if question is not None:
+        match = [r for r in rows if r["question_id"] == question]
+        if not match:
+            err.print(f"Run {info.short_id} has no question {question!r}.", style="red", markup=False)
+            raise typer.Exit(EXIT_ERROR)
+        typer.echo(json.dumps(match[0], ensure_ascii=False, indent=2))
+        return
+    if as_json:
+        typer.echo(json.dumps({"run": info.__dict__, "rows": rows}, ensure_ascii=False, indent=2))
+        return
+    out.print(f"run {info.run_id}  contender {info.contender}  status {info.status}", markup=False)
+    out.print(
+        f"dataset {info.dataset} (sha256 {info.dataset_hash[:16]})  commit {info.git_commit or '—'}", markup=False
+    )
+    if info.note:
+        out.print(f"note: {info.note}", markup=False)
+    table = Table()
+    for col in ("id", "kind", "refused", "verdict", "contains", "support", "latency", "answer"):
+        table.add_column(col)
+    for r in rows:
+        m = r.get("metrics", {})
+        table.add_row(
+            r["question_id"], str(r.get("kind", "")), str(r.get("refused")), str(r.get("verdict")),
+            fmt(float(m.get("contains_answer", math.nan))), fmt(float(m.get("support_offline", math.nan))),
+            fmt(float(m.get("latency_s", math.nan)), "s"),
+            (r.get("error") or (r.get("answer") or ""))[:70].replace("\n", " "),
+        )  # fmt: skip
+    out.print(table)
+
+
+@eval_app.command("generate")
+def generate_command(
+    ctx: typer.Context,
+    output: Annotated[Path, typer.Option("--out", "-o", help="JSONL file for the drafts.")] = Path("eval-drafts.jsonl"),
+    limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="How many drafts (one LLM call each).")] = 10,
+    seed: Annotated[int, typer.Option("--seed", help="Which chunks are drawn.")] = 0,
+    append: Annotated[bool, typer.Option("--append", help="Add to the file instead of replacing it.")] = False,
+) -> None:
+    """Draft question/answer pairs from the ingested documents with the local model, for review."""
+    from eval.generate import generate, write_drafts
+    from rag.llm_server import ensure_local_server
+
+    settings = _settings(ctx)
+    drafts: list[Any] = []
+
+    def show(draft: Any, chunk: Any) -> None:
+        what = draft.record["question"] if draft else "(no usable question; skipped)"
+        err.print(f"{len(drafts) + (1 if draft else 0)}/{limit} {chunk.title}: {what}", markup=False, highlight=False)
+
+    try:
+        ensure_local_server(settings)
+        for draft in generate(settings, limit, seed=seed, on_draft=show):
+            drafts.append(draft)
+            write_drafts([draft], output, append=append or len(drafts) > 1)
+    except FuenteError as e:
+        _fail(e)
+    out.print(f"wrote {len(drafts)} draft(s) to {output}; review each (edit, keep or delete), then remove "
+              '"draft": true and the draft tag.', markup=False)  # fmt: skip
