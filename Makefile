@@ -21,6 +21,11 @@ system:
 			tesseract-ocr tesseract-ocr-spa tesseract-ocr-eng poppler-utils >/dev/null; \
 	fi
 	@tesseract --version 2>&1 | head -1
+# Chromium for the app's browser tests (driven by playwright; its own browser download is not used).
+	@if [ ! -x /usr/bin/chromium ]; then \
+		$(SUDO) apt-get update -qq && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	fi
 # nginx and envsubst: the Chroma token proxy of docker-compose.yml, tested for real (never started as a service).
 	@if ! command -v nginx >/dev/null && [ ! -x /usr/sbin/nginx ] || ! command -v envsubst >/dev/null; then \
 		$(SUDO) apt-get update -qq && \
@@ -64,11 +69,15 @@ $(VLLM_MODEL)/config.json: | $(VLLM_VENV)/.installed
 	$(VLLM_VENV)/bin/python scripts/gguf_to_hf.py --gguf $(VLLM_GGUF) --out $(VLLM_MODEL)
 
 # Ingest the sample corpus, then answer a question with the local model (its server is started in the
-# background on 127.0.0.1 and left running; `fuente serve-llm --stop` stops it).
+# background on 127.0.0.1 and left running; `fuente serve-llm --stop` stops it), then create a demo
+# user (admin, in every sample group; a new password is printed each time) and open the app.
 DEMO_QUESTION ?= ¿Cuál es la dieta diaria para un viaje internacional?
 demo: setup
 	$(BIN)/fuente ingest samples/corpus
 	$(BIN)/fuente ask "$(DEMO_QUESTION)"
+	$(BIN)/fuente users add demo --groups rrhh,finanzas --roles admin --generate
+	@echo "Log in as demo with the password above (\`fuente users add\` manages users). Ctrl-C stops the app."
+	$(BIN)/fuente app
 
 test: setup vllm
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

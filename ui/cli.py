@@ -18,6 +18,8 @@ from rag.cli import ask_command, chat_command, serve_llm_command
 from rag.doctor_cli import doctor_command
 from rag.errors import FuenteError
 from rag.settings import load_settings
+from ui.app_cli import app_command
+from ui.users_cli import users_app
 
 app = typer.Typer(help="Fuente: a private RAG knowledge assistant.", no_args_is_help=True, add_completion=False)
 models_app = typer.Typer(help="Pinned models: provision and verify them.")
@@ -28,6 +30,8 @@ app.command("ingest")(ingest_command)
 app.command("ask")(ask_command)
 app.command("chat")(chat_command)
 app.command("serve-llm")(serve_llm_command)
+app.command("app")(app_command)
+app.add_typer(users_app, name="users")
 app.command("doctor")(doctor_command)
 err = Console(stderr=True)
 

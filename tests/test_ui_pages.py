@@ -1,0 +1,189 @@
+"""Every page through Streamlit's AppTest: real settings, index, embedder and writer; no browser.
+
+The model server is pointed at a closed port: these tests cover what the pages do without a model
+(log in, roles, refusal with nothing to search, ingestion, deletion, admin, evaluation runs); the
+browser tests (tests/test_browser_app.py) ask the real llama.cpp server.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from rag.settings import REPO_ROOT, Settings
+from rag.users import UserRecord, add_user, list_users
+from tests.conftest import TEST_MODELS, SettingsFactory, free_port
+from ui.context import USER_KEY
+from ui.runtime import Runtime
+
+pytestmark = [pytest.mark.integration]
+APP = str(REPO_ROOT / "ui" / "streamlit_app.py")
+
+
+def _page(module: str) -> None:
+    import importlib
+
+    importlib.import_module(module).page()
+
+
+def _close_runtimes() -> None:
+    for rt in list(Runtime.instances):
+        rt.close()
+    st.cache_resource.clear()
+
+
+@pytest.fixture
+def settings(make_settings: SettingsFactory, monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
+    s = make_settings()
+    for key, value in {
+        "FUENTE_HOME": str(s.paths.home),
+        "FUENTE_PROFILE": "test",
+        "FUENTE__PATHS__MODELS": str(TEST_MODELS),
+        "FUENTE__LLM__LOCAL__BASE_URL": f"http://127.0.0.1:{free_port()}/v1",
+        "FUENTE__LLM__SERVER__AUTOSTART": "false",
+        "FUENTE__RETRIEVAL__TRANSLATE_QUERY": "false",
+        "HF_HUB_OFFLINE": "1",
+    }.items():
+        monkeypatch.setenv(key, value)
+    _close_runtimes()
+    yield s
+    _close_runtimes()
+
+
+def page_test(module: str, user: UserRecord | None, timeout: float = 60) -> AppTest:
+    at = AppTest.from_function(_page, args=(module,), default_timeout=timeout)
+    if user is not None:
+        at.session_state[USER_KEY] = user
+    return at.run()
+
+
+def _wait_for_writer() -> None:
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        if all(rt.current is None or rt.current.done for rt in Runtime.instances):
+            return
+        time.sleep(0.2)
+    pytest.fail("the app's ingestion did not finish in 180 s")
+
+
+def test_login_checks_the_password_and_shows_only_allowed_pages(settings: Settings) -> None:
+    add_user(settings, "pablo", password="pw-pablo", roles=frozenset({"user"}))
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    at.text_input[0].input("pablo")
+    at.text_input[1].input("wrong")
+    at.button[0].click().run()
+    assert "Wrong user or password" in at.error[0].value and USER_KEY not in at.session_state
+    at.text_input[1].input("pw-pablo")
+    at.button[0].click().run()
+    assert at.title[0].value == "Ask Fuente"
+    assert at.session_state[USER_KEY].password_hash is None
+
+
+@pytest.mark.parametrize(
+    ("module", "role"),
+    [("ui.ingest_page", "knowledge_manager"), ("ui.eval_page", "ai_lead"), ("ui.admin_page", "admin")],
+)
+def test_pages_refuse_users_without_their_role(settings: Settings, module: str, role: str) -> None:
+    at = page_test(module, UserRecord("pablo", frozenset({"rrhh"}), frozenset({"user"})))
+    assert at.error[0].value == f"This page needs the {role} role; ask an administrator for it."
+    assert not at.title  # nothing of the page was drawn
+    assert "Log in" in page_test(module, None).error[0].value
+
+
+def test_chat_refuses_when_nothing_may_be_searched(settings: Settings) -> None:
+    at = page_test("ui.chat_page", UserRecord("pablo", frozenset(), frozenset({"user"})))
+    at.chat_input[0].set_value("¿Cuál es la dieta diaria para un viaje internacional?").run()
+    assert at.warning[0].value.startswith("Los documentos no contienen")
+    assert any("local · " in m.value for m in at.markdown)  # the route badge
+    # Feedback goes to the query log row of the question.
+    at.feedback[0].set_value(0).run()
+    at.text_input[0].input("no sources at all")
+    next(b for b in at.button if b.label == "Send feedback").click().run()
+    from rag.querylog import QueryLog
+    from rag.records import connect
+
+    conn = connect(settings.paths.records_db)
+    try:
+        row = QueryLog(conn).recent(1)[0]
+    finally:
+        conn.close()
+    assert (row["user"], row["feedback"], row["comment"]) == ("pablo", -1, "no sources at all")
+    # The turn stays on the page (the session's history) after the reruns.
+    assert "Thanks for the feedback." in [c.value for c in at.caption]
+    assert at.chat_message[0].text[0].value == "¿Cuál es la dieta diaria para un viaje internacional?"
+
+
+def test_ingestion_page_ingests_a_folder_and_deletes_a_document(
+    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "docs"
+    (folder / "rrhh").mkdir(parents=True)
+    (folder / "faq.md").write_text("# FAQ\n\nLa oficina abre a las 8:00.\n", encoding="utf-8")
+    (folder / "rrhh" / "_access.yaml").write_text("groups: [rrhh]\nsensitivity: confidential\n")
+    (folder / "rrhh" / "nominas.md").write_text("# Nóminas\n\nSe pagan el día 28.\n", encoding="utf-8")
+    monkeypatch.setenv("FUENTE_APP_SOURCES", str(folder))
+    km = UserRecord("ana", frozenset(), frozenset({"knowledge_manager"}))
+    at = page_test("ui.ingest_page", km)
+    at.radio[0].set_value("A source folder").run()
+    start = next(b for b in at.button if b.label == "Start ingestion")
+    start.click().run()
+    _wait_for_writer()
+    at.run()
+    # ana is not in rrhh: she sees one document, and neither the name nor the count of the other.
+    frames = [df.value for df in at.dataframe]
+    titles = [t for f in frames if "title" in f.columns for t in f["title"]]
+    assert titles == ["FAQ"]
+    assert not any("nominas" in str(f.to_dict()) for f in frames)
+    assert any("1 file(s) in groups you do not belong to" in c.value for c in at.caption)
+    next(b for b in at.button if b.label == "Delete it from the index").click().run()
+    from rag.records import Records
+
+    records = Records(settings.paths.records_db)
+    try:
+        assert records.document_count() == 1 and "FAQ" not in str(
+            records.conn.execute("SELECT title FROM documents").fetchall()
+        )
+    finally:
+        records.close()
+
+
+def test_admin_page_adds_users_and_reports_health(settings: Settings) -> None:
+    admin = UserRecord("root", frozenset(), frozenset({"admin"}))
+    at = page_test("ui.admin_page", admin)
+    assert [s.value for s in at.subheader] == ["Users", "Model endpoints", "Index health"]
+    endpoints = at.dataframe[1].value
+    assert list(endpoints["health"]) == ["down"]  # the test points the model at a closed port
+    at.text_input[0].input("luis")
+    at.text_input[1].input("pw-luis")
+    at.text_input[2].input("finanzas")
+    at.button[0].click().run()
+    assert [(u.name, u.groups) for u in list_users(settings)] == [("luis", frozenset({"finanzas"}))]
+    health = dict(zip(at.dataframe[2].value[""], at.dataframe[2].value["value"], strict=True))
+    assert health["consistent"] == "True" and health["documents"] == "0"
+
+
+def test_evaluation_page_compares_two_runs(settings: Settings) -> None:
+    from eval.store import RunStore
+
+    with RunStore.from_settings(settings) as store:
+        for name, value in (("local", 1.0), ("cloud", 0.0)):
+            run = store.start_run(contender=name, dataset="sample", dataset_hash="0", config={})
+            store.add_row(run, {"question_id": "a01", "question": "¿Dieta?", "groups": [], "answer": f"{name} says 75 [1]",
+                                "metrics": {"correct": value}, "timings": {"total_s": 3.0}})  # fmt: skip
+            store.add_row(run, {"question_id": "r01", "question": "¿Salario?", "groups": ["rrhh"], "answer": "secret",
+                                "metrics": {"correct": value}, "timings": {"total_s": 5.0}})  # fmt: skip
+            store.finish_run(run, summary={})
+    lead = UserRecord("eva", frozenset(), frozenset({"ai_lead"}))
+    at = page_test("ui.eval_page", lead)
+    assert len(at.dataframe[0].value) == 2
+    at.multiselect(key="compare_runs").set_value(at.multiselect(key="compare_runs").options).run()
+    metrics = at.dataframe[1].value
+    assert list(metrics.index) == ["correct"] and any("1.000 [1.000, 1.000]" in str(v) for v in metrics.iloc[0])
+    shown = " ".join(m.value for m in at.markdown)
+    assert "local says 75" in shown and "cloud says 75" in shown and "secret" not in shown
+    assert any("1 question(s) asked for groups you do not belong to" in c.value for c in at.caption)

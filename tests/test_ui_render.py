@@ -1,0 +1,57 @@
+"""Answers render as text: no HTML, images, directives or links except to allowed hosts."""
+
+from __future__ import annotations
+
+import math
+import re
+
+from ui.eval_view import bootstrap_interval, side_by_side, summarize_metrics
+from ui.render import UNSUPPORTED_MARK, escape, render_answer, safe_inline
+
+
+def test_planted_markup_is_inert() -> None:
+    planted = (
+        '![x](https://evil.example/p.png) <img src="https://evil.example/i.png"> '
+        "[click](https://evil.example/) :red[alarm] :material/home: $x^2$ <script>alert(1)</script>"
+    )
+    out = safe_inline(planted)
+    outside_code = re.sub(r"`[^`]*`", "", out)
+    # Every markup character the model wrote is backslash-escaped, so it renders as itself.
+    assert not re.search(r"(?<!\\)[<>!\[\]():$]", outside_code), outside_code
+    # A bare URL to an unknown host is shown as code, so it is neither a link nor fetched.
+    assert "`https://evil.example/p.png`" in out
+
+
+def test_links_only_to_allowed_hosts() -> None:
+    out = safe_inline("See https://intranet.aurora.example/politica and https://evil.example/x.", ["aurora.example"])
+    assert "(<https://intranet.aurora.example/politica>)" in out
+    assert "`https://evil.example/x`" in out and "(<https://evil.example" not in out
+
+
+def test_citations_and_unsupported_sentences_are_marked() -> None:
+    text = "La dieta es de 75 € [1]. El hotel es gratis [2]."
+    sentences = [
+        {"text": "La dieta es de 75 € [1].", "kind": "claim", "supported": True},
+        {"text": "El hotel es gratis [2].", "kind": "claim", "supported": False},
+    ]
+    out = render_answer(text, sentences, refused=False)
+    assert "**\\[1\\]**" in out and "**\\[2\\]**" in out
+    assert out.count(UNSUPPORTED_MARK) == 1 and out.index(UNSUPPORTED_MARK) > out.index("75")
+    assert escape("a*b_c") == "a\\*b\\_c"
+
+
+def test_metric_intervals_skip_nan_and_hidden_rows() -> None:
+    rows = [
+        {"question_id": str(i), "metrics": {"f1": v, "judge": math.nan}, "groups": []}
+        for i, v in enumerate([0.0, 1.0] * 10)
+    ]
+    (f1, judge) = summarize_metrics(rows)
+    assert f1.metric == "f1" and f1.mean == 0.5 and f1.low < 0.5 < f1.high and f1.n == 20
+    assert judge.n == 0 and judge.nan == 20 and math.isnan(judge.mean)
+    assert bootstrap_interval([0.3]) == (0.3, 0.3)
+    runs = {
+        "a": [{"question_id": "q1", "groups": []}, {"question_id": "q2", "groups": ["finanzas"]}],
+        "b": [{"question_id": "q2", "groups": ["finanzas"]}, {"question_id": "q1", "groups": []}],
+    }
+    ids, _, hidden = side_by_side(runs, frozenset({"rrhh"}))
+    assert ids == ["q1"] and hidden == 1

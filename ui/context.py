@@ -1,0 +1,58 @@
+"""What every page needs: settings and the runtime (once per process), and the logged-in user.
+
+Roles are checked here, on the server, at the top of every page and again before each action;
+hiding a page from the navigation is only a convenience.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import streamlit as st
+
+from rag.settings import Settings, load_settings
+from rag.users import UserRecord
+from ui.runtime import Runtime
+
+USER_KEY = "fuente_user"
+
+
+@st.cache_resource(show_spinner=False)
+def settings() -> Settings:
+    return load_settings(os.environ.get("FUENTE_PROFILE"))
+
+
+@st.cache_resource(show_spinner="Loading the models…")
+def runtime() -> Runtime:
+    return Runtime(settings())
+
+
+@dataclass(frozen=True)
+class Context:
+    settings: Settings
+    runtime: Runtime
+    user: UserRecord
+
+
+def current_user() -> UserRecord | None:
+    user = st.session_state.get(USER_KEY)
+    return user if isinstance(user, UserRecord) else None
+
+
+def require(role: str) -> Context:
+    """The page's context, or a refusal and a stop when the user is not logged in or lacks the role."""
+    user = current_user()
+    if user is None:
+        st.error("Log in to use Fuente.")
+        st.stop()
+    assert user is not None
+    if not user.has_role(role):
+        st.error(f"This page needs the {role} role; ask an administrator for it.")
+        st.stop()
+    return Context(settings(), runtime(), user)
+
+
+def allowed_hosts(s: Settings) -> tuple[str, ...]:
+    """Hosts answers may link to: FUENTE_APP_LINK_HOSTS, comma-separated (none by default)."""
+    return tuple(h.strip() for h in os.environ.get("FUENTE_APP_LINK_HOSTS", "").split(",") if h.strip())

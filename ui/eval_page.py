@@ -1,0 +1,230 @@
+"""Evaluation (role ai_lead): stored runs, comparisons with intervals, drill-down, new runs."""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from rag.errors import FuenteError
+from ui.context import Context, require
+from ui.eval_view import latencies, side_by_side, summarize_metrics
+from ui.render import escape, safe_inline
+
+ROLE = "ai_lead"
+
+
+@dataclass
+class EvalJob:
+    label: str
+    total: int
+    done: int = 0
+    run_ids: list[str] = field(default_factory=list)
+    error: str | None = None
+    finished: bool = False
+
+
+@st.cache_resource(show_spinner=False)
+def _jobs() -> dict[str, EvalJob]:
+    """The evaluation started from this app process (one at a time), shared by every session."""
+    return {}
+
+
+def _store(ctx: Context) -> Any:
+    from eval.store import RunStore
+
+    return RunStore.from_settings(ctx.settings)
+
+
+def _label(run: Any) -> str:
+    when = time.strftime("%Y-%m-%d %H:%M", time.localtime(run.started))
+    return f"{run.contender} · {run.dataset.rsplit('/', 1)[-1]} · {when} · {run.short_id}"
+
+
+def _fmt(value: float) -> str:
+    return "—" if math.isnan(value) else f"{value:.3f}"
+
+
+def _compare(ctx: Context, store: Any, runs: list[Any]) -> None:
+    rows = {_label(r): store.rows(r.run_id) for r in runs}
+    st.subheader("Metrics (mean, 95% bootstrap interval)")
+    table: dict[str, dict[str, str]] = {}
+    chart: list[dict[str, Any]] = []
+    for name, run_rows in rows.items():
+        for m in summarize_metrics(run_rows):
+            cell = f"{_fmt(m.mean)} [{_fmt(m.low)}, {_fmt(m.high)}]" + (f" ({m.nan} n/a)" if m.nan else "")
+            table.setdefault(m.metric, {})[name] = cell
+            if not math.isnan(m.mean):
+                chart.append({"metric": m.metric, "run": name, "mean": m.mean, "low": m.low, "high": m.high})
+    st.dataframe(pd.DataFrame(table).T, width="stretch")
+    if chart:
+        data = pd.DataFrame(chart)
+        bars = (
+            alt.Chart(data)
+            .mark_bar()
+            .encode(x=alt.X("mean:Q", scale=alt.Scale(domain=[0, 1])), y=alt.Y("run:N", title=None), color="run:N")
+        )
+        errors = alt.Chart(data).mark_errorbar().encode(x="low:Q", x2="high:Q", y="run:N")
+        st.altair_chart(
+            alt.layer(bars, errors).facet(row=alt.Row("metric:N", title=None)).properties(title="Metrics by run")
+        )
+    st.subheader("Latency (seconds per question)")
+    lat = pd.DataFrame([{"run": name, "seconds": s} for name, run_rows in rows.items() for s in latencies(run_rows)])
+    if not lat.empty:
+        st.altair_chart(
+            alt.Chart(lat)
+            .mark_boxplot(extent="min-max")
+            .encode(x="seconds:Q", y=alt.Y("run:N", title=None), color="run:N"),
+            width="stretch",
+        )
+    _drill_down(ctx, rows)
+
+
+def _drill_down(ctx: Context, rows: dict[str, list[dict[str, Any]]]) -> None:
+    st.subheader("Per question")
+    ids, by_run, hidden = side_by_side(rows, ctx.user.groups)
+    if hidden:
+        st.caption(f"{hidden} question(s) asked for groups you do not belong to are not shown.")
+    if not ids:
+        st.info("The selected runs have no questions in common that you may see.")
+        return
+    first = by_run[next(iter(by_run))]
+    qid = st.selectbox("Question", ids, format_func=lambda q: f"{q}: {first[q].get('question', '')[:90]}")
+    st.markdown(f"**{escape(str(first[qid].get('question', '')))}**")
+    for col, (name, run_rows) in zip(st.columns(len(by_run)), by_run.items(), strict=True):
+        row = run_rows[qid]
+        with col:
+            st.caption(escape(name))
+            if row.get("error"):
+                st.error(escape(str(row["error"])))
+            verdict = row.get("verdict") or ""
+            (st.warning if row.get("refused") else st.success)(
+                escape(f"{verdict}" + (" · refused" if row.get("refused") else ""))
+            )
+            st.markdown(safe_inline(str(row.get("answer") or "")))
+            for c in row.get("citations") or []:
+                if isinstance(c, dict):
+                    st.caption(
+                        escape(f"[{c.get('n', '')}] {c.get('title', '')} ({c.get('location') or 'whole document'})")
+                    )
+            metrics = {k: v for k, v in (row.get("metrics") or {}).items() if isinstance(v, int | float)}
+            if metrics:
+                st.dataframe(pd.DataFrame({"value": metrics}), width="stretch")
+            judge = row.get("judge") or {}
+            if judge:
+                st.caption("Judges")
+                st.dataframe(
+                    pd.DataFrame({k: {"mean": v.get("mean"), "spread": v.get("spread")} for k, v in judge.items()}).T,
+                    width="stretch",
+                )
+
+
+def _new_run(ctx: Context) -> None:
+    from eval.contenders import load_book
+    from eval.datasets import PUBLIC_SETS
+
+    st.subheader("Start a run")
+    jobs = _jobs()
+    try:
+        book = load_book()
+    except FuenteError as e:
+        st.error(str(e))
+        return
+    dataset = st.selectbox("Dataset", ["sample", *PUBLIC_SETS])
+    contenders = st.multiselect("Contenders", sorted(book.contenders), default=[])
+    limit = st.number_input("Questions (0: all)", min_value=0, value=10, step=5)
+    running = any(not j.finished for j in jobs.values())
+    if st.button("Start", type="primary", disabled=running or not contenders):
+        require(ROLE)
+        _start(ctx, book, dataset, contenders, int(limit) or None)
+    _eval_progress()
+
+
+def _start(ctx: Context, book: Any, dataset: str, contenders: list[str], limit: int | None) -> None:
+    from eval.datasets import dataset_hash, dataset_path, load_dataset
+    from eval.runner import Runner, select
+
+    try:
+        samples = select(load_dataset(dataset), limit)
+        digest = dataset_hash(dataset_path(dataset))
+    except FuenteError as e:
+        st.error(str(e))
+        return
+    job = EvalJob(f"{', '.join(contenders)} on {dataset}", total=len(samples) * len(contenders))
+    _jobs()["current"] = job
+    settings = ctx.settings
+
+    def run() -> None:
+        from eval.store import RunStore
+
+        store = RunStore.from_settings(settings)  # its own connection, on this thread
+        try:
+            runner = Runner(settings, book, store)
+
+            def progress(p: Any) -> None:
+                job.done += 1
+
+            job.run_ids = runner.run(contenders, samples, dataset=dataset, dataset_hash=digest, progress=progress)
+        except Exception as e:
+            job.error = str(e) if isinstance(e, FuenteError) else f"The run failed ({e}); see the log."
+        finally:
+            job.finished = True
+            store.close()
+
+    threading.Thread(target=run, name="fuente-eval", daemon=True).start()
+
+
+@st.fragment(run_every=2.0)
+def _eval_progress() -> None:
+    job = _jobs().get("current")
+    if job is None:
+        return
+    if not job.finished:
+        st.progress(job.done / job.total if job.total else 0.0, text=f"{escape(job.label)}: {job.done}/{job.total}")
+    elif job.error:
+        st.error(escape(job.error))
+    else:
+        st.success(f"{escape(job.label)}: done ({len(job.run_ids)} run(s)).")
+
+
+def page() -> None:
+    ctx = require(ROLE)
+    st.title("Evaluation")
+    store = _store(ctx)
+    try:
+        runs = store.list_runs()
+        st.subheader("Runs")
+        if not runs:
+            st.info("No evaluation runs yet; start one below or with `fuente eval run`.")
+        else:
+            st.dataframe(
+                pd.DataFrame(
+                    [
+                        {
+                            "run": r.short_id,
+                            "contender": r.contender,
+                            "dataset": r.dataset,
+                            "status": r.status,
+                            "questions": r.n_questions,
+                            "started": time.strftime("%Y-%m-%d %H:%M", time.localtime(r.started)),
+                        }
+                        for r in runs
+                    ]  # fmt: skip
+                ),
+                hide_index=True,
+            )
+            by_label = {_label(r): r for r in runs}
+            chosen = st.multiselect("Compare runs (two or more)", list(by_label), key="compare_runs")
+            if len(chosen) >= 2:
+                _compare(ctx, store, [by_label[c] for c in chosen])
+            elif chosen:
+                st.caption("Pick at least one more run to compare.")
+        _new_run(ctx)
+    finally:
+        store.close()
