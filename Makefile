@@ -21,16 +21,16 @@ system:
 			tesseract-ocr tesseract-ocr-spa tesseract-ocr-eng poppler-utils >/dev/null; \
 	fi
 	@tesseract --version 2>&1 | head -1
-# Chromium for the app's browser tests (driven by playwright; its own browser download is not used).
-	@if [ ! -x /usr/bin/chromium ]; then \
-		$(SUDO) apt-get update -qq && \
-		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
-	fi
 # nginx and envsubst: the Chroma token proxy of docker-compose.yml, tested for real (never started as a service).
 	@if ! command -v nginx >/dev/null && [ ! -x /usr/sbin/nginx ] || ! command -v envsubst >/dev/null; then \
 		$(SUDO) apt-get update -qq && \
 		$(SUDO) env DEBIAN_FRONTEND=noninteractive RUNLEVEL=1 apt-get install -y -qq --no-install-recommends \
 			nginx gettext-base >/dev/null; \
+	fi
+# Chromium for the app's browser tests (driven by playwright; its own browser download is not used).
+	@if [ ! -x /usr/bin/chromium ]; then \
+		$(SUDO) apt-get update -qq && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	fi
 
 venv: $(VENV)/.installed
