@@ -43,6 +43,31 @@ def rrf(rankings: list[tuple[list[str], float]], k: int) -> dict[str, float]:
     return scores
 
 
+def fuse_queries(per_query: list[dict[str, float]]) -> dict[str, float]:
+    """Combine the fused rankings of a question and its translations: best score, ties to agreement.
+
+    A sum would let the original question's language win twice over: an English-only embedder ranks
+    same-language chunks high for any question, and BM25 matches the same words, so a Spanish
+    question's own rankings bury the English document its translation found. Taking each chunk's best
+    score gives every query language its own top places; the small sum term still prefers chunks that
+    several queries agree on.
+    """
+    if len(per_query) == 1:
+        return per_query[0]
+    combined: dict[str, float] = {}
+    for scores in per_query:
+        for cid, score in scores.items():
+            combined[cid] = max(combined.get(cid, 0.0), score)
+    for scores in per_query:
+        for cid, score in scores.items():
+            combined[cid] += AGREEMENT_BONUS * score
+    return combined
+
+
+# Small enough never to lift a chunk over one ranked a place higher by its best query.
+AGREEMENT_BONUS = 0.01
+
+
 def _fingerprint(text: str) -> str:
     return hashlib.sha1(" ".join(fold(text).split()).encode()).hexdigest()
 
@@ -63,14 +88,16 @@ class HybridRetriever:
         keys = visible_access_keys(self.index.chroma.access_keys(), user_groups)
         if not keys:
             return Retrieved([], 0.0, queries)
-        rankings: list[tuple[list[str], float]] = []
+        per_query: list[dict[str, float]] = []
         best_dense = 0.0
         for q in queries:
             dense = self.index.chroma.query(self.embedder.embed_query(q), keys, p.dense_k)
             sparse = self.index.bm25.search(q, keys, p.sparse_k)
             best_dense = max([best_dense, *(score for _, score in dense)])
-            rankings += [([c for c, _ in dense], p.dense_weight), ([c for c, _ in sparse], p.sparse_weight)]
-        fused = sorted(rrf(rankings, p.rrf_k).items(), key=lambda item: item[1], reverse=True)
+            per_query.append(
+                rrf([([c for c, _ in dense], p.dense_weight), ([c for c, _ in sparse], p.sparse_weight)], p.rrf_k)
+            )
+        fused = sorted(fuse_queries(per_query).items(), key=lambda item: item[1], reverse=True)
         want = k or p.k
         chunks = self.index.records.get_chunks([cid for cid, _ in fused[: want * 3]])
         out: list[ScoredChunk] = []

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from rag.index import Index
-from rag.retrieval import HybridRetriever, rrf, visible_access_keys
+from rag.retrieval import HybridRetriever, fuse_queries, rrf, visible_access_keys
 from rag.settings import REPO_ROOT
 from tests.conftest import SettingsFactory
 from tests.test_ingest_pipeline import ingest
@@ -25,6 +25,18 @@ def test_rrf_rewards_agreement() -> None:
     scores = rrf([(["a", "b", "c"], 1.0), (["b", "d"], 1.0)], k=60)
     assert max(scores, key=scores.__getitem__) == "b"
     assert set(scores) == {"a", "b", "c", "d"}
+
+
+def test_fuse_queries_gives_each_query_its_top_places() -> None:
+    # The Spanish question's own rankings agree on Spanish chunks; its English translation found the
+    # English answer. Summing would bury it under the chunks the original ranked twice.
+    original = rrf([(["es1", "es2", "es3"], 1.0), (["es1", "es3", "es2"], 1.0)], k=60)
+    translated = rrf([(["en1", "es1"], 1.0), (["en1", "en2"], 1.0)], k=60)
+    fused = sorted(fuse_queries([original, translated]).items(), key=lambda kv: kv[1], reverse=True)
+    top = [cid for cid, _ in fused[:2]]
+    assert set(top) == {"es1", "en1"}
+    assert top[0] == "es1"  # found by both queries: agreement breaks the tie
+    assert fuse_queries([original]) == original
 
 
 @pytest.mark.integration

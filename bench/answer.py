@@ -1,0 +1,200 @@
+"""Where the time of an answer goes: the model, or Fuente around it. Measured in one process.
+
+Ingests the sample corpus into a work folder (once), starts the local model server of the
+embedded default when it is not running (the provisioned Qwen2.5-Coder-1.5B on llama.cpp), and
+asks ``Assistant.ask`` the sample questions, exactly as ``fuente ask`` does. Every call that the
+assistant makes to the model (the translation of the question for retrieval, and the answer) is
+timed at the client, so each answer's wall time splits into:
+
+* model: waiting on the model server to generate (translation + answer);
+* outside the model: everything else: query embedding, retrieval, counting prompt tokens, prompt
+  building, verification, the query log. Target: <= 10% of the end-to-end latency.
+
+It also reports time to first token and generation tokens/s of the answers, and, as the baseline
+run in the same process, sends the very same final messages straight to the same server with the
+openai SDK (streaming, same max_tokens and temperature) and compares tokens/s and time to first
+token: Fuente's client should add nothing measurable to generation.
+
+Run from the repository root::
+
+    .venv/bin/python bench/answer.py                  # 8 sample questions, ~4-6 minutes on 2 idle cores
+    .venv/bin/python bench/answer.py --questions 20 --json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+_HERE = Path(__file__).resolve().parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
+
+from ingest.pipeline import Ingestor  # noqa: E402
+from rag.app import build_app  # noqa: E402
+from rag.assistant import User  # noqa: E402
+from rag.llm import Completion, Message  # noqa: E402
+from rag.settings import REPO_ROOT, load_settings  # noqa: E402
+
+TARGET_OUTSIDE_SHARE = 0.10
+DEFAULT_MODELS = REPO_ROOT / ".fuente" / "models"
+
+
+class ModelTimer:
+    """Wraps a ChatClient's ``stream`` to add up the time spent waiting on the model server."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+        self.inner = client.stream
+        self.seconds = 0.0
+        self.last_messages: list[Message] = []
+        self.last_max_tokens: int | None = None
+        client.stream = self.stream
+
+    def stream(
+        self, messages: list[Message], *, max_tokens: int | None = None, out: Completion | None = None
+    ) -> Iterator[str]:
+        started = time.monotonic()
+        try:
+            yield from self.inner(messages, max_tokens=max_tokens, out=out)
+        finally:
+            self.seconds += time.monotonic() - started
+        self.last_messages, self.last_max_tokens = messages, max_tokens
+
+
+def direct(base_url: str, model: str, messages: list[Message], max_tokens: int, temperature: float) -> dict[str, float]:
+    """The same request straight to the server: time to first token and generation tokens/s."""
+    from openai import OpenAI
+
+    client = OpenAI(base_url=base_url, api_key="not-needed", timeout=600)
+    started = time.monotonic()
+    first: float | None = None
+    tokens = 0
+    stream = client.chat.completions.create(  # type: ignore[call-overload]
+        model=model,
+        messages=messages,  # type: ignore[arg-type]
+        max_tokens=max_tokens,
+        temperature=temperature,
+        stream=True,
+        stream_options={"include_usage": True},
+    )
+    for event in stream:
+        if event.usage is not None:
+            tokens = event.usage.completion_tokens
+        for choice in event.choices:
+            if choice.delta and choice.delta.content and first is None:
+                first = time.monotonic() - started
+    total = time.monotonic() - started
+    first = first if first is not None else total
+    return {"ttft_s": first, "total_s": total, "tokens": tokens, "tok_s": tokens / max(total - first, 1e-6)}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--questions", type=int, default=8)
+    ap.add_argument("--workdir", type=Path, default=Path("/tmp/fuente-bench-answer"))
+    ap.add_argument("--models", type=Path, default=DEFAULT_MODELS)
+    ap.add_argument("--profile", default=None)
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args()
+    environ = {**os.environ, "FUENTE_HOME": str(args.workdir), "FUENTE__PATHS__MODELS": str(args.models)}
+    settings = load_settings(args.profile, environ=environ)
+
+    def say(line: str) -> None:
+        if not args.json:
+            print(line, flush=True)
+
+    app = build_app(settings)  # starts the local model server when it is not running
+    try:
+        if app.index.records.document_count() == 0:
+            say("ingesting the sample corpus ...")
+            embedder = app.embedder
+            Ingestor(settings, app.index, lambda: embedder).run([REPO_ROOT / "samples" / "corpus"])
+        timer = ModelTimer(app.assistant.local)
+        rows = [json.loads(line) for line in (REPO_ROOT / "samples" / "questions.jsonl").read_text().splitlines()]
+        answerable = [r for r in rows if r["answerable"] and not r["groups"]][: args.questions]
+        app.assistant.ask("¿Qué es Aurora Logística?", User(None, frozenset()))  # warm-up: model caches, pages
+        results: list[dict[str, Any]] = []
+        for row in answerable:
+            timer.seconds = 0.0
+            t = time.monotonic()
+            answer = app.assistant.ask(row["question"], User(None, frozenset(row["groups"])))
+            wall = time.monotonic() - t
+            outside = wall - timer.seconds
+            gen = answer.timings.get("generation_s", 0.0)
+            ttft = answer.timings.get("first_token_s", gen)
+            ours = {
+                "id": row["id"],
+                "wall_s": wall,
+                "model_s": timer.seconds,
+                "outside_s": outside,
+                "outside_share": outside / wall,
+                "retrieval_s": answer.timings.get("retrieval_s", 0.0),
+                "verification_s": answer.timings.get("verification_s", 0.0),
+                "ttft_s": ttft,
+                "completion_tokens": answer.tokens.get("completion", 0),
+                "tok_s": answer.tokens.get("completion", 0) / max(gen - ttft, 1e-6),
+                "refused": answer.refused,
+            }
+            endpoint = app.assistant.local.endpoint
+            base = direct(
+                endpoint.base_url,
+                endpoint.model,
+                timer.last_messages,
+                timer.last_max_tokens or endpoint.max_tokens,
+                endpoint.temperature,
+            )
+            ours.update({f"direct_{k}": v for k, v in base.items()})
+            results.append(ours)
+            say(f"{row['id']}: {wall:5.1f} s, outside the model {outside * 1000:6.0f} ms ({ours['outside_share']:.1%}), "
+                f"ttft {ttft:.2f} s, {ours['tok_s']:.1f} tok/s (direct {base['tok_s']:.1f} tok/s, ttft {base['ttft_s']:.2f} s)")  # fmt: skip
+    finally:
+        app.close()
+
+    def med(key: str) -> float:
+        return statistics.median(r[key] for r in results)
+
+    walls = sum(r["wall_s"] for r in results)
+    summary = {
+        "questions": len(results),
+        "model": settings.llm.local.model,
+        "outside_share_total": sum(r["outside_s"] for r in results) / walls,
+        "outside_share_median": med("outside_share"),
+        "outside_ms_median": med("outside_s") * 1000,
+        "retrieval_ms_median": med("retrieval_s") * 1000,
+        "verification_ms_median": med("verification_s") * 1000,
+        "ttft_s_median": med("ttft_s"),
+        "tok_s_median": med("tok_s"),
+        "direct_ttft_s_median": med("direct_ttft_s"),
+        "direct_tok_s_median": med("direct_tok_s"),
+        "tok_s_ratio": med("tok_s") / med("direct_tok_s"),
+        "target_outside_share": TARGET_OUTSIDE_SHARE,
+        "load_avg_1m": os.getloadavg()[0],
+        "rows": results,
+    }
+    summary["meets_target"] = summary["outside_share_total"] <= TARGET_OUTSIDE_SHARE
+    if args.json:
+        print(json.dumps(summary, indent=2))
+        return 0
+    s = summary
+    print(f"\n{s['questions']} answerable sample questions, {s['model']} on llama.cpp")
+    print(f"share of end-to-end time outside the model: {s['outside_share_total']:.1%} overall, "
+          f"median {s['outside_share_median']:.1%} ({s['outside_ms_median']:.0f} ms a question: retrieval "
+          f"{s['retrieval_ms_median']:.0f} ms, verification {s['verification_ms_median']:.0f} ms)")  # fmt: skip
+    print(f"time to first token: median {s['ttft_s_median']:.2f} s (direct {s['direct_ttft_s_median']:.2f} s)")
+    print(f"generation: median {s['tok_s_median']:.1f} tok/s through Fuente, {s['direct_tok_s_median']:.1f} tok/s "
+          f"calling the server directly (ratio {s['tok_s_ratio']:.2f})")  # fmt: skip
+    verdict = "meets" if s["meets_target"] else "MISSES"
+    print(f"target outside share <= {TARGET_OUTSIDE_SHARE:.0%}: {verdict} (1-minute load average "
+          f"{s['load_avg_1m']:.1f} on {os.cpu_count()} CPUs)")  # fmt: skip
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
