@@ -19,7 +19,7 @@ from rag.assistant import Answer, Citation
 from rag.settings import load_settings
 
 
-def row(qid: str, answerable: bool = True, **metrics: float) -> dict[str, Any]:
+def row(qid: str, *, answerable: bool = True, **metrics: float) -> dict[str, Any]:
     return {"question_id": qid, "question": f"q {qid}", "answerable": answerable, "refused": not answerable,
             "kind": "answerable" if answerable else "unanswerable", "answer": "x", "metrics": metrics,
             "error": None}  # fmt: skip
@@ -95,7 +95,7 @@ def _answer(text: str, *, refused: bool = False, sentences: list[dict[str, Any]]
         verdict="refusal" if refused else "supported",
         citations=[Citation(i, f"c{i}", "t", uri, "", "") for i, uri in enumerate(cited, 1)],
         sentences=sentences or [], closest_sources=[], route="local", route_reason="", model="m",
-        prompt_version="answer_v1", timings={"total_s": 2.0, "first_token_s": 0.5}, tokens={"prompt": 10, "completion": 5},
+        prompt_version="answer_v1", generated_text=text, timings={"total_s": 2.0, "first_token_s": 0.5}, tokens={"prompt": 10, "completion": 5},
     )  # fmt: skip
 
 
@@ -163,7 +163,7 @@ def test_compare_counts_nan_apart_and_wins_per_question(tmp_path: Path) -> None:
 
 def test_reports_show_every_family_and_are_self_contained(tmp_path: Path) -> None:
     a_info, _, b_info, _ = _runs(tmp_path)
-    full = {"recall@k": 1.0, "mrr@10": 1.0, "ndcg@10": 1.0, "exact_match": 0.0, "token_f1": 0.4,
+    full: dict[str, Any] = {"recall@k": 1.0, "mrr@10": 1.0, "ndcg@10": 1.0, "exact_match": 0.0, "token_f1": 0.4,
             "contains_answer": 1.0, "claim_precision": 1.0, "claim_recall": 0.5, "claim_f1": 0.67,
             "support_offline": 1.0, "faithfulness_judge": 1.0, "refusal_correct": 1.0, "citation_precision": 1.0,
             "citation_recall": 1.0, "latency_s": 3.0, "ttft_s": 0.4, "prompt_tokens": 900.0,
@@ -185,3 +185,46 @@ def test_reports_show_every_family_and_are_self_contained(tmp_path: Path) -> Non
     assert not re.search(r"""(src|href)=["']?https?:""", page)
     for family in FAMILIES:
         assert f"<section id='{family}'>" in page
+
+
+class ScriptedJudge:
+    """A deterministic judge for the pass logic: each pass returns the next scripted score."""
+
+    def __init__(self, shares: list[float]) -> None:
+        self.shares = shares
+        self.calls = 0
+        self._claims_cache: dict[str, Any] = {"x": 1}
+
+    def supported_share(self, answer: str, context: str, language: str = "en") -> float:
+        self.calls += 1
+        return self.shares[(self.calls - 1) % len(self.shares)]
+
+    def claim_scores(
+        self, answer: str, reference: str, context: str | None = None, language: str = "en"
+    ) -> dict[str, Any]:
+        return {
+            "precision": 1.0,
+            "recall": math.nan,
+            "f1": math.nan,
+            "claims": [{"claim": "75 €", "in_reference": True}],
+        }
+
+
+def test_judge_passes_keep_mean_spread_and_nan_apart() -> None:
+    from eval.runner import judge_passes
+
+    sample = EvalSample("a01", "¿Dieta?", "es", True, "75 € por día.", ("75",))
+    sentences = [{"text": "Son 75 €.", "kind": "claim", "supported": True}]
+    judge = ScriptedJudge([1.0, 0.5])
+    got = judge_passes(judge, sample, _answer("Son 75 € [1].", sentences=sentences), "contexto", passes=2)
+    assert got["faithfulness_judge"]["mean"] == 0.75 and got["faithfulness_judge"]["spread"] == 0.25
+    assert got["faithfulness_judge"]["passes"] == [1.0, 0.5]
+    assert got["claim_precision"]["mean"] == 1.0 and got["claim_precision"]["spread"] == 0.0
+    assert math.isnan(got["claim_recall"]["mean"]) and got["claim_recall"]["n_valid"] == 0
+    assert got["_claims"]["claims"][0]["claim"] == "75 €"
+    assert judge._claims_cache == {}  # the second pass asked afresh
+
+    refused = _answer("Los documentos no contienen esa información.", refused=True)
+    got = judge_passes(ScriptedJudge([0.0]), sample, refused, "contexto", passes=1)
+    assert got["claim_recall"]["mean"] == 0.0 and "claim_precision" not in got
+    assert "faithfulness_judge" not in got  # the model itself refused: nothing to judge
