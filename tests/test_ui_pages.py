@@ -173,17 +173,18 @@ def test_evaluation_page_compares_two_runs(settings: Settings) -> None:
     with RunStore.from_settings(settings) as store:
         for name, value in (("local", 1.0), ("cloud", 0.0)):
             run = store.start_run(contender=name, dataset="sample", dataset_hash="0", config={})
-            store.add_row(run, {"question_id": "a01", "question": "¿Dieta?", "groups": [], "answer": f"{name} says 75 [1]",
-                                "metrics": {"correct": value}, "timings": {"total_s": 3.0}})  # fmt: skip
-            store.add_row(run, {"question_id": "r01", "question": "¿Salario?", "groups": ["rrhh"], "answer": "secret",
-                                "metrics": {"correct": value}, "timings": {"total_s": 5.0}})  # fmt: skip
+            store.add_row(run, {"question_id": "a01", "question": "¿Dieta?", "groups": [], "answerable": True, "refused": False, "answer": f"{name} says 75 [1]",
+                                "metrics": {"token_f1": value}, "timings": {"total_s": 3.0}})  # fmt: skip
+            store.add_row(run, {"question_id": "r01", "question": "¿Salario?", "groups": ["rrhh"], "answerable": True, "refused": False, "answer": "secret",
+                                "metrics": {"token_f1": value}, "timings": {"total_s": 5.0}})  # fmt: skip
             store.finish_run(run, summary={})
     lead = UserRecord("eva", frozenset(), frozenset({"ai_lead"}))
     at = page_test("ui.eval_page", lead)
     assert len(at.dataframe[0].value) == 2
     at.multiselect(key="compare_runs").set_value(at.multiselect(key="compare_runs").options).run()
     metrics = at.dataframe[1].value
-    assert list(metrics.index) == ["correct"] and any("1.000 [1.000, 1.000]" in str(v) for v in metrics.iloc[0])
+    f1 = metrics.loc[next(i for i in metrics.index if "F1" in i or "f1" in i)]
+    assert any("1.000 [1.000, 1.000]" in str(v) for v in f1) and any("0.000 [0.000, 0.000]" in str(v) for v in f1)
     shown = " ".join(m.value for m in at.markdown)
     assert "local says 75" in shown and "cloud says 75" in shown and "secret" not in shown
     assert any("1 question(s) asked for groups you do not belong to" in c.value for c in at.caption)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import re
 
-from ui.eval_view import bootstrap_interval, side_by_side, summarize_metrics
+from ui.eval_view import latencies, side_by_side
 from ui.render import UNSUPPORTED_MARK, escape, render_answer, safe_inline
 
 
@@ -40,18 +40,12 @@ def test_citations_and_unsupported_sentences_are_marked() -> None:
     assert escape("a*b_c") == "a\\*b\\_c"
 
 
-def test_metric_intervals_skip_nan_and_hidden_rows() -> None:
-    rows = [
-        {"question_id": str(i), "metrics": {"f1": v, "judge": math.nan}, "groups": []}
-        for i, v in enumerate([0.0, 1.0] * 10)
-    ]
-    (f1, judge) = summarize_metrics(rows)
-    assert f1.metric == "f1" and f1.mean == 0.5 and f1.low < 0.5 < f1.high and f1.n == 20
-    assert judge.n == 0 and judge.nan == 20 and math.isnan(judge.mean)
-    assert bootstrap_interval([0.3]) == (0.3, 0.3)
+def test_hidden_rows_and_latencies() -> None:
     runs = {
         "a": [{"question_id": "q1", "groups": []}, {"question_id": "q2", "groups": ["finanzas"]}],
         "b": [{"question_id": "q2", "groups": ["finanzas"]}, {"question_id": "q1", "groups": []}],
     }
     ids, _, hidden = side_by_side(runs, frozenset({"rrhh"}))
     assert ids == ["q1"] and hidden == 1
+    assert side_by_side(runs, frozenset({"finanzas"}))[0] == ["q1", "q2"]
+    assert latencies([{"timings": {"total_s": 2.0}}, {"timings": {"total_s": math.nan}}, {}]) == [2.0]

@@ -14,7 +14,7 @@ import streamlit as st
 
 from rag.errors import FuenteError
 from ui.context import Context, require
-from ui.eval_view import latencies, side_by_side, summarize_metrics
+from ui.eval_view import latencies, side_by_side
 from ui.render import escape, safe_inline
 
 ROLE = "ai_lead"
@@ -52,27 +52,47 @@ def _fmt(value: float) -> str:
 
 
 def _compare(ctx: Context, store: Any, runs: list[Any]) -> None:
+    from eval.compare import METRICS, summarize
+
     rows = {_label(r): store.rows(r.run_id) for r in runs}
-    st.subheader("Metrics (mean, 95% bootstrap interval)")
+    info = {m.name: m for m in METRICS}
+    st.subheader("Metrics (value, 95% bootstrap interval)")
     table: dict[str, dict[str, str]] = {}
     chart: list[dict[str, Any]] = []
     for name, run_rows in rows.items():
-        for m in summarize_metrics(run_rows):
-            cell = f"{_fmt(m.mean)} [{_fmt(m.low)}, {_fmt(m.high)}]" + (f" ({m.nan} n/a)" if m.nan else "")
-            table.setdefault(m.metric, {})[name] = cell
-            if not math.isnan(m.mean):
-                chart.append({"metric": m.metric, "run": name, "mean": m.mean, "low": m.low, "high": m.high})
+        try:
+            stats = summarize(run_rows)
+        except (KeyError, TypeError, ValueError) as e:  # rows written by an older or broken runner
+            st.error(f"The rows of run {escape(name)} cannot be summarised ({escape(repr(e))}); run it again.")
+            continue
+        for metric, stat in stats.items():
+            if metric not in info:
+                continue
+            value, lo, hi = (float(stat[k]) for k in ("value", "lo", "hi"))
+            unit = info[metric].unit
+            cell = f"{_fmt(value)}{unit} [{_fmt(lo)}, {_fmt(hi)}]" + (
+                f" ({stat['n_nan']} n/a)" if stat["n_nan"] else ""
+            )
+            table.setdefault(f"{info[metric].family} · {info[metric].label}", {})[name] = cell
+            if info[metric].family != "operations" and not math.isnan(value):
+                chart.append({"metric": info[metric].label, "run": name, "value": value, "low": lo, "high": hi})
     st.dataframe(pd.DataFrame(table).T, width="stretch")
     if chart:
         data = pd.DataFrame(chart)
         bars = (
-            alt.Chart(data)
+            alt.Chart()
             .mark_bar()
-            .encode(x=alt.X("mean:Q", scale=alt.Scale(domain=[0, 1])), y=alt.Y("run:N", title=None), color="run:N")
+            .encode(
+                x=alt.X("value:Q", scale=alt.Scale(domain=[0, 1]), title=None),
+                y=alt.Y("run:N", title=None),
+                color="run:N",
+            )
         )
-        errors = alt.Chart(data).mark_errorbar().encode(x="low:Q", x2="high:Q", y="run:N")
+        errors = alt.Chart().mark_errorbar().encode(x="low:Q", x2="high:Q", y="run:N")
         st.altair_chart(
-            alt.layer(bars, errors).facet(row=alt.Row("metric:N", title=None)).properties(title="Metrics by run")
+            alt.layer(bars, errors, data=data)
+            .facet(row=alt.Row("metric:N", title=None))
+            .properties(title="Quality metrics by run (95% intervals)")
         )
     st.subheader("Latency (seconds per question)")
     lat = pd.DataFrame([{"run": name, "seconds": s} for name, run_rows in rows.items() for s in latencies(run_rows)])
