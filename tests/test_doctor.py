@@ -19,8 +19,6 @@ from rag.settings import Settings, deep_merge, load_settings
 from tests.conftest import SAMPLE_CORPUS, TEST_MODELS, free_port
 from tests.test_ingest_pipeline import ingest
 
-pytestmark = pytest.mark.integration
-
 USERS = {"users": {"ana": {"groups": ["rrhh"]}, "luis": {"groups": []}}}
 
 
@@ -70,6 +68,7 @@ def lines_by_check(output: str) -> dict[str, tuple[str, str]]:
     return out
 
 
+@pytest.mark.integration
 def test_every_component_ok_exits_0(home: Path, llama_server: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
     result = run_cli(monkeypatch, home, llama_server)
     assert result.exit_code == 0, result.output
@@ -87,6 +86,7 @@ def test_every_component_ok_exits_0(home: Path, llama_server: dict[str, Any], mo
     assert "2 users" in lines["users"][1]
 
 
+@pytest.mark.integration
 def test_json_output_carries_the_numbers(
     home: Path, llama_server: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -100,6 +100,7 @@ def test_json_output_carries_the_numbers(
     assert checks["disk"]["free_gb"] >= checks["disk"]["min_free_gb"]
 
 
+@pytest.mark.integration
 def test_a_stopped_llm_server_fails_that_line_with_one_sentence(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     port = free_port()  # where a stopped server used to listen: nothing answers
     stopped = {"base_url": f"http://127.0.0.1:{port}/v1", "model": "qwen2.5-0.5b", "context_tokens": 2048}
@@ -114,6 +115,7 @@ def test_a_stopped_llm_server_fails_that_line_with_one_sentence(home: Path, monk
     assert "Traceback" not in result.output
 
 
+@pytest.mark.integration
 def test_a_server_serving_another_model_fails(home: Path, llama_server: dict[str, Any]) -> None:
     settings = settings_for(home, llm={"local": {"base_url": llama_server["base_url"], "model": "llama-3.1-8b"}})
     (result,) = run_checks(settings, only=["llm"])
@@ -133,6 +135,7 @@ def projected_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
+@pytest.mark.integration
 def test_an_embedding_model_of_another_dimension_fails(home: Path, projected_model: Path) -> None:
     settings = settings_for(home, embedding={"model": str(projected_model)})
     index, embedding = run_checks(settings, only=["index", "embedding"])
@@ -142,6 +145,7 @@ def test_an_embedding_model_of_another_dimension_fails(home: Path, projected_mod
     assert one_sentence(embedding.detail), embedding.detail
 
 
+@pytest.mark.integration
 def test_vectors_missing_from_the_index_fail_the_index_line(home: Path, tmp_path: Path) -> None:
     damaged = tmp_path / "home"
     shutil.copytree(home, damaged)
@@ -177,6 +181,14 @@ def test_a_fresh_installation_warns_about_the_index_and_fails_on_users(make_sett
     assert not settings.paths.chroma_dir.exists()  # the doctor looked, it did not create an index
 
 
+def test_unknown_check_names_are_refused(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from ui.cli import app
+
+    monkeypatch.setenv("FUENTE_HOME", str(tmp_path))
+    result = CliRunner().invoke(app, ["doctor", "--only", "index,gpu"])
+    assert result.exit_code == 2 and "unknown check(s) gpu" in " ".join(result.output.split())
+
+
 def test_a_users_file_without_users_and_a_full_disk_fail(make_settings: Any) -> None:
     settings = make_settings()
     path = settings.paths.resolve("users.yaml")
@@ -208,6 +220,7 @@ def compose_app_settings(port: int, home: Path) -> Settings:
     return load_settings(environ=environ)
 
 
+@pytest.mark.integration
 def test_doctor_reads_a_chroma_server_with_the_compose_settings(
     embedder: SentenceTransformerEmbedder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -258,6 +271,7 @@ def test_doctor_reads_a_chroma_server_with_the_compose_settings(
 # -- vLLM started with the compose file's own command line ----------------------------------------------
 
 
+@pytest.mark.integration
 @pytest.mark.vllm
 @pytest.mark.slow
 def test_doctor_against_vllm_started_as_compose_starts_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
