@@ -253,6 +253,46 @@ def test_constraints_pin_every_dependency_within_its_range() -> None:
         assert req.specifier.contains(pins[name], prereleases=True), f"{name}=={pins[name]} is outside {req.specifier}"
 
 
+def test_the_installed_package_carries_every_file_the_code_reads(tmp_path: Path) -> None:
+    """The image installs the project non-editable: prompts and the Streamlit script must be in the wheel."""
+    import sys
+    import zipfile
+
+    source = tmp_path / "src"
+    source.mkdir()
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(REPO_ROOT / name, source / name)
+    packages = ("rag", "ingest", "ui", "eval")
+    for package in packages:
+        shutil.copytree(REPO_ROOT / package, source / package, ignore=shutil.ignore_patterns("__pycache__"))
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            str(source),
+            "-w",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    (wheel,) = tmp_path.glob("fuente-*.whl")
+    inside = set(zipfile.ZipFile(wheel).namelist())
+    wanted = {
+        p.relative_to(source).as_posix()
+        for package in packages
+        for p in (source / package).rglob("*")
+        if p.is_file() and p.suffix != ".pyc"
+    }
+    assert wanted - inside == set(), "add these to [tool.setuptools.package-data] in pyproject.toml"
+
+
 # -- vLLM's own parser ----------------------------------------------------------------------------------
 
 VLLM_PARSE = """
