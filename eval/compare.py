@@ -250,9 +250,11 @@ def compare_rows(a_info: RunInfo, a_rows: Sequence[Row], b_info: RunInfo, b_rows
     by_b = {r["question_id"]: r for r in b_rows}
     shared = [q for q in by_a if q in by_b]
     rows: list[MetricRow] = []
+    # A family either run measured is shown whole: a metric neither could measure reads "not judged".
+    present = {i.family for i in METRICS if i.name in sum_a or i.name in sum_b}
     for info in METRICS:
         sa, sb = sum_a.get(info.name), sum_b.get(info.name)
-        if sa is None and sb is None:
+        if info.family not in present:
             continue
         wins = losses = ties = 0
         if info.per_question:

@@ -152,6 +152,8 @@ def test_compare_counts_nan_apart_and_wins_per_question(tmp_path: Path) -> None:
     m = {r.info.name: r for r in c.metrics}
     assert m["claim_f1"].a is not None and m["claim_f1"].a.value == 0.5 and m["claim_f1"].a.n_nan == 1
     assert m["claim_f1"].a.n_na == 1  # the unanswerable question has no claim F1
+    assert m["claim_precision"].a is None and m["claim_precision"].b is None  # its family is shown whole
+    assert "citation_recall" not in m  # no run measured any citation metric
     assert (m["contains_answer"].wins, m["contains_answer"].losses, m["contains_answer"].ties) == (1, 0, 1)
     assert m["latency_s"].wins == 3  # lower is better
     assert m["abstention_recall"].a is not None and m["abstention_recall"].a.value == 1.0
