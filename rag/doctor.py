@@ -64,19 +64,25 @@ def _index_where(settings: Settings) -> str:
     return f"{'https' if cfg.ssl else 'http'}://{cfg.host}:{cfg.port}"
 
 
-def _index_dimension(store: Any, keys: Iterable[str]) -> int | None:
-    """Length of one stored vector, or None when the index holds none."""
-    for key in keys:
-        # ChromaStore has no public "one vector" read; its collection cache is the way to the
-        # collection without a second client (and a second set of credentials).
+def _read_store(store: Any) -> tuple[dict[str, int], int | None]:
+    """Chunks per access set in Chroma, and the length of one stored vector (None when there is none).
+
+    ChromaStore has no per-collection count or "one vector" read; its collection cache and its error
+    guard are the way to them without a second client (and a second set of credentials).
+    """
+    counts: dict[str, int] = {}
+    dimension: int | None = None
+    for key in store.access_keys():
         coll = store._collection(key, create=False)
         if coll is None:
             continue
-        got = coll.get(limit=1, include=["embeddings"])
-        embeddings = got.get("embeddings")
-        if embeddings is not None and len(embeddings) > 0:
-            return int(len(embeddings[0]))
-    return None
+        with store._guard("counting chunks"):
+            counts[key] = int(coll.count())
+            if dimension is None and counts[key]:
+                embeddings = coll.get(limit=1, include=["embeddings"]).get("embeddings")
+                if embeddings is not None and len(embeddings) > 0:
+                    dimension = int(len(embeddings[0]))
+    return counts, dimension
 
 
 def writer_active(lock_file: Path) -> bool:
@@ -108,18 +114,17 @@ def check_index(settings: Settings) -> CheckResult:
             "index", Status.WARN, f"No index at {where} yet; run `fuente ingest PATH` to build it.", {"chunks": 0}
         )
     try:
-        store = ChromaStore(settings.index, settings.paths)
-        in_store = store.count()
-        store_keys = set(store.access_keys())
-        dimension = _index_dimension(store, sorted(store_keys))
+        counts, dimension = _read_store(ChromaStore(settings.index, settings.paths))
     except FuenteError as e:
         return CheckResult("index", Status.FAIL, str(e))
+    in_store = sum(counts.values())
+    store_keys = {key for key, n in counts.items() if n}  # a collection emptied by deletions stays behind
     if records_db.exists():
         records = Records(records_db)
         try:
             recorded = records.chunk_count()
             documents = records.document_count()
-            recorded_keys = set(records.chunk_ids_by_access())
+            recorded_keys = {row[0] for row in records.conn.execute("SELECT DISTINCT access_key FROM chunks")}
         finally:
             records.close()
     else:

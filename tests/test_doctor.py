@@ -173,6 +173,29 @@ def test_vectors_missing_from_the_index_fail_the_index_line(home: Path, tmp_path
     assert result.status is Status.FAIL  # the lock released: a real mismatch again
 
 
+@pytest.mark.integration
+def test_an_access_set_whose_documents_were_all_deleted_is_fine(home: Path, tmp_path: Path) -> None:
+    """Deleting every document of an access set leaves its collection empty behind; that is no mismatch."""
+    from rag.records import Records
+
+    copy = tmp_path / "home"
+    shutil.copytree(home, copy)
+    settings = settings_for(copy)
+    index = Index(settings)
+    try:
+        key = index.chroma.access_keys()[-1]
+        doomed = {c.doc_id for c in index.records.get_chunks(sorted(index.records.chunk_ids_by_access()[key])).values()}
+        for doc_id in doomed:  # what ingestion does when those files disappear
+            index.chroma.delete(key, index.records.chunk_ids_of(doc_id))
+            with index.records.transaction() as conn:
+                Records.delete_document(conn, doc_id)
+        assert key in index.chroma.access_keys()  # the collection is still there, empty
+    finally:
+        index.close()
+    (result,) = run_checks(settings, only=["index"])
+    assert result.status is Status.OK, result.detail
+
+
 def test_a_fresh_installation_warns_about_the_index_and_fails_on_users(make_settings: Any) -> None:
     settings = make_settings()
     index, users = run_checks(settings, only=["index", "users"])
