@@ -67,7 +67,12 @@ def _store_runs(settings: Any) -> None:
                         "refused": False,
                         "verdict": "supported",
                         "citations": [{"n": 1, "title": "Política de viajes", "location": "Dietas"}],
-                        "metrics": {"token_f1": quality if i else 1.0, "recall@k": 1.0, "support_offline": math.nan},
+                        "metrics": {
+                            "token_f1": quality if i else 1.0,
+                            "recall@k": 1.0,
+                            "support_offline": math.nan,
+                            "latency_s": seconds + i,
+                        },
                         "judge": {"correctness": {"mean": quality, "spread": 0.0}},
                         "timings": {"total_s": seconds + i},
                         "error": None,
@@ -226,7 +231,7 @@ def test_upload_is_ingested_and_answerable(page: Any, app_url: str, tmp_path: Pa
     page.locator('input[type="file"]').set_input_files(str(doc))
     page.get_by_text("sala_servidores.md").wait_for()
     page.get_by_role("button", name="Start ingestion").click()
-    page.get_by_text(re.compile(r"Job \d+ completed: 1 added")).wait_for(timeout=90_000)
+    page.get_by_text(re.compile(r"Job \d+ completed: 1 added")).wait_for(timeout=240_000)
     page.get_by_role("tab", name="Statistics").click()
     page.screenshot(path=str(SHOTS / "ingestion.png"), full_page=True)
     page.get_by_role("link", name="Chat").click()
@@ -247,7 +252,8 @@ def test_compare_two_eval_runs(page: Any, app_url: str) -> None:
     for contender in ("local ·", "local-0.5b ·"):
         select.locator("input").click()
         page.get_by_role("option", name=re.compile("^" + re.escape(contender))).click()
-    page.get_by_role("heading", name=re.compile("Metrics")).wait_for()
+    page.keyboard.press("Escape")  # close the drop-down before the screenshot
+    page.get_by_role("heading", name=re.compile("Metrics")).wait_for(timeout=120_000)
     page.get_by_role("heading", name="Per question").wait_for()
     body = page.locator("body").inner_text()
     assert "Answer of local to a01" in body and "Answer of local-0.5b to a01" in body

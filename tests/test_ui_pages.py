@@ -188,3 +188,20 @@ def test_evaluation_page_compares_two_runs(settings: Settings) -> None:
     shown = " ".join(m.value for m in at.markdown)
     assert "local says 75" in shown and "cloud says 75" in shown and "secret" not in shown
     assert any("1 question(s) asked for groups you do not belong to" in c.value for c in at.caption)
+
+
+def test_oidc_login_maps_claims_to_groups_and_roles(settings: Settings) -> None:
+    users = settings.paths.resolve("users.yaml")
+    users.parent.mkdir(parents=True, exist_ok=True)
+    users.write_text(
+        "oidc:\n  groups_claim: groups\n  groups: {/fuente/rrhh: rrhh}\n  roles: {/fuente/admins: admin}\nusers: {}\n"
+    )
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.secrets["auth"] = {"redirect_uri": "http://localhost:8501/oauth2callback", "cookie_secret": "x"}
+    at.run()
+    assert [b.label for b in at.button] == ["Log in"] and not at.text_input  # no password form
+    at.user = {"is_logged_in": True, "preferred_username": "ana", "groups": ["/fuente/rrhh", "/fuente/admins", "/x/y"]}
+    at.run()
+    user = at.session_state[USER_KEY]
+    assert (user.name, user.groups, user.roles) == ("ana", {"rrhh"}, {"user", "admin"})
+    assert at.title[0].value == "Ask Fuente"

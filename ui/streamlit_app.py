@@ -14,11 +14,15 @@ from ui.auth import oidc_configured, oidc_mapping, user_from_claims
 from ui.context import USER_KEY, current_user, settings
 
 
+def _oidc_logged_in() -> bool:
+    return bool(st.user.to_dict().get("is_logged_in", False))
+
+
 def _login() -> None:
     st.title("Fuente")
     st.caption("Grounded, cited answers from your organisation's documents.")
     if oidc_configured(st.secrets):
-        if st.user.is_logged_in:
+        if _oidc_logged_in():
             mapping = oidc_mapping(UsersFile.load(users_file(settings())))
             st.session_state[USER_KEY] = user_from_claims(st.user.to_dict(), mapping)
             st.rerun()
@@ -39,7 +43,7 @@ def _login() -> None:
 
 def _logout() -> None:
     st.session_state.clear()
-    if oidc_configured(st.secrets) and st.user.is_logged_in:
+    if oidc_configured(st.secrets) and _oidc_logged_in():
         st.logout()
 
 
