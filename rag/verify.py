@@ -560,12 +560,17 @@ class Thresholds:
     sentence_support: float = 0.4
     answer_support: float = 0.5
     retrieval_min: float = 0.2
+    semantic_floor: float = 0.0
+    """Cosine similarity the embedder gives unrelated texts; semantic support is rescaled from it to 1.
+    0 suits all-MiniLM-L6-v2; e5 models place almost every pair above 0.7, so they need about 0.75."""
 
     def __post_init__(self) -> None:
         if not (0.0 <= self.sentence_support <= 1.0 and 0.0 <= self.answer_support <= 1.0):
             raise ValueError("sentence_support and answer_support must lie between 0 and 1.")
         if not -1.0 <= self.retrieval_min <= 1.0:
             raise ValueError("retrieval_min is a cosine similarity and must lie between -1 and 1.")
+        if not 0.0 <= self.semantic_floor < 1.0:
+            raise ValueError("semantic_floor is a cosine similarity and must lie in [0, 1).")
 
 
 @dataclass(frozen=True)
@@ -756,7 +761,9 @@ class _Scorer:
         source_tokens = set().union(*(self.tokens[idx] for idx in idxs))
         lexical = len(claim_tokens & source_tokens) / len(claim_tokens) if claim_tokens else math.nan
         rows = [r for idx in idxs for r in range(*self.unit_rows[idx])]
-        semantic = float(np.clip(np.max(self.unit_vecs[rows] @ self.sentence_vecs[i]), 0.0, 1.0)) if rows else math.nan
+        floor = self.thresholds.semantic_floor
+        cosine = float(np.max(self.unit_vecs[rows] @ self.sentence_vecs[i])) if rows else math.nan
+        semantic = float(np.clip((cosine - floor) / (1.0 - floor), 0.0, 1.0)) if rows else math.nan
         parts = [x for x in (lexical, semantic) if not math.isnan(x)]
         support = sum(parts) / len(parts) if parts else math.nan
         how = f"lexical {lexical:.2f}, semantic {semantic:.2f}"
