@@ -168,9 +168,10 @@ def compare_command(
     table = Table(
         title=f"A = {comparison.a.contender} ({comparison.a.short_id})   B = {comparison.b.contender} ({comparison.b.short_id})"
     )
-    for col in ("family", "metric", "A", "B", "Δ", "W/L/T"):
-        table.add_column(col, justify="right" if col in ("A", "B", "Δ", "W/L/T") else "left")
+    for col in ("metric", "A", "B", "Δ", "W/L/T"):
+        table.add_column(col, justify="left" if col == "metric" else "right", no_wrap=col == "metric")
     for family in comparison.families:
+        table.add_row(f"[bold]{family}[/bold]")
         for m in comparison.family(family):
             cells = []
             for stat, side in ((m.a, "a"), (m.b, "b")):
@@ -181,7 +182,8 @@ def compare_command(
                     text += f" ({stat.n_nan} NaN)"
                 cells.append(f"[bold]{text}[/bold]" if m.better == side else text)
             wl = f"{m.wins}/{m.losses}/{m.ties}" if m.info.per_question else ""
-            table.add_row(family, m.info.name, cells[0], cells[1], fmt(m.delta, m.info.unit), wl)
+            table.add_row("  " + m.info.name, cells[0], cells[1], fmt(m.delta, m.info.unit), wl)
+        table.add_section()
     out.print(table)
     for note in comparison.notes:
         err.print(note, style="yellow", markup=False)

@@ -164,13 +164,13 @@ def _bar_chart(rows: list[MetricRow], labels: tuple[str, str]) -> str:
         return ""
     values = [x for m in rows for s in (m.a, m.b) if s for x in (s.value, s.hi) if not math.isnan(x)]
     top = max(1.0, max(values)) if all(0 <= v <= 1 for v in values) else max(values) * 1.1 or 1.0
-    left, width, bar, gap = 300, 360, 12, 14
+    left, width, bar, gap = 170, 420, 12, 14
     height = len(rows) * (2 * bar + gap) + 30
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{left + width + 80}" height="{height}" role="img">']
     y = 10
     for m in rows:
         parts.append(
-            f'<text x="{left - 8}" y="{y + bar + 4}" text-anchor="end" font-size="12">{_esc(m.info.label)}</text>'
+            f'<text x="{left - 8}" y="{y + bar + 4}" text-anchor="end" font-size="12">{_esc(m.info.name)}<title>{_esc(m.info.label)}</title></text>'
         )
         for i, stat in enumerate((m.a, m.b)):
             yy = y + i * bar
@@ -206,14 +206,14 @@ def _wins_chart(rows: list[MetricRow]) -> str:
     rows = [m for m in rows if m.info.per_question and (m.wins + m.losses + m.ties)]
     if not rows:
         return ""
-    left, width, bar = 300, 300, 14
+    left, width, bar = 170, 300, 14
     height = len(rows) * (bar + 6) + 20
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{left + width + 90}" height="{height}" role="img">']
     for i, m in enumerate(rows):
         y = 8 + i * (bar + 6)
         total = m.wins + m.losses + m.ties
         parts.append(
-            f'<text x="{left - 8}" y="{y + bar - 3}" text-anchor="end" font-size="12">{_esc(m.info.label)}</text>'
+            f'<text x="{left - 8}" y="{y + bar - 3}" text-anchor="end" font-size="12">{_esc(m.info.name)}<title>{_esc(m.info.label)}</title></text>'
         )
         x = float(left)
         for count, color, name in (
