@@ -239,8 +239,7 @@ def test_upload_is_ingested_and_answerable(page: Any, app_url: str, tmp_path: Pa
     assert page.get_by_role("button", name=re.compile(r"Sala de servidores")).count() >= 1
     page.get_by_role("link", name="Admin").click()
     page.get_by_role("heading", name="Index health").wait_for()
-    # Data frames draw on a canvas; their cells exist in the DOM for accessibility only.
-    page.get_by_role("gridcell", name="up", exact=True).first.wait_for(state="attached")
+    page.get_by_text("🟢 local: up").wait_for()
     page.screenshot(path=str(SHOTS / "admin.png"), full_page=True)
 
 
@@ -254,7 +253,7 @@ def test_compare_two_eval_runs(page: Any, app_url: str) -> None:
         page.get_by_role("option", name=re.compile("^" + re.escape(contender))).click()
     page.keyboard.press("Escape")  # close the drop-down before the screenshot
     page.get_by_role("heading", name=re.compile("Metrics")).wait_for(timeout=120_000)
-    page.get_by_role("heading", name="Per question").wait_for()
+    page.get_by_role("heading", name="Per question", exact=True).wait_for()
     body = page.locator("body").inner_text()
     assert "Answer of local to a01" in body and "Answer of local-0.5b to a01" in body
     assert "r01" not in body  # asked for finanzas, which ana is not in

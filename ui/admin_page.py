@@ -13,6 +13,7 @@ from rag.settings import LLMEndpointSettings
 from rag.users import ROLES, add_user, list_users, remove_user
 from ui import corpus
 from ui.context import Context, require
+from ui.render import escape
 
 ROLE = "admin"
 
@@ -83,7 +84,10 @@ def _models(ctx: Context) -> None:
     st.subheader("Model endpoints")
     llm = ctx.settings.llm
     endpoints = [llm.local] + ([llm.cloud] if llm.cloud is not None else [])
-    st.dataframe(pd.DataFrame([_endpoint_row(e) for e in endpoints]), hide_index=True)
+    rows = [_endpoint_row(e) for e in endpoints]
+    st.dataframe(pd.DataFrame(rows), hide_index=True)
+    for r in rows:
+        st.caption(f"{'🟢' if r['health'] == 'up' else '🔴'} {escape(str(r['name']))}: {r['health']}")
     policy = ctx.settings.policy
     st.caption(
         f"Cloud {'enabled' if policy.cloud_enabled else 'disabled'}; route {policy.route}; "
