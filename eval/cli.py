@@ -77,7 +77,7 @@ def run_command(
 ) -> None:
     """Ask every contender the same questions (temperature 0) and store each run."""
     from eval.contenders import contender_settings, load_book
-    from eval.datasets import dataset_hash, dataset_path, load_dataset
+    from eval.datasets import EvalError, dataset_hash, dataset_path, load_dataset
     from eval.runner import Progress, Runner, RunOptions, ingest_corpus, select
 
     base = _settings(ctx)
@@ -102,6 +102,10 @@ def run_command(
         if corpus is not None:
             err.print(f"Ingesting {corpus} into a throwaway index…", markup=False)
             ingest_corpus(run_base, corpus, runner.embedder())
+        elif _chunk_count(run_base) == 0:
+            raise EvalError(
+                f"The index under {run_base.paths.home} is empty; run `fuente ingest PATH` first or pass --corpus PATH."
+            )
 
         def show(p: Progress) -> None:
             status = f"error: {p.error}" if p.error else f"{p.seconds:.1f} s"
@@ -136,6 +140,16 @@ def run_command(
             store.close()
         if tmp is not None:
             tmp.cleanup()
+
+
+def _chunk_count(settings: Settings) -> int:
+    from rag.index import Index
+
+    index = Index(settings)
+    try:
+        return index.records.chunk_count()
+    finally:
+        index.close()
 
 
 def _judge(settings: Settings) -> tuple[Any, Any]:
