@@ -201,8 +201,12 @@ class Assistant:
     def translation(self, question: str, language: str) -> str | None:
         if not self.settings.retrieval.translate_query:
             return None
-        target = "English" if language == "es" else "Spanish"
-        return self._short_llm(prompts.load("translate_v1").substitute(target=target), question)
+        target = LANGUAGE_NAMES[_other(language)]
+        # v2 frames the question as text to translate: with v1's bare question, the 0.5B model
+        # answered it ("10") instead of translating it.
+        return self._short_llm(
+            prompts.load("translate_v2").substitute(target=target), f"Translate into {target}:\n{question}"
+        )
 
     # -- the main path -----------------------------------------------------------------------------
     def ask(self, question: str, user: User, history: Sequence[Turn] = (), on_token: TokenSink | None = None) -> Answer:

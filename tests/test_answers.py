@@ -125,3 +125,32 @@ def test_cloud_route_only_for_chunks_under_the_ceiling_and_logged(
         entries = egress.list()
     assert [e.question_id for e in entries] == [public.question_id]
     assert entries[0].chunk_ids and all(len(cid) == 32 for cid in entries[0].chunk_ids)
+
+
+def test_cross_language_question_finds_the_other_language_document(
+    make_settings: SettingsFactory, embedder, tmp_path: Path, llama_server: dict[str, Any]
+) -> None:  # type: ignore[no-untyped-def]
+    """The packaged MiniLM is English-only: the model's translation of the question bridges the languages."""
+    from tests.conftest import SAMPLE_CORPUS
+
+    corpus = tmp_path / "few"
+    (corpus / "internal").mkdir(parents=True)
+    for name in ("_access.yaml", "remote_work_policy.txt", "guia_onboarding.docx", "politica_viajes.md"):
+        (corpus / "internal" / name).write_bytes((SAMPLE_CORPUS / "internal" / name).read_bytes())
+    settings = make_settings(retrieval={"translate_query": True, "k": 4})
+    ingest(settings, embedder, corpus)
+    index = Index(settings)
+    client = ChatClient(endpoint(llama_server))
+    try:
+        assistant = Assistant(settings, index, embedder, client)
+        for question, language, wanted in [
+            ("¿Cuántos días a la semana se puede teletrabajar?", "es", "remote_work_policy.txt"),
+            ("What is the daily allowance for an international business trip?", "en", "politica_viajes.md"),
+        ]:
+            translation = assistant.translation(question, language)
+            assert translation and translation != question
+            hits = assistant.retriever.retrieve(question, frozenset(), extra_queries=(translation,)).chunks
+            assert any(h.chunk.source_uri.endswith(wanted) for h in hits), (translation, [h.chunk.title for h in hits])
+    finally:
+        client.close()
+        index.close()
