@@ -41,6 +41,11 @@ def _when(ts: float | None) -> str:
     return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M UTC") if ts else "—"
 
 
+def _commit(run: RunInfo) -> str:
+    commit = run.git_commit or "—"
+    return commit[:10] + ("+dirty" if commit.endswith("+dirty") else "")
+
+
 def _label(run: RunInfo) -> str:
     return f"{run.contender} ({run.short_id})"
 
@@ -91,7 +96,7 @@ def markdown(c: Comparison) -> str:
     for tag, run in _run_lines(c):
         out.append(
             f"| {tag} | `{run.short_id}` | {run.contender} | {_model_of(run)} | {Path(run.dataset).name} "
-            f"(`{run.dataset_hash[:12]}`) | {run.n_questions} | `{(run.git_commit or '—')[:12]}` | {_when(run.finished)} |"
+            f"(`{run.dataset_hash[:12]}`) | {run.n_questions} | `{_commit(run)}` | {_when(run.finished)} |"
         )
     out.append("")
     for note in c.notes:
@@ -281,7 +286,7 @@ def html_report(c: Comparison) -> str:
         out.append(
             f"<tr><td>{tag}</td><td><code>{_esc(run.short_id)}</code></td><td>{_esc(run.contender)}</td>"
             f"<td>{_esc(_model_of(run))}</td><td>{_esc(Path(run.dataset).name)} <code>{_esc(run.dataset_hash[:12])}</code></td>"
-            f"<td class='num'>{run.n_questions}</td><td><code>{_esc((run.git_commit or '—')[:12])}</code></td>"
+            f"<td class='num'>{run.n_questions}</td><td><code>{_esc(_commit(run))}</code></td>"
             f"<td>{_esc(_when(run.finished))}</td></tr>"
         )
     out.append("</table>")
