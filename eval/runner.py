@@ -381,7 +381,8 @@ class Runner:
         )
         try:
             messages = build_messages(answer.standalone_question, answer.language,
-                                      [(i, h.chunk, h.chunk.text) for i, h in enumerate(sources, 1)])  # fmt: skip
+                                      [(i, h.chunk, h.chunk.text) for i, h in enumerate(sources, 1)],
+                                      prompt=answer.prompt_version)  # fmt: skip
             return {"prompt": client.count_messages(messages), "completion": client.count_tokens(answer.generated_text),
                     "counted": True}  # fmt: skip
         except Exception as e:  # counting is a courtesy; never lose the row for it

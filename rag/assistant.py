@@ -20,7 +20,7 @@ from typing import Any
 from rag import prompts
 from rag.egress import EgressLog
 from rag.embedders import Embedder
-from rag.errors import GenerationError
+from rag.errors import ConfigError, GenerationError
 from rag.index import Index
 from rag.language import detect_language
 from rag.llm import ChatClient, Completion, Message
@@ -130,14 +130,19 @@ def _fence(text: str) -> str:
 
 
 def build_messages(
-    question: str, language: str, sources: Sequence[tuple[int, Chunk, str]], *, translation: str | None = None
+    question: str,
+    language: str,
+    sources: Sequence[tuple[int, Chunk, str]],
+    *,
+    translation: str | None = None,
+    prompt: str = PROMPT_VERSION,
 ) -> list[Message]:
     """System rules first, then the sources fenced as untrusted data, then the question.
 
     ``translation`` is the question in the other corpus language: small models match an English
     source to an English question far more readily than to a Spanish one.
     """
-    system = prompts.load(PROMPT_VERSION).substitute(
+    system = prompts.load(prompt).substitute(
         refusal=refusal_text(language), language=LANGUAGE_NAMES.get(language, "English")
     )
     blocks = [
@@ -174,6 +179,13 @@ class Assistant:
         self.retriever = HybridRetriever(index, embedder, settings.retrieval)
         self.query_log = QueryLog(index.records.conn)
         self._pii: Redactor | None = None
+        self.prompt = settings.llm.answer_prompt
+        try:
+            prompts.load(self.prompt)
+        except OSError as e:
+            raise ConfigError(
+                f"There is no answer prompt {self.prompt!r} in rag/prompts/; set llm.answer_prompt to one of its files."
+            ) from e
 
     # -- helpers that call the local model; each degrades to "no help" rather than failing -----
     def _short_llm(self, system: str, user: str, max_tokens: int = 80) -> str | None:
@@ -322,7 +334,7 @@ class Assistant:
             prompt_question, sources = self._cloud_sources(question_id, client, standalone, sources)
             translation = None
         sources = self._fit(client, prompt_question, language, sources, translation)
-        messages = build_messages(prompt_question, language, sources, translation=translation)
+        messages = build_messages(prompt_question, language, sources, translation=translation, prompt=self.prompt)
         t = time.monotonic()
         for piece in client.stream(messages, out=completion):
             if on_token is not None:
@@ -353,7 +365,7 @@ class Assistant:
             route=client.name,
             route_reason=route_reason,
             model=client.model,
-            prompt_version=PROMPT_VERSION,
+            prompt_version=self.prompt,
             timings=timings,
             tokens={"prompt": completion.prompt_tokens, "completion": completion.completion_tokens},
             generated_text=completion.text,
@@ -389,7 +401,7 @@ class Assistant:
             route=client.name,
             route_reason=route_reason,
             model=client.model,
-            prompt_version=PROMPT_VERSION,
+            prompt_version=self.prompt,
             timings=timings,
             tokens={"prompt": completion.prompt_tokens, "completion": completion.completion_tokens},
             generated_text=completion.text,
@@ -408,7 +420,12 @@ class Assistant:
         budget = client.endpoint.context_tokens - client.endpoint.max_tokens
         kept = list(sources)
         while kept:
-            if client.count_messages(build_messages(question, language, kept, translation=translation)) <= budget:
+            if (
+                client.count_messages(
+                    build_messages(question, language, kept, translation=translation, prompt=self.prompt)
+                )
+                <= budget
+            ):
                 return kept
             kept.pop()
         raise GenerationError(
@@ -441,7 +458,7 @@ class Assistant:
                 retrieved=[(h.chunk.id, round(h.score, 6)) for h in retrieved.chunks],
                 route=client.name,
                 model=client.model,
-                prompt_version=PROMPT_VERSION,
+                prompt_version=self.prompt,
                 timings={k: round(v, 4) for k, v in timings.items()},
                 tokens={"prompt": completion.prompt_tokens, "completion": completion.completion_tokens},
                 verdict=answer.verdict if answer else None,

@@ -219,6 +219,10 @@ class LLMSettings(_Section):
     local: LLMEndpointSettings = Field(default_factory=LLMEndpointSettings, description="The on-premises model.")
     cloud: LLMEndpointSettings | None = Field(None, description="A cloud model, used only where policy allows it.")
     server: LLMServerSettings = Field(default_factory=LLMServerSettings, description="`fuente serve-llm`.")
+    answer_prompt: str = Field(
+        "answer_v1",
+        description="The answer prompt's file in rag/prompts/ (versioned; an eval contender may pick another).",
+    )
 
 
 class RetrievalSettings(_Section):
