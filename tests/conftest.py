@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Callable
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from rag.embedders import SentenceTransformerEmbedder
@@ -73,59 +78,58 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture(scope="session")
-def llama_server() -> Any:
-    """A real llama.cpp server (llama-cpp-python) with the packaged Qwen2.5-Coder-0.5B GGUF."""
-    import subprocess
-    import sys
-    import time
+@contextmanager
+def running(
+    cmd: list[str],
+    *,
+    log: Path,
+    ready_url: str,
+    what: str,
+    timeout_s: float = 120,
+    env: dict[str, str] | None = None,
+    cwd: Path | None = None,
+) -> Iterator[subprocess.Popen[bytes]]:
+    """A real server process for the duration of a block: started, awaited until ``ready_url`` answers, stopped."""
+    proc = subprocess.Popen(cmd, stdout=log.open("wb"), stderr=subprocess.STDOUT, env=env, cwd=cwd)
+    try:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                pytest.fail(f"{what} exited: {log.read_text(errors='replace')[-2000:]}")
+            try:
+                if httpx.get(ready_url, timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.5)
+        else:
+            pytest.fail(f"{what} did not start in {timeout_s:.0f} s")
+        yield proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
 
-    import httpx
 
+@contextmanager
+def llama_cpp_server(alias: str, log: Path, n_ctx: int = 2048) -> Iterator[dict[str, Any]]:
+    """A real llama.cpp server (llama-cpp-python) with the packaged Qwen2.5-Coder-0.5B GGUF under ``alias``."""
     pytest.importorskip("llama_cpp", reason="llama-cpp-python is not installed; run `make setup`.")
     settings = load_settings(
         "test", environ={"FUENTE_HOME": str(TEST_MODELS.parent), "FUENTE__PATHS__MODELS": str(TEST_MODELS)}
     )
     model = ensure_model(settings, "qwen2.5-coder-0.5b-instruct-q4_k_m")
     port = free_port()
-    log = TEST_MODELS.parent / "llama-test-server.log"
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "llama_cpp.server",
-            "--model",
-            str(model),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--n_ctx",
-            "2048",
-            "--n_threads",
-            "2",
-            "--model_alias",
-            "qwen2.5-0.5b",
-        ],
-        stdout=log.open("wb"),
-        stderr=subprocess.STDOUT,
-    )
     base_url = f"http://127.0.0.1:{port}/v1"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(f"llama.cpp server exited: {log.read_text()[-2000:]}")
-        try:
-            if httpx.get(base_url + "/models", timeout=2).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.5)
-    else:
-        proc.kill()
-        pytest.fail("llama.cpp server did not start in 120 s")
-    yield {"base_url": base_url, "model": "qwen2.5-0.5b", "port": port, "context_tokens": 2048}
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    cmd = [sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--host", "127.0.0.1",
+           "--port", str(port), "--n_ctx", str(n_ctx), "--n_threads", "2", "--model_alias", alias]  # fmt: skip
+    with running(cmd, log=log, ready_url=base_url + "/models", what=f"llama.cpp server {alias}"):
+        yield {"base_url": base_url, "model": alias, "port": port, "context_tokens": n_ctx}
+
+
+@pytest.fixture(scope="session")
+def llama_server() -> Iterator[dict[str, Any]]:
+    """The session's real llama.cpp server with the 0.5B model (alias qwen2.5-0.5b)."""
+    with llama_cpp_server("qwen2.5-0.5b", TEST_MODELS.parent / "llama-test-server.log") as server:
+        yield server

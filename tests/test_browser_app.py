@@ -11,18 +11,16 @@ import math
 import os
 import re
 import shutil
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from rag.settings import REPO_ROOT, load_settings
 from rag.users import add_user
-from tests.conftest import SAMPLE_CORPUS, TEST_MODELS, free_port
+from tests.conftest import SAMPLE_CORPUS, TEST_MODELS, free_port, running
 from tests.test_ingest_pipeline import ingest
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -109,31 +107,15 @@ def app_url(tmp_path_factory: pytest.TempPathFactory, embedder: Any, llama_serve
     add_user(settings, "pablo", password=PASSWORD, groups=frozenset(), roles=frozenset({"user"}))
     _store_runs(settings)
     port = free_port()
-    log = home / "streamlit.log"
     from ui.app_cli import streamlit_command
 
-    proc = subprocess.Popen(
-        streamlit_command(port, "127.0.0.1"), env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT, cwd=REPO_ROOT
-    )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(f"streamlit exited: {log.read_text()[-2000:]}")
-        try:
-            if httpx.get(url + "/_stcore/health", timeout=2).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.3)
-    else:
-        proc.kill()
-        pytest.fail("streamlit did not start in 60 s")
-    yield url
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    cmd = streamlit_command(port, "127.0.0.1")
+    log = home / "streamlit.log"
+    with running(
+        cmd, log=log, ready_url=url + "/_stcore/health", what="streamlit", timeout_s=60, env=env, cwd=REPO_ROOT
+    ):
+        yield url
 
 
 @pytest.fixture(scope="module")

@@ -11,21 +11,17 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from typer.testing import CliRunner
 
 from eval.compare import FAMILIES
 from eval.store import RunStore
 from rag.settings import REPO_ROOT
-from tests.conftest import SAMPLE_CORPUS, TEST_MODELS, free_port
+from tests.conftest import SAMPLE_CORPUS, TEST_MODELS, llama_cpp_server
 from ui.cli import app
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -37,36 +33,8 @@ SUBSET = ("internal/_access.yaml", "internal/politica_viajes.md", "public/_acces
 @pytest.fixture(scope="module")
 def second_server() -> Iterator[dict[str, Any]]:
     """Another real llama.cpp server: the same 0.5B GGUF under the alias of a "cloud" model."""
-    pytest.importorskip("llama_cpp", reason="llama-cpp-python is not installed; run `make setup`.")
-    model = TEST_MODELS / "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf"
-    if not model.exists():
-        pytest.skip(f"{model} is absent; run `make setup`.")
-    port = free_port()
-    log = TEST_MODELS.parent / "llama-eval-cloud-server.log"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--host", "127.0.0.1", "--port", str(port),
-         "--n_ctx", "2048", "--n_threads", "2", "--model_alias", "cloud-stand-in"],
-        stdout=log.open("wb"), stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    base_url = f"http://127.0.0.1:{port}/v1"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(f"second llama.cpp server exited: {log.read_text()[-2000:]}")
-        try:
-            if httpx.get(base_url + "/models", timeout=2).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.5)
-    else:
-        proc.kill()
-        pytest.fail("second llama.cpp server did not start in 120 s")
-    yield {"base_url": base_url, "model": "cloud-stand-in", "context_tokens": 2048}
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    with llama_cpp_server("cloud-stand-in", TEST_MODELS.parent / "llama-eval-cloud-server.log") as server:
+        yield server
 
 
 def _endpoint(server: dict[str, Any], name: str) -> dict[str, Any]:
