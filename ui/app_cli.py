@@ -22,6 +22,8 @@ def streamlit_command(port: int, address: str, headless: bool = True) -> list[st
         # Reruns on file changes would rebuild nothing (models are cached per process) but surprise users.
         "--server.runOnSave", "false",
         "--server.fileWatcherType", "none",
+        # Employees get the app, not Streamlit's developer menu (Deploy, rerun, settings).
+        "--client.toolbarMode", "viewer",
     ]  # fmt: skip
 
 
