@@ -77,6 +77,9 @@ _REFUSAL_PATTERNS = [
     ),
     re.compile(r"\bi\s+(can\s*not|cannot|can't|could\s+not|couldn't)\s+find\b.*\binformation\b"),
     re.compile(r"\bno\s+information\b"),
+    # "I am unable to answer ..." / "No puedo responder ..." (seen in RAGTruth responses).
+    re.compile(r"\bi(\s+am|'m)\s+(unable|not\s+able)\s+to\s+(answer|determine|find|say)\b"),
+    re.compile(r"\bno\s+(puedo|es\s+posible)\s+(responder|contestar|determinar|saber)\b"),
 ]
 _SHORT_REFUSALS = re.compile(
     r"(lo\s+siento\s+)?(no\s+lo\s+se|no\s+se|no\s+sabria\s+decir(te|le|lo)?|i\s+(do\s+not|don't|dont)\s+know)"

@@ -463,3 +463,15 @@ def test_a_fact_followed_by_a_pointer_sentence_takes_its_citation(fake: HashingE
     # The inherited citation is still checked: a wrong number stays unsupported.
     wrong = verify_answer(answer.replace("23", "30"), SOURCES, NOBODY, fake)
     assert not wrong.sentences[0].supported and should_refuse(wrong, 0.6)
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "I am unable to answer this question based on the passages.",
+        "I'm not able to determine that from the sources.",
+        "No puedo responder con los documentos disponibles.",
+    ],
+)
+def test_inability_sentences_are_refusals(sentence: str) -> None:
+    assert is_refusal(sentence)
