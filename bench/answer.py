@@ -68,14 +68,23 @@ class ModelTimer:
         self.last_messages, self.last_max_tokens = messages, max_tokens
 
 
-def direct(base_url: str, model: str, messages: list[Message], max_tokens: int, temperature: float) -> dict[str, float]:
-    """The same request straight to the server: time to first token and generation tokens/s."""
+def direct(
+    base_url: str, model: str, messages: list[Message], max_tokens: int, temperature: float, count: Any
+) -> dict[str, float]:
+    """The same request straight to the server: time to first token and generation tokens/s.
+
+    llama.cpp reuses the cached prefix of the previous prompt, which here is this very prompt; a
+    one-line note before the system message makes the server read the whole prompt again, as it did
+    for Fuente's call. Its stream reports no usage, so tokens are counted with the server's tokenizer.
+    """
     from openai import OpenAI
 
     client = OpenAI(base_url=base_url, api_key="not-needed", timeout=600)
+    messages = [{**messages[0], "content": f"(benchmark {time.time():.0f})\n" + messages[0]["content"]}, *messages[1:]]
     started = time.monotonic()
     first: float | None = None
     tokens = 0
+    text = ""
     stream = client.chat.completions.create(  # type: ignore[call-overload]
         model=model,
         messages=messages,  # type: ignore[arg-type]
@@ -88,9 +97,12 @@ def direct(base_url: str, model: str, messages: list[Message], max_tokens: int, 
         if event.usage is not None:
             tokens = event.usage.completion_tokens
         for choice in event.choices:
-            if choice.delta and choice.delta.content and first is None:
-                first = time.monotonic() - started
+            if choice.delta and choice.delta.content:
+                text += choice.delta.content
+                if first is None:
+                    first = time.monotonic() - started
     total = time.monotonic() - started
+    tokens = tokens or count(text)
     first = first if first is not None else total
     return {"ttft_s": first, "total_s": total, "tokens": tokens, "tok_s": tokens / max(total - first, 1e-6)}
 
@@ -129,6 +141,9 @@ def main() -> int:
             outside = wall - timer.seconds
             gen = answer.timings.get("generation_s", 0.0)
             ttft = answer.timings.get("first_token_s", gen)
+            completion_tokens = answer.tokens.get("completion") or app.assistant.local.count_tokens(
+                answer.generated_text
+            )
             ours = {
                 "id": row["id"],
                 "wall_s": wall,
@@ -138,8 +153,8 @@ def main() -> int:
                 "retrieval_s": answer.timings.get("retrieval_s", 0.0),
                 "verification_s": answer.timings.get("verification_s", 0.0),
                 "ttft_s": ttft,
-                "completion_tokens": answer.tokens.get("completion", 0),
-                "tok_s": answer.tokens.get("completion", 0) / max(gen - ttft, 1e-6),
+                "completion_tokens": completion_tokens,
+                "tok_s": completion_tokens / max(gen - ttft, 1e-6),
                 "refused": answer.refused,
             }
             endpoint = app.assistant.local.endpoint
@@ -149,6 +164,7 @@ def main() -> int:
                 timer.last_messages,
                 timer.last_max_tokens or endpoint.max_tokens,
                 endpoint.temperature,
+                app.assistant.local.count_tokens,
             )
             ours.update({f"direct_{k}": v for k, v in base.items()})
             results.append(ours)
