@@ -56,7 +56,10 @@ def test_spanish_question_finds_english_document_and_back(
     try:
         retriever = HybridRetriever(index, e5, settings.retrieval)
         for question, wanted in [
-            ("Durante el mantenimiento del ERP, ¿qué servidor de impresión de etiquetas se usa en Zaragoza?", "it_maintenance_notice.eml"),
+            (
+                "Durante el mantenimiento del ERP, ¿qué servidor de impresión de etiquetas se usa en Zaragoza?",
+                "it_maintenance_notice.eml",
+            ),
             ("What is the maximum hotel price per night in Lisbon under the travel policy?", "politica_viajes.md"),
         ]:
             hits = retriever.retrieve(question, frozenset()).chunks
