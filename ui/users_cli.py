@@ -12,9 +12,11 @@ from rich.console import Console
 from rag.errors import FuenteError
 from rag.settings import Settings
 from rag.users import ROLES, add_user, list_users, remove_user, users_file
+from ui.api_cli import key_app
 
 EXIT_ERROR = 4
 users_app = typer.Typer(help="Users of the app: groups, roles, passwords (bcrypt hashes in FUENTE_HOME/users.yaml).")
+users_app.add_typer(key_app, name="key")
 err = Console(stderr=True)
 
 
