@@ -4,11 +4,18 @@ A sidecar (``_access.yaml`` by default) applies to its folder and everything bel
 nearest one wins. Path rules from the config are applied after sidecars, the last matching rule
 winning, so an administrator can override what a folder owner wrote. A sidecar that cannot be
 read fails the files under it rather than falling back to a more open default.
+
+The label does not depend on which folder was ingested: sidecars are looked for from the file's
+folder up to its corpus root (the widest configured ``ingest.sources`` folder holding it, else the
+filesystem root), and rules match the path relative to that corpus root (else the widest folder
+ingested before that holds it). So ``fuente ingest docs/rrhh/nominas`` labels a payslip exactly as
+``fuente ingest docs`` does.
 """
 
 from __future__ import annotations
 
 import fnmatch
+from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
 
@@ -16,7 +23,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from rag.errors import ParseFailure
-from rag.settings import AccessSettings
+from rag.settings import AccessSettings, check_group_name
 from rag.types import AccessLabel, Sensitivity
 
 
@@ -26,13 +33,37 @@ class _Sidecar(BaseModel):
     sensitivity: Sensitivity
 
 
-class AccessResolver:
-    """Resolves the access label of files under one ingested root."""
+def _widest(path: Path, folders: Sequence[Path]) -> Path | None:
+    holding = [f for f in folders if path.is_relative_to(f)]
+    return min(holding, key=lambda f: len(f.parts)) if holding else None
 
-    def __init__(self, settings: AccessSettings, root: Path) -> None:
+
+class AccessResolver:
+    """Resolves the access label of files by their real path, whatever root they were reached from.
+
+    Args:
+        settings: the access section of the settings.
+        root: the folder being ingested (counts as a folder ingested before, for rules).
+        sources: configured corpus roots (``ingest.sources``), real paths.
+        known_roots: folders ingested before (real paths); rules match relative to the widest holding a file.
+    """
+
+    def __init__(
+        self,
+        settings: AccessSettings,
+        root: Path | None = None,
+        *,
+        sources: Sequence[Path] = (),
+        known_roots: Sequence[Path] = (),
+    ) -> None:
         self._settings = settings
-        self._root = root
+        self._sources = list(sources)
+        self._known = [*known_roots, *([root] if root is not None else [])]
         self._read_sidecar = lru_cache(maxsize=None)(self._load_sidecar)
+
+    def corpus_root(self, path: Path) -> Path | None:
+        """The configured corpus root holding ``path``, if any."""
+        return _widest(path, self._sources)
 
     def _load_sidecar(self, folder: Path) -> AccessLabel | None:
         path = folder / self._settings.sidecar
@@ -46,7 +77,11 @@ class AccessResolver:
             ) from e
         if not data.groups:
             raise ParseFailure(f"The access file {path} lists no groups; name at least one (or 'everyone').")
-        return AccessLabel(frozenset(g.strip() for g in data.groups), data.sensitivity)
+        try:
+            groups = frozenset(check_group_name(g.strip()) for g in data.groups)
+        except ValueError as e:
+            raise ParseFailure(f"The access file {path} names an invalid group ({e}); rename it.") from e
+        return AccessLabel(groups, data.sensitivity)
 
     def label_for(self, path: Path) -> AccessLabel:
         """The label of ``path`` (a file under the root).
@@ -55,6 +90,7 @@ class AccessResolver:
             ParseFailure: a sidecar on the way is invalid.
         """
         label = self._settings.default_label
+        top = self.corpus_root(path)
         folder = path.parent
         chain = [folder, *folder.parents]
         for candidate in chain:
@@ -62,12 +98,10 @@ class AccessResolver:
             if found is not None:
                 label = found
                 break
-            if candidate == self._root:
+            if candidate == top:
                 break
-        try:
-            relative = path.relative_to(self._root).as_posix()
-        except ValueError:
-            relative = path.name
+        base = top or _widest(path, self._known)
+        relative = path.relative_to(base).as_posix() if base is not None and path != base else path.name
         for rule in self._settings.rules:
             if fnmatch.fnmatch(relative, rule.glob):
                 label = AccessLabel(frozenset(rule.groups), rule.sensitivity)

@@ -55,10 +55,10 @@ def _summary_table(summary: JobSummary) -> Table:
 
 
 def _print_problems(summary: JobSummary, limit: int = 25) -> None:
-    problems = [f for f in summary.files if f.status in ("skipped", "failed")]
+    problems = [f for f in summary.files if f.status in ("held", "skipped", "failed")]
     if not problems:
         return
-    table = Table(title="Left out", show_header=True)
+    table = Table(title="Left out or held", show_header=True)
     table.add_column("status")
     table.add_column("file", overflow="fold")
     table.add_column("reason", overflow="fold")
@@ -78,8 +78,15 @@ def ingest_command(
         float, typer.Option("--wait", help="Seconds to wait for another ingestion to finish (-1: forever).")
     ] = 0.0,
     as_json: Annotated[bool, typer.Option("--json", help="Print the job summary as JSON.")] = False,
+    allow_widen: Annotated[
+        bool,
+        typer.Option(
+            "--allow-widen",
+            help="Apply relabels that let more groups see a file (otherwise they are held and reported).",
+        ),
+    ] = False,
 ) -> None:
-    """Scan PATHS, plan what changed (add, update, move, delete) and apply it to the index."""
+    """Scan PATHS, plan what changed (add, update, move, relabel, delete) and apply it to the index."""
     settings: Settings = ctx.obj["settings"]
     show_bar = not as_json and sys.stderr.isatty()
     started = time.monotonic()
@@ -90,10 +97,12 @@ def ingest_command(
             columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
             with Progress(*columns, console=err) as progress:
                 ingestor = Ingestor(settings, index, lambda: build_embedder(settings), _Bar(progress))
-                summary = ingestor.run(paths, dry_run=dry_run, retry_rejected=retry, wait_s=wait)
+                summary = ingestor.run(
+                    paths, dry_run=dry_run, retry_rejected=retry, wait_s=wait, allow_widen=allow_widen
+                )
         else:
             ingestor = Ingestor(settings, index, lambda: build_embedder(settings))
-            summary = ingestor.run(paths, dry_run=dry_run, retry_rejected=retry, wait_s=wait)
+            summary = ingestor.run(paths, dry_run=dry_run, retry_rejected=retry, wait_s=wait, allow_widen=allow_widen)
     except IndexLockedError as e:
         err.print(str(e), style="red", markup=False, soft_wrap=True)
         raise typer.Exit(EXIT_LOCKED) from e

@@ -29,7 +29,7 @@ CREATE TABLE IF NOT EXISTS job_files (
 );
 """
 
-FILE_STATUSES = ("added", "updated", "moved", "unchanged", "deleted", "skipped", "failed")
+FILE_STATUSES = ("added", "updated", "moved", "relabeled", "held", "unchanged", "deleted", "skipped", "failed")
 
 
 @dataclass(frozen=True)

@@ -11,11 +11,10 @@ from __future__ import annotations
 import hashlib
 import logging
 import multiprocessing
-import os
 from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ingest.access import AccessResolver
@@ -23,15 +22,16 @@ from ingest.chunking import ChunkDraft, Chunker
 from ingest.jobs import FileOutcome, JobLog, JobSummary
 from ingest.lock import writer_lock
 from ingest.parsing import ParseOptions, parse_file
-from ingest.plan import Plan, ScannedFile, make_plan
-from ingest.scan import FoundFile, Unreachable, scan
+from ingest.plan import Plan, Relabel, ScannedFile, make_plan
+from ingest.scan import Fence, FoundFile, Unreachable, real, scan
 from rag.embedders import Embedder
 from rag.errors import FileRejected, ParseFailure
 from rag.index import Index
 from rag.language import detect_language
 from rag.records import FileRecord, Records
 from rag.settings import Settings
-from rag.types import AccessLabel, Chunk, ParsedFile
+from rag.types import AccessLabel, Chunk, ParsedFile, Sensitivity
+from rag.users import users_file
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +78,22 @@ def chunk_id(doc_id: str, ordinal: int, text: str) -> str:
     return hashlib.sha256(f"{doc_id}\0{ordinal}\0{text}".encode()).hexdigest()[:32]
 
 
+def uploads_dir(settings: Settings) -> Path:
+    """Where the app keeps uploaded files: the one part of FUENTE_HOME that is ingested."""
+    return settings.paths.resolve("uploads")
+
+
+def fence(settings: Settings) -> Fence:
+    """What ingestion never reads: FUENTE_HOME (index, records, models; uploads excepted), the users file
+    and the app's secrets (any ``.streamlit`` folder), whatever the configuration."""
+    return Fence.of([settings.paths.home, users_file(settings)], [uploads_dir(settings)])
+
+
+def access_sources(settings: Settings) -> list[Path]:
+    """Corpus roots for access: the configured sources and the uploads folder."""
+    return [real(Path(p)) for p in settings.ingest.sources] + [real(uploads_dir(settings))]
+
+
 @dataclass
 class _PendingDoc:
     files: list[ScannedFile]
@@ -111,6 +127,7 @@ class Ingestor:
         self._chunker: Chunker | None = None
         self.progress = progress or ProgressSink()
         self.jobs = JobLog(index.records.conn)
+        self._allow_widen = False
 
     # -- lazy model: an unchanged corpus never loads it ----------------------------------------
     @property
@@ -127,10 +144,21 @@ class Ingestor:
 
     # -- public entry --------------------------------------------------------------------------
     def run(
-        self, roots: list[Path], *, dry_run: bool = False, retry_rejected: bool = False, wait_s: float = 0.0
+        self,
+        roots: list[Path],
+        *,
+        dry_run: bool = False,
+        retry_rejected: bool = False,
+        wait_s: float = 0.0,
+        allow_widen: bool = False,
     ) -> JobSummary:
-        """Ingest ``roots``: files under them are added, updated, moved or removed to match disk."""
-        root_names = [os.path.abspath(r.expanduser()) for r in roots]
+        """Ingest ``roots``: files under them are added, updated, moved, relabeled or removed to match disk.
+
+        A relabel that would let more groups see a file is held (reported, not applied) unless
+        ``allow_widen``.
+        """
+        root_names = [str(real(r)) for r in roots]
+        self._allow_widen = allow_widen
         if dry_run:
             job_id = self.jobs.start(root_names, dry_run=True)
             run = self._prepare(roots, root_names, retry_rejected)
@@ -152,33 +180,49 @@ class Ingestor:
     def _prepare(self, roots: list[Path], root_names: list[str], retry_rejected: bool) -> _Run:
         records = self.index.records
         recorded = records.files_under(root_names)
-        resolvers: dict[Path, AccessResolver] = {}
+        known = {Path(r) for job in self.jobs.list(10_000) if not job.dry_run for r in job.roots}
+        resolver = AccessResolver(
+            self.settings.access,
+            sources=access_sources(self.settings),
+            known_roots=sorted(known | {Path(r) for r in root_names}),
+        )
         scanned: list[ScannedFile] = []
         labels: dict[str, AccessLabel] = {}
         outcomes: list[FileOutcome] = []
         cfg = self.settings.ingest
         for item in scan(
-            roots, exclude=cfg.exclude, sidecar=self.settings.access.sidecar, follow_symlinks=cfg.follow_symlinks
+            roots,
+            exclude=cfg.exclude,
+            sidecar=self.settings.access.sidecar,
+            follow_symlinks=cfg.follow_symlinks,
+            fence=fence(self.settings),
         ):
             if isinstance(item, Unreachable):
                 outcomes.append(FileOutcome(str(item.path), "skipped", reason=item.reason))
                 continue
-            found = self._hash(item, recorded, resolvers, labels, outcomes)
+            found = self._hash(item, recorded, resolver, labels, outcomes)
             if found is not None:
                 scanned.append(found)
-        plan = make_plan(recorded, scanned, records.doc_ids(), records.doc_paths(), retry_rejected=retry_rejected)
+        plan = make_plan(
+            recorded,
+            scanned,
+            records.doc_ids(),
+            records.doc_paths(),
+            retry_rejected=retry_rejected,
+            doc_sensitivity=records.doc_sensitivity(),
+            allow_widen=self._allow_widen,
+        )
         return _Run(plan=plan, labels=labels, outcomes=outcomes)
 
     def _hash(
         self,
         item: FoundFile,
         recorded: dict[str, FileRecord],
-        resolvers: dict[Path, AccessResolver],
+        resolver: AccessResolver,
         labels: dict[str, AccessLabel],
         outcomes: list[FileOutcome],
     ) -> ScannedFile | None:
         path = str(item.path)
-        resolver = resolvers.setdefault(item.root, AccessResolver(self.settings.access, item.root))
         try:
             label = resolver.label_for(item.path)
         except FileRejected as e:
@@ -198,7 +242,7 @@ class Ingestor:
                     )
                 )
                 return None
-        return ScannedFile(path, item.size, item.mtime_ns, content_hash, label.key)
+        return ScannedFile(path, item.size, item.mtime_ns, content_hash, label.key, label.sensitivity.value)
 
     # -- apply -----------------------------------------------------------------------------------
     def _apply(self, run: _Run) -> None:
@@ -207,7 +251,11 @@ class Ingestor:
             run.outcomes.append(FileOutcome(f.path, "unchanged"))
         for f, old in plan.rejected_unchanged:
             run.outcomes.append(FileOutcome(f.path, old.status, reason=old.reason))
+        for f, _old, reason in plan.held:
+            run.outcomes.append(FileOutcome(f.path, "held", reason=reason))
+            log.warning("held a widening relabel of %s", f.path)
         self._move_and_link(run)
+        self._relabel(run)
         self._delete(run)
         self._add(run)
         # Paths that vanished: their documents are gone (above) or live on under another path.
@@ -233,6 +281,63 @@ class Ingestor:
                     )
         for f in plan.link:
             run.outcomes.append(FileOutcome(f.path, "moved"))
+
+    def _relabel(self, run: _Run) -> None:
+        """Labels changed, bytes did not: copy chunks and vectors to the new access set, or update metadata.
+
+        Vectors go to Chroma before the records list them (as in :meth:`_flush`); the source document
+        is dropped afterwards by :meth:`_delete` when no file refers to it any more.
+        """
+        plan, records = run.plan, self.index.records
+        for doc_id, sensitivity in sorted(plan.resensitize.items()):
+            chunks = records.get_chunks(records.chunk_ids_of(doc_id))
+            updated = [
+                replace(c, access=AccessLabel(c.access.groups, Sensitivity(sensitivity))) for c in chunks.values()
+            ]
+            self.index.chroma.update_metadata(updated)
+            with records.transaction() as conn:
+                Records.set_access(conn, doc_id, updated)
+                Records.bump_generation(conn)
+        for doc_id, relabel in sorted(plan.relabel.items()):
+            if not self._copy_document(run, doc_id, relabel):
+                plan.add[doc_id] = relabel.files  # the vectors are not all there: embed it again
+                plan.relabeled_paths.difference_update(f.path for f in relabel.files)
+        for path in sorted(plan.relabeled_paths):
+            run.outcomes.append(FileOutcome(path, "relabeled"))
+
+    def _copy_document(self, run: _Run, doc_id: str, relabel: Relabel) -> bool:
+        records = self.index.records
+        source_key = records.document_access(relabel.source)
+        fmt = records.document_format(relabel.source)
+        ids = records.chunk_ids_of(relabel.source)
+        if source_key is None or fmt is None or not ids:
+            return False
+        vectors = self.index.chroma.vectors(source_key, ids)
+        if vectors is None:
+            return False
+        old = records.get_chunks(ids)
+        primary = relabel.files[0]
+        label = AccessLabel(run.labels[primary.path].groups, Sensitivity(relabel.sensitivity))
+        chunks = [
+            replace(
+                old[cid],
+                id=chunk_id(doc_id, old[cid].ordinal, old[cid].text),
+                doc_id=doc_id,
+                access=label,
+                source_uri=primary.path,
+            )
+            for cid in ids
+        ]
+        self.index.chroma.upsert(chunks, vectors)
+        with records.transaction() as conn:
+            Records.insert_document(conn, chunks, fmt=fmt)
+            for f in relabel.files:
+                Records.put_file(
+                    conn,
+                    FileRecord(f.path, f.size, f.mtime_ns, f.content_hash, f.access_key, doc_id, "indexed", None),
+                )
+            Records.bump_generation(conn)
+        return True
 
     def _delete(self, run: _Run) -> None:
         records = self.index.records
@@ -369,7 +474,10 @@ class Ingestor:
             run.outcomes.extend(_planned_outcomes(run.plan))
         counts: Counter[str] = Counter(o.status for o in run.outcomes)
         totals = {
-            **{k: counts.get(k, 0) for k in ("added", "updated", "moved", "unchanged", "deleted", "skipped", "failed")},
+            **{
+                k: counts.get(k, 0)
+                for k in ("added", "updated", "moved", "relabeled", "held", "unchanged", "deleted", "skipped", "failed")
+            },
             "chunks_embedded": run.embedded,
             "chunks_deleted": run.chunks_deleted,
             "chunks_total": self.index.records.chunk_count(),
@@ -390,5 +498,7 @@ def _planned_outcomes(plan: Plan) -> list[FileOutcome]:
             FileOutcome(f.path, "updated" if f.path in plan.updated_paths else "added", reason="planned") for f in files
         ]
     out += [FileOutcome(f.path, "moved", reason="planned") for f in plan.link]
+    out += [FileOutcome(p, "relabeled", reason="planned") for p in sorted(plan.relabeled_paths)]
+    out += [FileOutcome(f.path, "held", reason=reason) for f, _old, reason in plan.held]
     out += [FileOutcome(p, "deleted", reason="planned") for p in sorted(plan.removed_paths)]
     return out

@@ -3,6 +3,12 @@
 A document's id is derived from its bytes and its access set, so identical content at a new path
 is a move (metadata only, no embedding), a changed file is an update (new id, old one dropped),
 and a file moved into a folder with other groups is re-added under the new access set.
+
+A file whose bytes did not change but whose label did (an access file edited, added or removed)
+is a *relabel*: its chunks and vectors are copied to the new access set (or, for a sensitivity
+change alone, their metadata updated), never embedded again. A relabel that would let more
+groups see a file is *held* (the file keeps its old label and is reported) unless the run allows
+widening.
 """
 
 from __future__ import annotations
@@ -11,6 +17,7 @@ import hashlib
 from dataclasses import dataclass, field
 
 from rag.records import FileRecord
+from rag.types import EVERYONE, Sensitivity
 
 
 def document_id(content_hash: str, access_key: str) -> str:
@@ -26,10 +33,33 @@ class ScannedFile:
     mtime_ns: int
     content_hash: str
     access_key: str
+    sensitivity: str = Sensitivity.INTERNAL.value
 
     @property
     def doc_id(self) -> str:
         return document_id(self.content_hash, self.access_key)
+
+
+def widens(old_key: str, new_key: str) -> bool:
+    """True when access set ``new_key`` lets someone see what ``old_key`` hid from them."""
+    old, new = set(old_key.split("+")), set(new_key.split("+"))
+    if EVERYONE in old:
+        return False
+    return EVERYONE in new or not new <= old
+
+
+def _max_sensitivity(values: list[str]) -> str:
+    return max(values, key=lambda v: Sensitivity(v).rank)
+
+
+@dataclass
+class Relabel:
+    """A new document made from an indexed one with the same bytes: its chunks and vectors copied."""
+
+    source: str
+    """Doc id whose chunks (and vectors) are copied."""
+    files: list[ScannedFile]
+    sensitivity: str
 
 
 @dataclass
@@ -49,10 +79,25 @@ class Plan:
     retry: list[ScannedFile] = field(default_factory=list)
     """Previously rejected files whose bytes are unchanged, when the caller asked to retry them."""
     rejected_unchanged: list[tuple[ScannedFile, FileRecord]] = field(default_factory=list)
+    relabel: dict[str, Relabel] = field(default_factory=dict)
+    """New doc id -> the indexed document it is copied from (groups changed, bytes did not)."""
+    resensitize: dict[str, str] = field(default_factory=dict)
+    """Kept documents whose sensitivity changed: doc id -> new sensitivity (metadata only)."""
+    relabeled_paths: set[str] = field(default_factory=set)
+    held: list[tuple[ScannedFile, FileRecord, str]] = field(default_factory=list)
+    """Files whose access would widen: the file as found, its record (kept), and why it was held."""
 
     @property
     def changes(self) -> int:
-        return len(self.add) + len(self.link) + len(self.delete) + len(self.resource) + len(self.removed_paths)
+        return (
+            len(self.add)
+            + len(self.link)
+            + len(self.delete)
+            + len(self.resource)
+            + len(self.removed_paths)
+            + len(self.relabel)
+            + len(self.resensitize)
+        )
 
 
 def make_plan(
@@ -62,6 +107,8 @@ def make_plan(
     doc_paths: dict[str, list[str]],
     *,
     retry_rejected: bool = False,
+    doc_sensitivity: dict[str, str] | None = None,
+    allow_widen: bool = False,
 ) -> Plan:
     """Compare the files recorded under the scanned roots with the files found there.
 
@@ -71,13 +118,32 @@ def make_plan(
         indexed_docs: ids of every document in the index.
         doc_paths: for every indexed document, all recorded paths (under any root) that map to it.
         retry_rejected: re-parse files that were skipped or failed before even if unchanged.
+        doc_sensitivity: the recorded sensitivity of indexed documents (none given: never compared).
+        allow_widen: apply labels that let more groups see a file instead of holding them.
     """
     plan = Plan()
     found_paths = {f.path for f in scanned}
     plan.removed_paths = set(recorded) - found_paths
     wanted: dict[str, list[str]] = {}
+    sensitivities: dict[str, list[str]] = {}
     for f in scanned:
         old = recorded.get(f.path)
+        if (
+            old is not None
+            and old.doc_id is not None
+            and old.doc_id in indexed_docs
+            and not allow_widen
+            and widens(old.access_key, f.access_key)
+        ):
+            # The file keeps its indexed document and old label until someone confirms the wider one.
+            reason = (
+                f"Its access would widen from [{old.access_key.replace('+', ', ')}] to "
+                f"[{f.access_key.replace('+', ', ')}] (an access file changed, moved or is missing); it keeps its "
+                "old label: restore the access file, or ingest with --allow-widen to apply it."
+            )
+            plan.held.append((f, old, reason))
+            wanted.setdefault(old.doc_id, []).append(f.path)
+            continue
         if (
             old is not None
             and old.doc_id is None
@@ -92,15 +158,37 @@ def make_plan(
             continue
         doc = f.doc_id
         wanted.setdefault(doc, []).append(f.path)
+        sensitivities.setdefault(doc, []).append(f.sensitivity)
         if doc in indexed_docs:
             if old is not None and old.doc_id == doc:
                 plan.unchanged.append(f)
             else:
                 plan.link.append(f)
+        elif doc in plan.relabel:
+            plan.relabel[doc].files.append(f)  # another copy of a document being relabeled
+        elif (
+            doc not in plan.add
+            and old is not None
+            and old.doc_id is not None
+            and old.doc_id in indexed_docs
+            and old.content_hash == f.content_hash
+        ):
+            # Same bytes, other groups: copy the chunks and vectors under the new access set.
+            relabel = plan.relabel.setdefault(doc, Relabel(old.doc_id, [], f.sensitivity))
+            relabel.files.append(f)
+            plan.relabeled_paths.add(f.path)
         else:
             plan.add.setdefault(doc, []).append(f)
             if old is not None and old.content_hash != f.content_hash:
                 plan.updated_paths.add(f.path)
+    for doc, values in sensitivities.items():
+        wanted_sensitivity = _max_sensitivity(values)  # copies of one document: the strictest label holds
+        if doc in plan.relabel:
+            plan.relabel[doc].sensitivity = wanted_sensitivity
+        elif doc in indexed_docs and doc_sensitivity is not None and doc_sensitivity.get(doc) != wanted_sensitivity:
+            plan.resensitize[doc] = wanted_sensitivity
+            plan.relabeled_paths.update(f.path for f in plan.unchanged if f.doc_id == doc)
+    plan.unchanged = [f for f in plan.unchanged if f.path not in plan.relabeled_paths]
 
     # Documents that lost every path under the scanned roots, unless a path elsewhere keeps them.
     scanned_docs = {r.doc_id for r in recorded.values() if r.doc_id}
@@ -115,6 +203,8 @@ def make_plan(
     # The cited path of a document is always its first path in sorted order, here and in the ledger.
     for files in plan.add.values():
         files.sort(key=lambda f: f.path)
+    for relabel in plan.relabel.values():
+        relabel.files.sort(key=lambda f: f.path)
     # Kept documents whose primary (first, sorted) path is gone get a new primary path.
     for doc, paths in wanted.items():
         if doc not in indexed_docs:

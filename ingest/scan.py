@@ -1,19 +1,30 @@
-"""Walk the folders to ingest: the files found, and the ones that cannot be read, with why."""
+"""Walk the folders to ingest: the files found, and the ones that cannot be read, with why.
+
+Every file is reported by its real path (symbolic links resolved), so one file is one document
+whatever root or link it was reached from, and its access comes from the folders it really lives
+in. Links are not followed unless asked; a followed link must resolve inside the root being
+walked. Nothing under a forbidden path (Fuente's own home, the users file, the app's secrets) is
+ever yielded, whatever the configuration.
+"""
 
 from __future__ import annotations
 
 import fnmatch
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+SECRETS_FOLDER = ".streamlit"
+"""Streamlit keeps the app's secrets (OIDC client secret, cookie secret) in a folder of this name."""
 
 
 @dataclass(frozen=True)
 class FoundFile:
     path: Path
-    """Absolute path as reached (not resolved), so a file behind a link keeps its link name."""
+    """Absolute real path: symbolic links resolved."""
     root: Path
+    """The real path of the root it was found under (its folder, for a file given as a root)."""
     size: int
     mtime_ns: int
 
@@ -28,58 +39,138 @@ def _excluded(name: str, patterns: list[str], sidecar: str) -> bool:
     return name == sidecar or any(fnmatch.fnmatch(name, p) for p in patterns)
 
 
-def scan(
-    roots: list[Path], *, exclude: list[str], sidecar: str, follow_symlinks: bool = True
-) -> Iterator[FoundFile | Unreachable]:
-    """Yield every candidate file under ``roots`` (files may be roots too), in sorted order.
+def real(path: Path) -> Path:
+    return Path(os.path.realpath(os.path.abspath(path.expanduser())))
 
-    Symbolic-link loops, broken links and unreadable folders are yielded as ``Unreachable``
-    with a one-sentence reason instead of stopping the walk.
+
+@dataclass(frozen=True)
+class Fence:
+    """Paths never read: ``forbidden`` and everything below them, except below one of ``allowed``."""
+
+    forbidden: tuple[Path, ...] = ()
+    allowed: tuple[Path, ...] = ()
+
+    @classmethod
+    def of(cls, forbidden: Sequence[Path], allowed: Sequence[Path] = ()) -> Fence:
+        return cls(tuple(real(p) for p in forbidden), tuple(real(p) for p in allowed))
+
+    def refuses(self, path: Path) -> bool:
+        if SECRETS_FOLDER in path.parts:
+            return True
+        if any(path.is_relative_to(a) or a.is_relative_to(path) for a in self.allowed):
+            return False  # an allowed folder, something in it, or a folder on the way to it (walked, then fenced)
+        return any(path.is_relative_to(f) for f in self.forbidden)
+
+
+def _refused(path: Path) -> Unreachable:
+    return Unreachable(
+        path, f"{path} is part of Fuente's own data or secrets (its home, users file or app secrets); it is never read."
+    )
+
+
+def scan(
+    roots: list[Path],
+    *,
+    exclude: list[str],
+    sidecar: str,
+    follow_symlinks: bool = False,
+    fence: Fence | None = None,
+) -> Iterator[FoundFile | Unreachable]:
+    """Yield every candidate file under ``roots`` (files may be roots too), in sorted order, once each.
+
+    Symbolic-link loops, broken links, links out of their root, links when links are not followed,
+    forbidden paths and unreadable folders are yielded as ``Unreachable`` with a one-sentence reason
+    instead of stopping the walk.
     """
-    for root in roots:
-        root = Path(os.path.abspath(root.expanduser()))
+    fence = fence or Fence()
+    yielded: set[Path] = set()
+    for given in roots:
+        root = real(given)
+        if fence.refuses(root):
+            yield _refused(Path(os.path.abspath(given.expanduser())))
+            continue
         if root.is_file():
-            st = root.stat()
-            yield FoundFile(root, root.parent, st.st_size, st.st_mtime_ns)
+            if root not in yielded:
+                yielded.add(root)
+                st = root.stat()
+                yield FoundFile(root, root.parent, st.st_size, st.st_mtime_ns)
             continue
         if not root.is_dir():
             yield Unreachable(root, f"{root} does not exist or is not a folder; check the path.")
             continue
-        yield from _walk(root, root, exclude, sidecar, follow_symlinks, set())
+        walk = _Walk(root, exclude, sidecar, follow_symlinks, fence, yielded)
+        yield from walk.folder(root, set())
 
 
-def _walk(
-    root: Path, folder: Path, exclude: list[str], sidecar: str, follow: bool, seen: set[tuple[int, int]]
-) -> Iterator[FoundFile | Unreachable]:
-    try:
-        st = folder.stat()
-    except OSError as e:
-        yield Unreachable(folder, f"The folder {folder} cannot be read ({e.strerror}); check its permissions.")
-        return
-    identity = (st.st_dev, st.st_ino)
-    if identity in seen:
-        yield Unreachable(
-            folder, f"{folder} links back to a folder above it (a symbolic-link loop); it was not followed."
-        )
-        return
-    seen = seen | {identity}
-    try:
-        entries = sorted(os.scandir(folder), key=lambda e: e.name)
-    except OSError as e:
-        yield Unreachable(folder, f"The folder {folder} cannot be listed ({e.strerror}); check its permissions.")
-        return
-    for entry in entries:
-        if _excluded(entry.name, exclude, sidecar):
-            continue
-        path = Path(entry.path)
+@dataclass
+class _Walk:
+    root: Path
+    exclude: list[str]
+    sidecar: str
+    follow: bool
+    fence: Fence
+    yielded: set[Path]
+
+    def folder(
+        self, folder: Path, seen: set[tuple[int, int]], reached: Path | None = None
+    ) -> Iterator[FoundFile | Unreachable]:
+        shown = reached or folder
         try:
-            if entry.is_symlink() and not follow:
+            st = folder.stat()
+        except OSError as e:
+            yield Unreachable(shown, f"The folder {shown} cannot be read ({e.strerror}); check its permissions.")
+            return
+        identity = (st.st_dev, st.st_ino)
+        if identity in seen:
+            yield Unreachable(
+                shown, f"{shown} links back to a folder above it (a symbolic-link loop); it was not followed."
+            )
+            return
+        seen = seen | {identity}
+        try:
+            entries = sorted(os.scandir(folder), key=lambda e: e.name)
+        except OSError as e:
+            yield Unreachable(folder, f"The folder {folder} cannot be listed ({e.strerror}); check its permissions.")
+            return
+        for entry in entries:
+            if _excluded(entry.name, self.exclude, self.sidecar):
                 continue
-            if entry.is_dir(follow_symlinks=True):
-                yield from _walk(root, path, exclude, sidecar, follow, seen)
-            elif entry.is_file(follow_symlinks=True):
-                est = entry.stat(follow_symlinks=True)
-                yield FoundFile(path, root, est.st_size, est.st_mtime_ns)
+            yield from self.entry(Path(entry.path), entry, seen)
+
+    def entry(
+        self, path: Path, entry: os.DirEntry[str], seen: set[tuple[int, int]]
+    ) -> Iterator[FoundFile | Unreachable]:
+        try:
+            target = path
+            if entry.is_symlink():
+                if not self.follow:
+                    yield Unreachable(
+                        path, f"{path} is a symbolic link; links are not followed (ingest.follow_symlinks is off)."
+                    )
+                    return
+                target = real(path)
+                if not target.is_relative_to(self.root):
+                    yield Unreachable(
+                        path,
+                        f"{path} is a symbolic link to {target}, outside the ingested folder; it was not followed.",
+                    )
+                    return
+                if not target.exists():
+                    yield Unreachable(path, f"{path} is a broken or looping symbolic link; fix or remove it.")
+                    return
+                if _excluded(target.name, self.exclude, self.sidecar):
+                    return
+            if self.fence.refuses(target):
+                yield _refused(path)
+                return
+            if target.is_dir():
+                yield from self.folder(target, seen, path)
+            elif target.is_file():
+                if target in self.yielded:
+                    return  # the same file reached again (through a link inside the root)
+                self.yielded.add(target)
+                est = target.stat()
+                yield FoundFile(target, self.root, est.st_size, est.st_mtime_ns)
             elif entry.is_symlink():
                 yield Unreachable(path, f"{path} is a broken or looping symbolic link; fix or remove it.")
         except OSError as e:

@@ -216,6 +216,11 @@ class Records:
     def document_count(self) -> int:
         return int(self.conn.execute("SELECT COUNT(*) FROM documents").fetchone()[0])
 
+    def languages(self) -> set[str]:
+        """The languages of the indexed documents (the answer path skips a translation nothing could use)."""
+        rows = self.conn.execute("SELECT DISTINCT language FROM documents").fetchall()
+        return {r[0] for r in rows if r[0] and r[0] != "und"}
+
     @staticmethod
     def insert_document(conn: sqlite3.Connection, chunks: list[Chunk], *, fmt: str) -> None:
         first = chunks[0]
@@ -275,6 +280,27 @@ class Records:
     @staticmethod
     def delete_file(conn: sqlite3.Connection, path: str) -> None:
         conn.execute("DELETE FROM files WHERE path=?", (path,))
+
+    def doc_sensitivity(self) -> dict[str, str]:
+        """doc_id -> its recorded sensitivity."""
+        return {r[0]: r[1] for r in self.conn.execute("SELECT doc_id, sensitivity FROM documents")}
+
+    def document_format(self, doc_id: str) -> str | None:
+        row = self.conn.execute("SELECT format FROM documents WHERE doc_id=?", (doc_id,)).fetchone()
+        return str(row[0]) if row else None
+
+    @staticmethod
+    def set_access(conn: sqlite3.Connection, doc_id: str, chunks: list[Chunk]) -> None:
+        """Record a document's new label (same access set, new sensitivity): metadata only, no text changes."""
+        first = chunks[0]
+        conn.execute(
+            "UPDATE documents SET sensitivity=?, groups=? WHERE doc_id=?",
+            (first.access.sensitivity.value, "|".join(sorted(first.access.groups)), doc_id),
+        )
+        for c in chunks:
+            conn.execute(
+                "UPDATE chunks SET meta=? WHERE chunk_id=?", (json.dumps(chunk_meta(c), ensure_ascii=False), c.id)
+            )
 
     def document_access(self, doc_id: str) -> str | None:
         row = self.conn.execute("SELECT access_key FROM documents WHERE doc_id=?", (doc_id,)).fetchone()

@@ -14,6 +14,7 @@ Environment overrides:
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -22,6 +23,23 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from rag.errors import ConfigError
 from rag.types import EVERYONE, AccessLabel, Sensitivity
+
+_BAD_GROUP = re.compile(r"[+,/|\s]")
+
+
+def check_group_name(name: str) -> str:
+    """``name`` when it can be a group: access sets join groups with '+', lists split on ',' and '|'.
+
+    Raises:
+        ValueError: an empty name or one holding '+', ',', '/', '|' or whitespace (a group ``a+b``
+            would otherwise be read as groups ``a`` and ``b``).
+    """
+    if not isinstance(name, str) or not name or _BAD_GROUP.search(name):
+        raise ValueError(
+            f"group name {name!r} is not allowed: use letters, digits, '-', '_' or '.', without '+', ',', '/', '|' "
+            "or spaces"
+        )
+    return name
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG_DIR = REPO_ROOT / "configs"
@@ -151,9 +169,14 @@ class IndexSettings(_Section):
 
 
 class PathRule(_Section):
-    glob: str = Field(description="Glob matched against the path relative to the ingested root (e.g. 'rrhh/**').")
+    glob: str = Field(description="Glob matched against the path relative to the corpus root (e.g. 'rrhh/**').")
     groups: list[str] = Field(description="Groups that may see matching files.")
     sensitivity: Sensitivity = Field(description="Sensitivity of matching files.")
+
+    @field_validator("groups")
+    @classmethod
+    def _group_names(cls, value: list[str]) -> list[str]:
+        return [check_group_name(g) for g in value]
 
 
 class AccessSettings(_Section):
@@ -167,6 +190,11 @@ class AccessSettings(_Section):
     rules: list[PathRule] = Field(
         default_factory=list, description="Path rules; the last matching rule wins over sidecars."
     )
+
+    @field_validator("default_groups")
+    @classmethod
+    def _group_names(cls, value: list[str]) -> list[str]:
+        return [check_group_name(g) for g in value]
 
     @property
     def default_label(self) -> AccessLabel:
@@ -182,7 +210,17 @@ class IngestSettings(_Section):
         default_factory=lambda: [".*", "~$*", "*.tmp", "Thumbs.db"],
         description="File-name globs never ingested (hidden files, Office lock files).",
     )
-    follow_symlinks: bool = Field(True, description="Follow symbolic links (loops are detected and skipped).")
+    follow_symlinks: bool = Field(
+        False,
+        description="Follow symbolic links whose target resolves inside the ingested root (its access then comes "
+        "from the target's real path); links out of the root, loops and broken links are skipped.",
+    )
+    sources: list[Path] = Field(
+        default_factory=list,
+        description="Corpus roots: access files and path rules apply from these folders down, whichever folder or "
+        "file below them is ingested (also the folders the app offers). Without them, access files are looked "
+        "for up to the filesystem root and rules match relative to the widest folder ingested before.",
+    )
     workers: int = Field(2, ge=1, description="Parser processes; 1 parses in the ingesting process itself.")
     flush_chunks: int = Field(
         512, ge=1, description="Chunks gathered (whole documents) before one embed-and-write step."

@@ -21,7 +21,7 @@ from typing import Any
 import yaml
 
 from rag.errors import ConfigError
-from rag.settings import Settings
+from rag.settings import Settings, check_group_name
 
 ROLES = ("user", "knowledge_manager", "ai_lead", "admin")
 """user: asks questions; knowledge_manager: ingestion; ai_lead: evaluation; admin: everything."""
@@ -30,9 +30,18 @@ ROLES = ("user", "knowledge_manager", "ai_lead", "admin")
 @dataclass(frozen=True)
 class UserRecord:
     name: str
+    """The stable key: the users-file name, or for OIDC a digest of issuer and subject."""
     groups: frozenset[str] = frozenset()
     roles: frozenset[str] = frozenset({"user"})
     password_hash: str | None = None
+    source: str = "local"
+    """local (the users file) or oidc."""
+    display: str | None = None
+    """What to show for the user (OIDC: the name claim); the key when None."""
+
+    @property
+    def shown_name(self) -> str:
+        return self.display or self.name
 
     def has_role(self, role: str) -> bool:
         # admin holds every role, so one account can run a small installation.
@@ -152,6 +161,11 @@ def add_user(
     """
     if not name.strip():
         raise ConfigError("A user name cannot be empty; choose one.")
+    for group in groups:
+        try:
+            check_group_name(group)
+        except ValueError as e:
+            raise ConfigError(f"Invalid group: {e}.") from e
     unknown = sorted(set(roles) - set(ROLES))
     if unknown:
         raise ConfigError(f"Unknown role(s) {unknown}; choose from {list(ROLES)}.")
@@ -172,6 +186,12 @@ def remove_user(settings: Settings, name: str) -> bool:
 
 def list_users(settings: Settings) -> list[UserRecord]:
     return sorted(UsersFile.load(users_file(settings)).users.values(), key=lambda u: u.name)
+
+
+def current(settings: Settings, name: str) -> UserRecord | None:
+    """User ``name`` as the users file says now (no password hash), or None when they are gone."""
+    record = UsersFile.load(users_file(settings)).users.get(name)
+    return None if record is None else UserRecord(record.name, record.groups, record.roles)
 
 
 def groups_of(settings: Settings, name: str) -> frozenset[str]:

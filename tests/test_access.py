@@ -72,18 +72,48 @@ def test_sidecar_with_a_custom_name(root: Path) -> None:
     assert resolver.label_for(touch(root / "legal" / "contrato.pdf")).groups == frozenset({"legal"})
 
 
-def test_sidecars_above_the_ingested_root_are_not_consulted(tmp_path: Path) -> None:
+def test_sidecars_above_the_ingested_folder_apply(tmp_path: Path) -> None:
+    """Ingesting docs/rrhh/nominas labels a payslip as ingesting docs would."""
+    sidecar(tmp_path / "rrhh", "groups: [rrhh]\nsensitivity: confidential\n")
+    sub = tmp_path / "rrhh" / "nominas"
+    resolver = AccessResolver(AccessSettings(), sub)
+
+    assert resolver.label_for(touch(sub / "enero.txt")) == label("rrhh", sensitivity=Sensitivity.CONFIDENTIAL)
+
+
+def test_sidecars_above_a_configured_corpus_root_are_not_consulted(tmp_path: Path) -> None:
     sidecar(tmp_path, "groups: [secreto]\nsensitivity: restricted\n")
     root = tmp_path / "docs"
-    resolver = AccessResolver(AccessSettings(), root)
+    resolver = AccessResolver(AccessSettings(), root / "sub", sources=[root])
 
     assert resolver.label_for(touch(root / "sub" / "a.txt")) == AccessSettings().default_label
 
 
-def test_invalid_sidecar_above_the_root_is_ignored(tmp_path: Path) -> None:
+def test_invalid_sidecar_above_the_ingested_folder_fails_the_file(tmp_path: Path) -> None:
     sidecar(tmp_path, "groups: [\n")
     root = tmp_path / "docs"
-    assert AccessResolver(AccessSettings(), root).label_for(touch(root / "a.txt")) == AccessSettings().default_label
+    with pytest.raises(ParseFailure):
+        AccessResolver(AccessSettings(), root).label_for(touch(root / "a.txt"))
+
+
+def test_rules_match_relative_to_the_corpus_root_whichever_folder_is_ingested(tmp_path: Path) -> None:
+    root = tmp_path / "docs"
+    settings = AccessSettings(rules=[PathRule(glob="rrhh/**", groups=["rrhh"], sensitivity=Sensitivity.CONFIDENTIAL)])
+    payslip = touch(root / "rrhh" / "nominas" / "enero.txt")
+    expected = label("rrhh", sensitivity=Sensitivity.CONFIDENTIAL)
+
+    assert AccessResolver(settings, payslip.parent, sources=[root]).label_for(payslip) == expected
+    assert AccessResolver(settings, payslip.parent, known_roots=[root]).label_for(payslip) == expected
+    assert AccessResolver(settings, payslip, known_roots=[root]).label_for(payslip) == expected
+
+
+@pytest.mark.parametrize("name", ["a+b", "a,b", "a/b", "a b", "a|b", ""])
+def test_group_names_with_separators_are_refused(root: Path, name: str) -> None:
+    sidecar(root, f"groups: ['{name}']\nsensitivity: internal\n")
+    with pytest.raises(ParseFailure):
+        AccessResolver(AccessSettings(), root).label_for(touch(root / "a.txt"))
+    with pytest.raises(ValueError):
+        PathRule(glob="*", groups=[name], sensitivity=Sensitivity.INTERNAL)
 
 
 def test_sidecar_at_the_root_itself_applies(root: Path) -> None:

@@ -140,13 +140,42 @@ def test_file_moved_into_folder_with_other_groups_is_readded_under_new_id() -> N
     assert plan.removed_paths == {old.path}
 
 
-def test_access_change_in_place_reindexes_under_new_groups() -> None:
+def test_access_change_in_place_is_a_relabel_not_a_new_embedding() -> None:
     old = found(f"{ROOT}/nomina.pdf", access=EVERYONE)
     now = found(f"{ROOT}/nomina.pdf", access=RRHH)  # a sidecar was added; bytes unchanged
     plan = make_plan({old.path: indexed(old)}, [now], {old.doc_id}, {old.doc_id: [old.path]})
 
-    assert plan.add == {now.doc_id: [now]}
+    assert plan.add == {}
+    assert plan.relabel[now.doc_id].source == old.doc_id
+    assert plan.relabel[now.doc_id].files == [now]
+    assert plan.relabeled_paths == {now.path}
     assert plan.delete == {old.doc_id}  # no copy left readable by the old groups
+
+
+def test_a_widening_relabel_is_held_unless_allowed() -> None:
+    old = found(f"{ROOT}/nomina.pdf", access=RRHH)
+    now = found(f"{ROOT}/nomina.pdf", access=EVERYONE)  # its access file is gone: the default applies
+    args = ({old.path: indexed(old)}, [now], {old.doc_id}, {old.doc_id: [old.path]})
+
+    held = make_plan(*args)
+    assert [(f.path, r.access_key) for f, r, _ in held.held] == [(now.path, RRHH)]
+    assert held.add == {} and held.relabel == {} and held.delete == set()
+    assert "--allow-widen" in held.held[0][2]
+
+    allowed = make_plan(*args, allow_widen=True)
+    assert not allowed.held and now.doc_id in allowed.relabel and allowed.delete == {old.doc_id}
+
+
+def test_a_sensitivity_change_alone_is_a_metadata_update() -> None:
+    old = found(f"{ROOT}/nomina.pdf", access=RRHH)
+    now = ScannedFile(old.path, old.size, old.mtime_ns, old.content_hash, RRHH, "confidential")
+    plan = make_plan(
+        {old.path: indexed(old)}, [now], {old.doc_id}, {old.doc_id: [old.path]}, doc_sensitivity={old.doc_id: "internal"}
+    )
+
+    assert plan.resensitize == {old.doc_id: "confidential"}
+    assert plan.relabeled_paths == {now.path} and plan.unchanged == []
+    assert not plan.add and not plan.delete and not plan.relabel
 
 
 def test_deleted_file_drops_its_document() -> None:

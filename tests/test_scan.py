@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from ingest.scan import FoundFile, Unreachable, scan
+from ingest.scan import Fence, FoundFile, Unreachable, scan
 from rag.settings import IngestSettings
 
 EXCLUDE = IngestSettings().exclude
@@ -104,15 +104,63 @@ def test_broken_symlink_is_reported(tmp_path: Path) -> None:
     assert broken.reason.strip()
 
 
-def test_linked_file_keeps_its_link_name(tmp_path: Path) -> None:
+def test_link_out_of_the_root_is_not_followed_even_when_following(tmp_path: Path) -> None:
     target = touch(tmp_path / "elsewhere" / "real.txt", "hola")
     root = tmp_path / "docs"
-    root.mkdir()
+    keep = touch(root / "a.txt")
     (root / "alias.txt").symlink_to(target)
+    (root / "linked-dir").symlink_to(target.parent, target_is_directory=True)
 
-    items = run([root])
-    assert found(items) == [root / "alias.txt"]
-    assert items[0].size == 4  # type: ignore[union-attr]
+    items = run([root], follow_symlinks=True)
+
+    assert found(items) == [keep]
+    assert sorted(u.path for u in unreachable(items)) == [root / "alias.txt", root / "linked-dir"]
+    assert all("outside" in u.reason for u in unreachable(items))
+
+
+def test_followed_link_inside_the_root_is_reported_by_its_real_path_once(tmp_path: Path) -> None:
+    target = touch(tmp_path / "direccion" / "despidos.md", "secreto")
+    (tmp_path / "public").mkdir()
+    (tmp_path / "public" / "faq.md").symlink_to(target)
+
+    items = run([tmp_path], follow_symlinks=True)
+
+    assert found(items) == [target]  # the real path: its access comes from direccion/, not public/
+    assert not unreachable(items)
+
+
+def test_links_are_not_followed_by_default(tmp_path: Path) -> None:
+    target = touch(tmp_path / "direccion" / "despidos.md")
+    (tmp_path / "public").mkdir()
+    (tmp_path / "public" / "faq.md").symlink_to(target)
+
+    items = list(scan([tmp_path / "public"], exclude=EXCLUDE, sidecar=SIDECAR))
+
+    assert found(items) == []
+    assert [u.path for u in unreachable(items)] == [tmp_path / "public" / "faq.md"]
+    assert IngestSettings().follow_symlinks is False
+
+
+def test_fuente_home_users_file_and_app_secrets_are_never_read(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    touch(home / "users.yaml", "users: {}")
+    touch(home / "fuente.db")
+    upload = touch(home / "uploads" / "everyone-internal" / "menu.txt")
+    root = tmp_path / "docs"
+    keep = touch(root / "a.txt")
+    touch(root / ".streamlit" / "secrets.toml", "cookie_secret = 'x'")
+    (root / "users.md").symlink_to(home / "users.yaml")
+    (root / "homedir").symlink_to(home, target_is_directory=True)
+    (root / "secrets.md").symlink_to(root / ".streamlit" / "secrets.toml")
+    fence = Fence.of([home, home / "users.yaml"], [home / "uploads"])
+
+    def walk(roots: list[Path], **kw: object) -> list[FoundFile | Unreachable]:
+        return list(scan(roots, exclude=[], sidecar=SIDECAR, fence=fence, **kw))  # type: ignore[arg-type]
+
+    everything = walk([root, home, home / "users.yaml"], follow_symlinks=True)
+    assert sorted(found(everything)) == sorted([keep, upload])
+    refused = {u.path for u in unreachable(everything)}
+    assert {home / "users.yaml", home / "fuente.db", root / "users.md", root / "secrets.md"} <= refused
 
 
 def test_symlinks_are_skipped_when_not_followed(tmp_path: Path) -> None:

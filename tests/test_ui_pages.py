@@ -15,7 +15,7 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from rag.settings import REPO_ROOT, Settings
+from rag.settings import REPO_ROOT, Settings, load_settings
 from rag.users import UserRecord, add_user, list_users
 from tests.conftest import TEST_MODELS, SettingsFactory, free_port
 from ui.context import USER_KEY
@@ -58,6 +58,8 @@ def settings(make_settings: SettingsFactory, monkeypatch: pytest.MonkeyPatch) ->
 def page_test(module: str, user: UserRecord | None, timeout: float = 60) -> AppTest:
     at = AppTest.from_function(_page, args=(module,), default_timeout=timeout)
     if user is not None:
+        # Every rerun checks the session's user against the users file: the user must be in it.
+        add_user(load_settings("test"), user.name, password=None, groups=user.groups, roles=user.roles)
         at.session_state[USER_KEY] = user
     return at.run()
 
@@ -162,7 +164,10 @@ def test_admin_page_adds_users_and_reports_health(settings: Settings) -> None:
     at.text_input[1].input("pw-luis")
     at.text_input[2].input("finanzas")
     at.button[0].click().run()
-    assert [(u.name, u.groups) for u in list_users(settings)] == [("luis", frozenset({"finanzas"}))]
+    assert [(u.name, u.groups) for u in list_users(settings)] == [
+        ("luis", frozenset({"finanzas"})),
+        ("root", frozenset()),
+    ]
     health = dict(zip(at.dataframe[2].value[""], at.dataframe[2].value["value"], strict=True))
     assert health["consistent"] == "True" and health["documents"] == "0"
 
@@ -200,8 +205,9 @@ def test_oidc_login_maps_claims_to_groups_and_roles(settings: Settings) -> None:
     at.secrets["auth"] = {"redirect_uri": "http://localhost:8501/oauth2callback", "cookie_secret": "x"}
     at.run()
     assert [b.label for b in at.button] == ["Log in"] and not at.text_input  # no password form
-    at.user = {"is_logged_in": True, "preferred_username": "ana", "groups": ["/fuente/rrhh", "/fuente/admins", "/x/y"]}
+    at.user = {"is_logged_in": True, "preferred_username": "ana", "groups": ["/fuente/rrhh", "/fuente/admins", "/x/y"],
+               "iss": "https://idp.example", "sub": "0f3a"}  # fmt: skip
     at.run()
     user = at.session_state[USER_KEY]
-    assert (user.name, user.groups, user.roles) == ("ana", {"rrhh"}, {"user", "admin"})
+    assert (user.shown_name, user.groups, user.roles) == ("ana", {"rrhh"}, {"user", "admin"})
     assert at.title[0].value == "Ask Fuente"

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 from rag.errors import ConfigError
 from rag.users import UsersFile, add_user, authenticate, groups_of, list_users, remove_user, users_file
 from tests.conftest import SettingsFactory
-from ui.auth import user_from_claims
+from ui.auth import OIDCRefused, oidc_key, user_from_claims
 from ui.cli import app
 
 
@@ -77,9 +77,13 @@ def test_oidc_claims_map_only_configured_groups_and_roles() -> None:
         "groups": {"/fuente/rrhh": "rrhh"},
         "roles": {"/fuente/admins": "admin"},
     }
+    idp = {"iss": "https://idp.example", "sub": "0f3a"}
     user = user_from_claims(
-        {"preferred_username": "ana", "groups": ["/fuente/rrhh", "/fuente/admins", "/other/finanzas"]}, mapping
+        {**idp, "preferred_username": "ana", "groups": ["/fuente/rrhh", "/fuente/admins", "/other/finanzas"]}, mapping
     )
-    assert user.name == "ana" and user.groups == {"rrhh"} and user.roles == {"user", "admin"}
-    nobody = user_from_claims({"email": "x@y.z", "groups": "finanzas"}, mapping)
-    assert nobody.name == "x@y.z" and nobody.groups == frozenset() and nobody.roles == {"user"}
+    assert user.shown_name == "ana" and user.groups == {"rrhh"} and user.roles == {"user", "admin"}
+    assert user.name == oidc_key("https://idp.example", "0f3a")  # keyed by issuer + subject, not the name
+    with pytest.raises(OIDCRefused):  # no mapped group: no login (oidc.require_group, on by default)
+        user_from_claims({**idp, "email": "x@y.z", "groups": "finanzas"}, mapping)
+    nobody = user_from_claims({**idp, "email": "x@y.z", "groups": "finanzas"}, {**mapping, "require_group": False})
+    assert nobody.shown_name == "x@y.z" and nobody.groups == frozenset() and nobody.roles == {"user"}

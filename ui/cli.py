@@ -17,7 +17,10 @@ from ingest.cli import EXIT_ERROR, ingest_command, jobs_app
 from rag.cli import ask_command, chat_command, serve_llm_command
 from rag.doctor_cli import doctor_command
 from rag.errors import FuenteError
+from rag.index import private_files
+from rag.search import search_command
 from rag.settings import load_settings
+from ui.api_cli import serve_api_command, serve_mcp_command
 from ui.app_cli import app_command
 from ui.users_cli import users_app
 
@@ -28,9 +31,12 @@ app.add_typer(jobs_app, name="jobs")
 app.add_typer(eval_app, name="eval")
 app.command("ingest")(ingest_command)
 app.command("ask")(ask_command)
+app.command("search")(search_command)
 app.command("chat")(chat_command)
 app.command("serve-llm")(serve_llm_command)
 app.command("app")(app_command)
+app.command("serve-api")(serve_api_command)
+app.command("serve-mcp")(serve_mcp_command)
 app.add_typer(users_app, name="users")
 app.command("doctor")(doctor_command)
 err = Console(stderr=True)
@@ -52,6 +58,7 @@ def main(
     except FuenteError as e:
         err.print(str(e), style="red", markup=False, soft_wrap=True)
         raise typer.Exit(EXIT_ERROR) from e
+    private_files(ctx.obj["settings"])  # embedded mode: umask 077 before anything is written
 
 
 @models_app.command("pull")

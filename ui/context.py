@@ -36,8 +36,20 @@ class Context:
 
 
 def current_user() -> UserRecord | None:
+    """The logged-in user as they are now: re-read on every rerun, so a removed user or group takes effect at once."""
+    from ui.auth import refresh_user
+
     user = st.session_state.get(USER_KEY)
-    return user if isinstance(user, UserRecord) else None
+    if not isinstance(user, UserRecord):
+        return None
+    claims = st.user.to_dict() if user.source == "oidc" else None
+    fresh = refresh_user(settings(), user, claims)
+    if fresh is None:
+        st.session_state.pop(USER_KEY, None)
+        return None
+    if fresh != user:
+        st.session_state[USER_KEY] = fresh
+    return fresh
 
 
 def require(role: str) -> Context:

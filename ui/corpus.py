@@ -7,7 +7,9 @@ sets they may see (open to everyone, or sharing a group with them).
 
 from __future__ import annotations
 
+import hashlib
 import os
+import re
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -15,11 +17,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import yaml
+
+from ingest.access import AccessResolver
 from ingest.jobs import JobLog, JobSummary
+from ingest.pipeline import access_sources, fence, sha256_path, uploads_dir
+from ingest.scan import real
+from rag.errors import ConfigError, FileRejected
 from rag.index import Index
 from rag.records import Records, connect
-from rag.settings import Settings
-from rag.types import EVERYONE
+from rag.settings import Settings, check_group_name
+from rag.types import EVERYONE, Sensitivity
 
 
 def may_see(access_key: str | None, groups: frozenset[str]) -> bool:
@@ -129,13 +137,31 @@ def job_roots(settings: Settings) -> list[str]:
 
 
 def source_path(settings: Settings, source_uri: str, groups: frozenset[str]) -> Path | None:
-    """The file behind a citation, when it is indexed, visible to the user and still on disk."""
+    """The file behind a citation, when the user may see it now and its bytes are the ones indexed.
+
+    Both labels must let the user in: the one it was indexed with and the one its access files give
+    it now (a folder relabeled since the last ingestion is not downloadable by its old readers), and
+    the file must still hold the indexed bytes (a file rewritten since is not served under the old label).
+    """
     with _records(settings) as conn:
-        row = conn.execute("SELECT access_key FROM files WHERE path=?", (source_uri,)).fetchone()
+        row = conn.execute(
+            "SELECT access_key, content_hash FROM files WHERE path=? AND doc_id IS NOT NULL", (source_uri,)
+        ).fetchone()
     if row is None or not may_see(row[0], groups):
         return None
     path = Path(source_uri)
-    return path if path.is_file() else None
+    if not path.is_file() or real(path) != path or fence(settings).refuses(path):
+        return None
+    resolver = AccessResolver(
+        settings.access, sources=access_sources(settings), known_roots=[Path(r) for r in job_roots(settings)]
+    )
+    try:
+        label = resolver.label_for(path)
+        if not label.visible_to(groups) or sha256_path(path) != row[1]:
+            return None
+    except (FileRejected, OSError):
+        return None
+    return path
 
 
 def delete_document(index: Index, doc_id: str) -> int:
@@ -150,13 +176,65 @@ def delete_document(index: Index, doc_id: str) -> int:
     if key is None:
         return 0
     ids = records.chunk_ids_of(doc_id)
+    paths = [r[0] for r in records.conn.execute("SELECT path FROM files WHERE doc_id=?", (doc_id,))]
     index.chroma.delete(key, ids)
     with records.transaction() as conn:
         conn.execute("DELETE FROM files WHERE doc_id=?", (doc_id,))
         Records.delete_document(conn, doc_id)
         Records.bump_generation(conn)
     index.bm25.sync(records)
+    # An uploaded file is ours: remove it, so no later upload or re-index brings the document back.
+    uploads = real(uploads_dir(index.settings))
+    for path in paths:
+        if Path(path).is_relative_to(uploads):
+            Path(path).unlink(missing_ok=True)
     return len(ids)
+
+
+def upload_folder(settings: Settings, groups: list[str], sensitivity: str) -> Path:
+    """The uploads folder of one access label, with its access file (rewritten if it differs).
+
+    Raises:
+        ConfigError: no group, an invalid group name or an unknown sensitivity.
+    """
+    if not groups:
+        raise ConfigError("Choose at least one group (or everyone) for the uploaded files.")
+    try:
+        names = sorted({check_group_name(g) for g in groups})
+        level = Sensitivity(sensitivity).value
+    except ValueError as e:
+        raise ConfigError(f"Invalid label for the upload: {e}.") from e
+    digest = hashlib.sha256(f"{'+'.join(names)}\0{level}".encode()).hexdigest()[:8]
+    name = re.sub(r"[^a-z0-9_-]", "_", "_".join(names).lower())[:60] + f"-{level}-{digest}"
+    folder = uploads_dir(settings) / name
+    folder.mkdir(parents=True, exist_ok=True)
+    sidecar = folder / settings.access.sidecar
+    text = yaml.safe_dump({"groups": names, "sensitivity": level})
+    if not sidecar.exists() or sidecar.read_text(encoding="utf-8") != text:
+        sidecar.write_text(text, encoding="utf-8")
+    return folder
+
+
+def safe_upload_name(name: str, sidecar: str = "_access.yaml") -> str | None:
+    base = Path(name).name
+    return None if not base or base.startswith(".") or base == sidecar else base
+
+
+def save_uploads(
+    settings: Settings, files: list[tuple[str, bytes]], groups: list[str], sensitivity: str
+) -> tuple[list[Path], list[str]]:
+    """Write uploaded files under their label's folder: the paths written (to ingest, and only those)
+    and the names refused (hidden or reserved)."""
+    folder = upload_folder(settings, groups, sensitivity)
+    written, refused = [], []
+    for name, data in files:
+        safe = safe_upload_name(name, settings.access.sidecar)
+        if safe is None:
+            refused.append(name)
+            continue
+        (folder / safe).write_bytes(data)
+        written.append(folder / safe)
+    return written, refused
 
 
 def index_health(settings: Settings, index: Index) -> dict[str, Any]:

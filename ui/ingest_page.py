@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import os
-import re
 import time
 from pathlib import Path
 
 import pandas as pd
 import streamlit as st
-import yaml
 
+from ingest.pipeline import uploads_dir
 from rag.errors import FuenteError
 from rag.types import EVERYONE, Sensitivity
 from ui import corpus
@@ -22,25 +21,13 @@ ROLE = "knowledge_manager"
 
 
 def source_folders(ctx: Context) -> list[str]:
-    """Folders a knowledge manager may pick: FUENTE_APP_SOURCES (os.pathsep-separated) and earlier roots."""
+    """Folders a knowledge manager may pick: ``ingest.sources``, FUENTE_APP_SOURCES (os.pathsep-separated)
+    and earlier roots (the uploads folder excepted: uploads are ingested file by file)."""
     configured = [p for p in os.environ.get("FUENTE_APP_SOURCES", "").split(os.pathsep) if p.strip()]
-    return sorted({str(Path(p).expanduser().resolve()) for p in configured} | set(corpus.job_roots(ctx.settings)))
-
-
-def upload_folder(ctx: Context, groups: list[str], sensitivity: str) -> Path:
-    """The uploads folder for one access label, with its ``_access.yaml`` (created once)."""
-    name = re.sub(r"[^a-z0-9_+-]", "_", "+".join(sorted(groups)).lower()) + "-" + sensitivity
-    folder = ctx.settings.paths.resolve("uploads") / name
-    folder.mkdir(parents=True, exist_ok=True)
-    sidecar = folder / ctx.settings.access.sidecar
-    if not sidecar.exists():
-        sidecar.write_text(yaml.safe_dump({"groups": sorted(groups), "sensitivity": sensitivity}), encoding="utf-8")
-    return folder
-
-
-def _safe_name(name: str) -> str | None:
-    base = Path(name).name
-    return None if not base or base.startswith(".") or base == "_access.yaml" else base
+    configured += [str(p) for p in ctx.settings.ingest.sources]
+    uploads = str(uploads_dir(ctx.settings).resolve())
+    found = {str(Path(p).expanduser().resolve()) for p in configured} | set(corpus.job_roots(ctx.settings))
+    return sorted(p for p in found if not p.startswith(uploads))
 
 
 def _add(ctx: Context) -> None:
@@ -52,26 +39,34 @@ def _add(ctx: Context) -> None:
         choices = sorted(ctx.user.groups | {EVERYONE})
         # A knowledge manager labels documents only with groups they belong to, so they cannot hide
         # documents from themselves or hand them to groups they do not manage; an admin may use any.
-        groups = st.multiselect("Groups who may see them", choices, default=[EVERYONE])
+        # No defaults: who may see an upload and how sensitive it is are chosen, never assumed.
+        groups = st.multiselect("Groups who may see them", choices, default=[], placeholder="Choose groups")
         if admin:
             extra = st.text_input("Other groups (comma-separated, admin only)")
             groups += [g.strip() for g in extra.split(",") if g.strip()]
         sensitivity = st.selectbox(
-            "Sensitivity", [s.value for s in Sensitivity], index=[s.value for s in Sensitivity].index("internal")
+            "Sensitivity", [s.value for s in Sensitivity], index=None, placeholder="Choose a sensitivity"
         )
         if st.button("Start ingestion", type="primary", disabled=not files):
-            if not groups:
-                st.error("Choose at least one group (or everyone).")
+            if not groups or sensitivity is None:
+                st.error("Choose the groups who may see the files (or everyone) and their sensitivity.")
                 return
             _require_role(ctx)
-            folder = upload_folder(ctx, groups, sensitivity)
-            for f in files or []:
-                name = _safe_name(f.name)
-                if name is None:
-                    st.warning(f"Skipped {escape(f.name)}: hidden or reserved file name.")
-                    continue
-                (folder / name).write_bytes(f.getvalue())
-            _start(ctx, [folder], f"upload to {folder.name}")
+            if not admin and not set(groups) <= choices_set(ctx):
+                st.error("You may label uploads only with your own groups (or everyone).")
+                return
+            try:
+                written, refused = corpus.save_uploads(
+                    ctx.settings, [(f.name, f.getvalue()) for f in files or []], groups, sensitivity
+                )
+            except FuenteError as e:
+                st.error(str(e))
+                return
+            for name in refused:
+                st.warning(f"Skipped {escape(name)}: hidden or reserved file name.")
+            if written:
+                # Only the files just uploaded: the rest of the folder is not ingested again.
+                _start(ctx, written, f"upload of {len(written)} file(s) to {written[0].parent.name}")
     else:
         folders = source_folders(ctx)
         if not folders:
@@ -82,6 +77,10 @@ def _add(ctx: Context) -> None:
         if st.button("Start ingestion", type="primary") and picked:
             _require_role(ctx)
             _start(ctx, [Path(picked)], f"folder {picked}")
+
+
+def choices_set(ctx: Context) -> set[str]:
+    return set(ctx.user.groups | {EVERYONE})
 
 
 def _require_role(ctx: Context) -> None:
@@ -120,8 +119,15 @@ def _progress() -> None:
         c = job.summary.counts
         st.success(
             f"Job {job.summary.job_id} {job.summary.status}: {c.get('added', 0)} added, {c.get('updated', 0)} updated, "
-            f"{c.get('deleted', 0)} deleted, {c.get('skipped', 0)} skipped, {c.get('failed', 0)} failed."
+            f"{c.get('relabeled', 0)} relabeled, {c.get('deleted', 0)} deleted, {c.get('skipped', 0)} skipped, "
+            f"{c.get('failed', 0)} failed."
         )
+        if c.get("held"):
+            st.warning(
+                f"{c['held']} file(s) held: their access would widen (an access file changed or is missing). "
+                "They keep their old label; see the job, restore the access file or run "
+                "`fuente ingest --allow-widen`."
+            )
 
 
 def _jobs(ctx: Context) -> None:
@@ -193,7 +199,7 @@ def _documents(ctx: Context) -> None:
         if job.error:
             st.error(job.error)
         else:
-            st.success(f"Deleted {by_id[doc_id].title}: its chunks are gone from every index.")
+            st.success(f"Deleted {by_id[doc_id].title}: its chunks are gone from every index (and its upload, if any).")
             st.rerun()
 
 

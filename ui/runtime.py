@@ -144,7 +144,7 @@ class Runtime:
     def busy(self) -> bool:
         return self.current is not None and not self.current.done
 
-    def ingest(self, paths: list[Path], *, label: str, retry: bool = False) -> JobProgress:
+    def ingest(self, paths: list[Path], *, label: str, retry: bool = False, allow_widen: bool = False) -> JobProgress:
         """Start an ingestion of ``paths`` on the writer thread.
 
         Raises:
@@ -155,9 +155,11 @@ class Runtime:
         def run() -> None:
             try:
                 ingestor = Ingestor(self.settings, self._writer_index(), self._writer_embedder, _Sink(progress))
-                progress.summary = ingestor.run(paths, retry_rejected=retry)
+                progress.summary = ingestor.run(paths, retry_rejected=retry, allow_widen=allow_widen)
             except Exception as e:  # shown on the page as one sentence
-                progress.error = str(e) if isinstance(e, FuenteError) else f"The ingestion failed ({e}); see the log."
+                progress.error = (
+                    str(e) if isinstance(e, FuenteError) else f"The ingestion failed ({type(e).__name__}); see the log."
+                )
                 log.exception("ingestion from the app failed")
             finally:
                 progress.finished = time.time()
@@ -176,7 +178,9 @@ class Runtime:
                 with writer_lock(self.settings.paths.lock_file):
                     fn(self._writer_index())
             except Exception as e:
-                progress.error = str(e) if isinstance(e, FuenteError) else f"The change failed ({e}); see the log."
+                progress.error = (
+                    str(e) if isinstance(e, FuenteError) else f"The change failed ({type(e).__name__}); see the log."
+                )
                 log.exception("%s from the app failed", kind)
             finally:
                 progress.finished = time.time()

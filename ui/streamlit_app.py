@@ -6,12 +6,18 @@ then the pages the user's roles allow. Each page checks the role again itself.
 
 from __future__ import annotations
 
+import logging
+
 import streamlit as st
 
+from rag.errors import FuenteError
+from rag.index import private_files
 from rag.users import UserRecord, UsersFile, authenticate, users_file
 from ui import admin_page, chat_page, eval_page, ingest_page
-from ui.auth import oidc_configured, oidc_mapping, user_from_claims
+from ui.auth import OIDCRefused, oidc_configured, oidc_mapping, user_from_claims
 from ui.context import USER_KEY, current_user, settings
+
+log = logging.getLogger("fuente.app")
 
 
 def _oidc_logged_in() -> bool:
@@ -24,7 +30,12 @@ def _login() -> None:
     if oidc_configured(st.secrets):
         if _oidc_logged_in():
             mapping = oidc_mapping(UsersFile.load(users_file(settings())))
-            st.session_state[USER_KEY] = user_from_claims(st.user.to_dict(), mapping)
+            try:
+                st.session_state[USER_KEY] = user_from_claims(st.user.to_dict(), mapping)
+            except OIDCRefused as e:
+                st.error(str(e))
+                st.button("Log out", on_click=st.logout)
+                return
             st.rerun()
         st.button("Log in", on_click=st.login, type="primary")
         return
@@ -49,7 +60,8 @@ def _logout() -> None:
 
 def main() -> None:
     st.set_page_config(page_title="Fuente", layout="wide")
-    user = current_user()
+    private_files(settings())  # embedded mode: uploads, conversations and the index are owner-only
+    user = current_user()  # checked again against the users file (or the OIDC mapping) on every rerun
     if user is None:
         st.navigation([st.Page(_login, title="Log in", url_path="login")], position="hidden").run()
         return
@@ -61,9 +73,15 @@ def main() -> None:
     if user.has_role("admin"):
         pages.append(st.Page(admin_page.page, title="Admin", url_path="admin"))
     with st.sidebar:
-        st.caption(f"{user.name} · groups: {', '.join(sorted(user.groups)) or 'none'}")
+        st.caption(f"{user.shown_name} · groups: {', '.join(sorted(user.groups)) or 'none'}")
         st.button("Log out", on_click=_logout, icon=":material/logout:")
-    st.navigation(pages).run()
+    try:
+        st.navigation(pages).run()
+    except FuenteError as e:
+        st.error(str(e))
+    except Exception as e:  # never a traceback on the page: one sentence, the details in the log
+        log.exception("unexpected error on a page")
+        st.error(f"Something went wrong ({type(e).__name__}); it was logged. Try again, or tell an administrator.")
 
 
 main()

@@ -8,6 +8,7 @@ killed at any point is repaired by the next one.
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass
 
 from rag.index.bm25_store import BM25Store
@@ -25,11 +26,22 @@ class ReconcileReport:
     bm25_rebuilt: bool
 
 
+def private_files(settings: Settings) -> None:
+    """Embedded mode: everything this process creates (index, records, uploads, logs) is owner-only.
+
+    The embedded index holds every document's text, whatever its label; a umask of 077 keeps other
+    accounts on the machine out of it. A server deployment sets its own permissions.
+    """
+    if settings.index.provider == "embedded":
+        os.umask(0o077)
+
+
 class Index:
     """The records, the vector store and the keyword index of one installation."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        private_files(settings)
         self.records = Records(settings.paths.records_db)
         try:
             self.chroma = ChromaStore(settings.index, settings.paths)

@@ -205,6 +205,21 @@ class ChromaStore:
             with self._guard("deleting chunks"):
                 coll.delete(ids=ids[start : start + self._settings.write_batch])
 
+    def vectors(self, access_key: str, ids: list[str]) -> np.ndarray | None:
+        """The stored vectors of ``ids`` (in that order), or None when any is missing (a relabel then re-embeds)."""
+        coll = self._collection(access_key, create=False)
+        if coll is None or not ids:
+            return None
+        found: dict[str, Any] = {}
+        step = self._settings.write_batch
+        for start in range(0, len(ids), step):
+            with self._guard("reading vectors"):
+                got = coll.get(ids=ids[start : start + step], include=["embeddings"])
+            found.update(zip(got["ids"], got["embeddings"], strict=True))
+        if any(i not in found for i in ids):
+            return None
+        return np.asarray([found[i] for i in ids], dtype=np.float32)
+
     def update_metadata(self, chunks: list[Chunk]) -> None:
         by_key: dict[str, list[Chunk]] = defaultdict(list)
         for chunk in chunks:
