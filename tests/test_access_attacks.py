@@ -89,9 +89,12 @@ def test_a_link_into_a_restricted_folder_or_to_fuente_s_own_files_leaks_nothing(
     (docs / "public" / "secrets.md").symlink_to(tmp_path / "app" / ".streamlit" / "secrets.toml")
     (docs / "public" / "home").symlink_to(settings.paths.home, target_is_directory=True)
 
+    assert settings.ingest.follow_symlinks is False  # the shipped configuration
     summary = ingest(settings, embedder, docs / "public")  # links are not followed by default
 
     assert summary.counts["added"] == 1
+    not_followed = {f.path for f in summary.files if f.status == "skipped" and "not followed" in (f.reason or "")}
+    assert str(docs / "public" / "faq.md") in not_followed
     assert not leaked(settings, embedder, set())
     text = all_text(settings)
     assert CANARY not in text and "$2b$" not in text and "CANARIO-SECRET" not in text
