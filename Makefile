@@ -32,6 +32,14 @@ system:
 		$(SUDO) apt-get update -qq && \
 		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	fi
+# LibreOffice headless for legacy Office files (.doc .xls .ppt .rtf .odp .ods), converted in a sandbox
+# (ingest/parsing/convert.py). The -nogui packages, without recommends: about 240 MB, no X11 or Java.
+	@if ! command -v soffice >/dev/null; then \
+		$(SUDO) apt-get update -qq && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+			libreoffice-writer-nogui libreoffice-calc-nogui libreoffice-impress-nogui >/dev/null; \
+	fi
+	@soffice --version 2>/dev/null | head -1
 
 venv: $(VENV)/.installed
 

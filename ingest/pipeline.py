@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import multiprocessing
 from collections import Counter
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -21,11 +19,12 @@ from ingest.access import AccessResolver
 from ingest.chunking import ChunkDraft, Chunker
 from ingest.jobs import FileOutcome, JobLog, JobSummary
 from ingest.lock import writer_lock
-from ingest.parsing import ParseOptions, parse_file
+from ingest.parse_pool import parse_all
+from ingest.parsing import ParseOptions
 from ingest.plan import Plan, Relabel, ScannedFile, make_plan
 from ingest.scan import Fence, FoundFile, Unreachable, real, scan
 from rag.embedders import Embedder
-from rag.errors import FileRejected, ParseFailure
+from rag.errors import FileRejected
 from rag.index import Index
 from rag.language import detect_language
 from rag.records import FileRecord, Records
@@ -53,17 +52,10 @@ def parse_options(settings: Settings) -> ParseOptions:
         max_uncompressed_bytes=int(cfg.max_uncompressed_mb * 1024 * 1024),
         ocr=cfg.ocr,
         ocr_languages=cfg.ocr_languages,
+        ocr_max_pages=cfg.ocr_max_pages,
+        convert_timeout_s=cfg.convert_timeout_s,
+        extra_parsers=tuple(sorted(cfg.parsers.items())),
     )
-
-
-def _parse_safely(path: str, options: ParseOptions) -> ParsedFile | FileRejected:
-    """Runs in a worker process: errors come back as values, never as a dead pool."""
-    try:
-        return parse_file(Path(path), options)
-    except FileRejected as e:
-        return e
-    except Exception as e:  # a parser bug must cost one file, not the job
-        return ParseFailure(f"The file could not be parsed ({type(e).__name__}); report it with the file attached.")
 
 
 def sha256_path(path: Path) -> str:
@@ -379,33 +371,11 @@ class Ingestor:
     def _parsed(
         self, todo: list[tuple[str, list[ScannedFile]]]
     ) -> Iterator[tuple[str, list[ScannedFile], ParsedFile | FileRejected]]:
-        """Parse documents in reading order, in worker processes when configured."""
-        options = parse_options(self.settings)
-        workers = min(self.settings.ingest.workers, len(todo))
-        if workers <= 1:
-            for doc_id, files in todo:
-                yield doc_id, files, _parse_safely(files[0].path, options)
-            return
-        # spawn, not fork: the parent may hold torch threads, which fork does not survive.
-        context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-            window = workers * 4  # bounded read-ahead keeps memory flat on big corpora
-            futures: list[tuple[str, list[ScannedFile], Future[ParsedFile | FileRejected]]] = []
-            queue = iter(todo)
-            for doc_id, files in queue:
-                futures.append((doc_id, files, pool.submit(_parse_safely, files[0].path, options)))
-                if len(futures) >= window:
-                    break
-            while futures:
-                doc_id, files, fut = futures.pop(0)
-                nxt = next(queue, None)
-                if nxt is not None:
-                    futures.append((nxt[0], nxt[1], pool.submit(_parse_safely, nxt[1][0].path, options)))
-                try:
-                    result = fut.result()
-                except Exception as e:  # a worker that died (out of memory, crash in C code)
-                    result = ParseFailure(f"The parser crashed on this file ({type(e).__name__}); it was left out.")
-                yield doc_id, files, result
+        """Parse documents in reading order, in worker processes when configured (ingest/parse_pool.py)."""
+        cfg = self.settings.ingest
+        items = (((doc_id, files), files[0].path) for doc_id, files in todo)
+        for (doc_id, files), result in parse_all(items, parse_options(self.settings), cfg.workers, cfg.parse_timeout_s):
+            yield doc_id, files, result
 
     def _make_chunks(self, doc_id: str, primary: ScannedFile, label: AccessLabel, parsed: ParsedFile) -> list[Chunk]:
         drafts: list[ChunkDraft] = self.chunker.chunk(parsed.blocks)

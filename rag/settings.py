@@ -221,9 +221,30 @@ class IngestSettings(_Section):
         "file below them is ingested (also the folders the app offers). Without them, access files are looked "
         "for up to the filesystem root and rules match relative to the widest folder ingested before.",
     )
-    workers: int = Field(2, ge=1, description="Parser processes; 1 parses in the ingesting process itself.")
+    workers: int = Field(
+        2,
+        ge=1,
+        description="Parser processes; 1 parses in the ingesting process itself (no crash isolation, no time limit).",
+    )
     flush_chunks: int = Field(
         512, ge=1, description="Chunks gathered (whole documents) before one embed-and-write step."
+    )
+    parse_timeout_s: float = Field(
+        300.0,
+        ge=0,
+        description="Per-file parse time limit in seconds (LibreOffice conversion and OCR included); a worker that "
+        "overruns it is killed and only that file is marked failed. 0: no limit. Needs workers >= 2.",
+    )
+    ocr_max_pages: int = Field(
+        50, ge=0, description="Most pages OCRed per file (image-only pages and unreadable text layers, in page order)."
+    )
+    convert_timeout_s: float = Field(
+        120.0, gt=0, description="Seconds a LibreOffice conversion of one legacy Office file (.doc, .xls, .ppt...) may take."
+    )
+    parsers: dict[str, str] = Field(
+        default_factory=dict,
+        description="Extra parsers by file suffix, as 'module:function' taking (path, ParseContext) and returning a "
+        "ParsedFile; they run in the parse workers like the built-in ones (e.g. {'.abc': 'mypkg.abc:parse'}).",
     )
 
 

@@ -180,12 +180,13 @@ def test_encrypted_office_file_is_skipped_as_password_protected(tmp_path: Path) 
     assert "password-protected" in error.reason
 
 
-def test_legacy_binary_office_file_with_new_extension_is_skipped(tmp_path: Path) -> None:
+def test_a_broken_legacy_binary_file_with_a_new_extension_fails_with_a_reason(tmp_path: Path) -> None:
+    # A real one is converted and parsed (tests/test_formats.py); zeros in an OLE2 header are not a document.
     path = tmp_path / "old.docx"
     path.write_bytes(OLE2_MAGIC + bytes(1000))
     error = rejected(path)
-    assert isinstance(error, SkipFile)
-    assert "old binary Office" in error.reason
+    assert isinstance(error, (ParseFailure, SkipFile))
+    assert "not supported" not in error.reason
 
 
 # -- Office output -----------------------------------------------------------------------------

@@ -19,3 +19,12 @@ class ParseOptions:
     """A PDF page with fewer extracted characters than this is treated as image-only and OCRed."""
     ocr_dpi: int = 200
     max_attachment_depth: int = 2
+    """How deep attachments and archive members may nest (a zip in a zip in an e-mail...)."""
+    ocr_max_pages: int = 50
+    """Most pages OCRed per file, image-only pages and unreadable text layers together."""
+    convert_timeout_s: float = 120.0
+    """Time limit of one LibreOffice conversion (legacy Office formats)."""
+    max_archive_members: int = 1000
+    """Members of a .zip parsed as documents; the rest are noted and left out."""
+    extra_parsers: tuple[tuple[str, str], ...] = ()
+    """(suffix, 'module:function') pairs that add or replace parsers (settings ``ingest.parsers``)."""

@@ -50,9 +50,15 @@ _PLACEHOLDER_TITLES = frozenset(
 
 
 def pick_title(*candidates: str | None, fallback: str) -> str:
-    """Return the first candidate that is a real title, whitespace-collapsed, else ``fallback``."""
+    """Return the first candidate that is a real title, whitespace-collapsed, else ``fallback``.
+
+    Not a title: a tool's placeholder ("Untitled"), a number or page mark ("5", "Page 2 of 9"),
+    a date, OCR noise, an encoded blob. "Microsoft Word - report.docx" becomes "report".
+    """
+    from ingest.parsing.quality import clean_title, is_real_title
+
     for candidate in candidates:
-        title = " ".join((candidate or "").split())
-        if title and title.lower() not in _PLACEHOLDER_TITLES:
+        title = clean_title(candidate)
+        if title and title.lower() not in _PLACEHOLDER_TITLES and is_real_title(title):
             return title
     return fallback

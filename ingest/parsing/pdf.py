@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
 import pypdfium2 as pdfium
 from pypdf import PasswordType, PdfReader
 
+from ingest.parsing.base import ParseOptions
 from ingest.parsing.context import ParseContext, pick_title
 from ingest.parsing.markdown import BlockBuilder, clean_text
 from ingest.parsing.ocr import OcrUnavailable, ocr_pdf_pages
+from ingest.parsing.quality import TextQuality, is_real_title, text_quality
 from rag.errors import ParseFailure, SkipFile
 from rag.types import ParsedFile
 
 _PASSWORD_PROTECTED = "The PDF is password-protected; remove the password or ingest an unprotected copy."
 _MAX_TITLE_CHARS = 120
+_MAX_TITLE_WORDS = 15
+_TITLE_LINES = 6
 _PDFIUM_PASSWORD_ERROR = 4  # FPDF_ERR_PASSWORD
 
 
@@ -72,22 +77,62 @@ def _open_pdfium(path: Path) -> pdfium.PdfDocument:
         ) from e
 
 
-def _first_line(texts: list[str]) -> str | None:
-    """The first non-blank line of the document, if it is short enough to be a title."""
-    for text in texts:
-        for line in text.splitlines():
-            line = " ".join(line.split())
-            if line:
-                return line if len(line) <= _MAX_TITLE_CHARS else None
+def _heading_line(texts: list[str]) -> str | None:
+    """The first line near the top of page 1 that reads as a heading, not a page mark or header.
+
+    A line that opens two or more pages is a running header and never the title; so is a line
+    that is a sentence rather than a heading (too long, too many words) or noise (see
+    ``quality.is_real_title``).
+    """
+    openers = Counter(_lines(t)[0] for t in texts if _lines(t))
+    for line in _lines(texts[0] if texts else "")[:_TITLE_LINES]:
+        if len(texts) > 1 and openers[line] > 1:
+            continue
+        if len(line) > _MAX_TITLE_CHARS or len(line.split()) > _MAX_TITLE_WORDS:
+            continue
+        if is_real_title(line):
+            return line
     return None
+
+
+def _lines(text: str) -> list[str]:
+    return [" ".join(line.split()) for line in text.splitlines() if line.strip()]
+
+
+def _ocr_plan(texts: list[str], options: ParseOptions) -> tuple[list[int], dict[int, TextQuality], list[str]]:
+    """Which pages to OCR: image-only ones and those whose text layer looks unreadable, capped.
+
+    Returns:
+        The pages (1-based, in order, at most ``ocr_max_pages``), the quality of each unreadable
+        layer, and notes.
+    """
+    wanted: list[int] = []
+    garbled: dict[int, TextQuality] = {}
+    for number, text in enumerate(texts, start=1):
+        if len(text.strip()) < options.ocr_min_chars:
+            wanted.append(number)
+            continue
+        quality = text_quality(text)
+        if not quality.readable:
+            garbled[number] = quality
+            wanted.append(number)
+    notes = []
+    if len(wanted) > options.ocr_max_pages:
+        notes.append(
+            f"{len(wanted)} pages needed OCR; only the first {options.ocr_max_pages} were OCRed (ingest.ocr_max_pages)."
+        )
+        wanted = wanted[: options.ocr_max_pages]
+    return wanted, garbled, notes
 
 
 def parse_pdf(path: Path, ctx: ParseContext) -> ParsedFile:
     """Parse a PDF into one TEXT block per page that has text, numbered from 1.
 
     pypdf reads the text layer; when it cannot open the file at all, pypdfium2 (PDFium, the
-    Chrome PDF engine, which repairs more) reads it instead. Pages with fewer than
-    ``ocr_min_chars`` characters are rendered and OCRed when OCR is on.
+    Chrome PDF engine, which repairs more) reads it instead. When OCR is on, pages with fewer
+    than ``ocr_min_chars`` characters are rendered and OCRed, and so are pages whose text layer
+    looks unreadable (``quality.text_quality``): for those the better-scoring text is kept and the
+    choice is written to the notes, page by page. At most ``ocr_max_pages`` pages are OCRed.
 
     Raises:
         SkipFile: Password-protected, or image-only with OCR off or unavailable.
@@ -109,21 +154,39 @@ def parse_pdf(path: Path, ctx: ParseContext) -> ParsedFile:
         texts = [clean_text(t) for t in texts]
 
         sparse = [n for n, t in enumerate(texts, start=1) if len(t.strip()) < options.ocr_min_chars]
+        wanted, garbled, plan_notes = _ocr_plan(texts, options) if options.ocr else ([], {}, [])
         ocr_pages: list[int] = []
         ocr_failed = False
-        if sparse and options.ocr:
+        if wanted:
+            notes += plan_notes
             pdf = pdf or _open_pdfium(path)
             try:
-                recognised = ocr_pdf_pages(pdf, sparse, options.ocr_languages, options.ocr_dpi)
+                recognised = ocr_pdf_pages(pdf, wanted, options.ocr_languages, options.ocr_dpi)
             except OcrUnavailable as e:
                 ocr_failed = True
-                notes.append(f"Pages {sparse} were not OCRed: {e}")
+                notes.append(f"Pages {wanted} were not OCRed: {e}")
             else:
                 for number, text in recognised.items():
                     text = clean_text(text)
-                    if len(text.strip()) > len(texts[number - 1].strip()):
+                    layer = garbled.get(number)
+                    if layer is None:  # image-only: OCR is all there is
+                        if len(text.strip()) > len(texts[number - 1].strip()):
+                            texts[number - 1] = text
+                            ocr_pages.append(number)
+                        continue
+                    ocr = text_quality(text)
+                    if ocr.score > layer.score:
                         texts[number - 1] = text
                         ocr_pages.append(number)
+                        notes.append(
+                            f"Page {number}: the text layer looked unreadable ({layer.describe()}); "
+                            f"the OCR text was kept ({ocr.describe()})."
+                        )
+                    else:
+                        notes.append(
+                            f"Page {number}: the text layer looked unreadable ({layer.describe()}) but OCR was "
+                            f"no better ({ocr.describe()}); the text layer was kept."
+                        )
     finally:
         if pdf is not None:
             pdf.close()
@@ -141,7 +204,7 @@ def parse_pdf(path: Path, ctx: ParseContext) -> ParsedFile:
             else "The PDF has no readable text, even after OCR; check that it is not blank."
         )
     return ParsedFile(
-        title=pick_title(metadata_title, _first_line(texts), fallback=ctx.stem),
+        title=pick_title(metadata_title, _heading_line(texts), fallback=ctx.stem),
         blocks=tuple(blocks),
         format="pdf",
         ocr_pages=tuple(ocr_pages),

@@ -8,6 +8,7 @@ from pathlib import Path
 from ingest.parsing.context import ParseContext, pick_title
 from ingest.parsing.encoding import decode_bytes
 from ingest.parsing.markdown import BlockBuilder, clean_text, feed_markdown
+from ingest.parsing.quality import strip_base64
 from rag.errors import ParseFailure, SkipFile
 from rag.types import ParsedFile
 
@@ -37,16 +38,27 @@ def read_text(path: Path, label: str) -> str:
 
 
 def parse_text(path: Path, ctx: ParseContext) -> ParsedFile:
-    """Parse a plain text file into a single TEXT block; its title is the file name."""
-    text = clean_text(read_text(path, "text"))
+    """Parse a plain text file into a single TEXT block; its title is the file name.
+
+    Base64 blobs are not text: one that decodes to readable text is replaced by it, any other is
+    left out (with a note).
+
+    Raises:
+        SkipFile: Nothing but base64 data that is not text.
+    """
+    text, notes = strip_base64(read_text(path, "text"))
+    text = clean_text(text)
+    if not text.strip():
+        raise SkipFile("The text file holds only base64-encoded binary data, not text; nothing was ingested.")
     builder = BlockBuilder()
     builder.paragraph(text)
-    return ParsedFile(title=ctx.stem, blocks=tuple(builder.blocks()), format="txt")
+    return ParsedFile(title=ctx.stem, blocks=tuple(builder.blocks()), format="txt", notes=tuple(notes))
 
 
 def parse_markdown(path: Path, ctx: ParseContext) -> ParsedFile:
     """Parse Markdown: pipe tables become TABLE blocks, YAML front matter gives the title."""
-    text = clean_text(read_text(path, "Markdown"))
+    text, notes = strip_base64(read_text(path, "Markdown"))
+    text = clean_text(text)
     front_title: str | None = None
     front = _FRONT_MATTER.match(text)
     if front:
@@ -59,4 +71,5 @@ def parse_markdown(path: Path, ctx: ParseContext) -> ParsedFile:
         title=pick_title(front_title, builder.first_heading, fallback=ctx.stem),
         blocks=tuple(builder.blocks()),
         format="md",
+        notes=tuple(notes),
     )

@@ -12,7 +12,7 @@ from pathlib import Path, PurePath
 
 from ingest.parsing.base import ParseOptions
 from ingest.parsing.context import ParseContext, Parser
-from ingest.parsing.safety import check_zip
+from ingest.parsing.safety import check_zip, is_legacy_ole2
 from rag.errors import FileRejected, IngestError, ParseFailure, SkipFile
 from rag.types import ParsedFile
 
@@ -35,6 +35,20 @@ _FORMAT_BY_SUFFIX: dict[str, str] = {
     ".eml": "eml",
     ".msg": "msg",
     ".odt": "odt",
+    ".doc": "doc",
+    ".dot": "doc",
+    ".rtf": "rtf",
+    ".xls": "xls",
+    ".ppt": "ppt",
+    ".pps": "ppt",
+    ".odp": "odp",
+    ".ods": "ods",
+    ".epub": "epub",
+    ".zip": "zip",
+    ".xml": "xml",
+    ".json": "json",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
 }
 
 SUPPORTED_SUFFIXES: frozenset[str] = frozenset(_FORMAT_BY_SUFFIX)
@@ -53,6 +67,17 @@ _PARSERS: dict[str, tuple[str, str]] = {
     "eml": ("ingest.parsing.mail", "parse_eml"),
     "msg": ("ingest.parsing.mail", "parse_msg"),
     "odt": ("ingest.parsing.odt", "parse_odt"),
+    "doc": ("ingest.parsing.legacy", "parse_doc"),
+    "rtf": ("ingest.parsing.legacy", "parse_rtf"),
+    "xls": ("ingest.parsing.legacy", "parse_xls"),
+    "ppt": ("ingest.parsing.legacy", "parse_ppt"),
+    "odp": ("ingest.parsing.legacy", "parse_odp"),
+    "ods": ("ingest.parsing.legacy", "parse_ods"),
+    "epub": ("ingest.parsing.epub", "parse_epub"),
+    "zip": ("ingest.parsing.archive", "parse_zip"),
+    "xml": ("ingest.parsing.xml_text", "parse_xml"),
+    "json": ("ingest.parsing.json_text", "parse_json"),
+    "jsonl": ("ingest.parsing.json_text", "parse_jsonl"),
 }
 
 LABELS: dict[str, str] = {
@@ -67,12 +92,36 @@ LABELS: dict[str, str] = {
     "eml": "e-mail (.eml)",
     "msg": "Outlook (.msg)",
     "odt": "OpenDocument (.odt)",
+    "doc": "Word 97-2003 (.doc)",
+    "rtf": "RTF",
+    "xls": "Excel 97-2003 (.xls)",
+    "ppt": "PowerPoint 97-2003 (.ppt)",
+    "odp": "OpenDocument presentation (.odp)",
+    "ods": "OpenDocument spreadsheet (.ods)",
+    "epub": "EPUB",
+    "zip": "ZIP archive",
+    "xml": "XML",
+    "json": "JSON",
+    "jsonl": "JSON Lines",
 }
 
-_ZIP_FORMATS = frozenset({"docx", "pptx", "xlsx", "odt"})
+_ZIP_FORMATS = frozenset({"docx", "pptx", "xlsx", "odt", "odp", "ods", "epub", "zip"})
+_LEGACY_OF = {"docx": "doc", "xlsx": "xls", "pptx": "ppt"}
+_EXTRA = "extra"
+"""Format name of a parser added by settings (``ingest.parsers``)."""
 
 
-def _format_of(name: str) -> str:
+def _extra_parser(name: str, options: ParseOptions) -> str | None:
+    suffix = PurePath(name).suffix.lower()
+    for extra_suffix, target in options.extra_parsers:
+        if extra_suffix.lower() == suffix:
+            return target
+    return None
+
+
+def _format_of(name: str, options: ParseOptions | None = None) -> str:
+    if options is not None and _extra_parser(name, options) is not None:
+        return _EXTRA
     suffix = PurePath(name).suffix.lower()
     fmt = _FORMAT_BY_SUFFIX.get(suffix)
     if fmt is None:
@@ -83,20 +132,31 @@ def _format_of(name: str) -> str:
     return fmt
 
 
-def _load(fmt: str) -> Parser:
+def label_for(name: str) -> str:
+    """How messages name the format of a file called ``name`` ("PDF", "Word (.docx)")."""
+    fmt = _FORMAT_BY_SUFFIX.get(PurePath(name).suffix.lower())
+    return LABELS[fmt] if fmt else (PurePath(name).suffix.lstrip(".").upper() or "file")
+
+
+def _load(fmt: str, name: str = "", options: ParseOptions | None = None) -> Parser:
     """Import a parser on first use.
 
     Raises:
         IngestError: The parser's library is missing: an installation fault that would fail
             every file of the format, so it stops the job instead of marking files as broken.
     """
-    module, function = _PARSERS[fmt]
+    if fmt == _EXTRA:
+        assert options is not None
+        target = _extra_parser(name, options) or ""
+        module, _, function = target.partition(":")
+        label = f"'{PurePath(name).suffix}' parser ({target})"
+    else:
+        module, function = _PARSERS[fmt]
+        label = f"{LABELS[fmt]} parser"
     try:
         parser: Parser = getattr(importlib.import_module(module), function)
-    except ImportError as e:
-        raise IngestError(
-            f"The {LABELS[fmt]} parser cannot be loaded ({e}); reinstall Fuente with its dependencies."
-        ) from e
+    except (ImportError, AttributeError, ValueError) as e:
+        raise IngestError(f"The {label} cannot be loaded ({e}); reinstall Fuente with its dependencies.") from e
     return parser
 
 
@@ -115,8 +175,8 @@ def _check_size(size: int, options: ParseOptions) -> None:
 
 
 def _parse_path(path: Path, ctx: ParseContext) -> ParsedFile:
-    fmt = _format_of(ctx.name)
-    label = LABELS[fmt]
+    fmt = _format_of(ctx.name, ctx.options)
+    label = label_for(ctx.name)
     try:
         size = path.stat().st_size
         with path.open("rb") as handle:  # fail here, clearly, if we may not read it
@@ -127,10 +187,14 @@ def _parse_path(path: Path, ctx: ParseContext) -> ParsedFile:
             "has permission to read it."
         ) from e
     _check_size(size, ctx.options)
-    parser = _load(fmt)
+    if fmt in _LEGACY_OF and is_legacy_ole2(path):
+        # An old binary file saved under a new name (report.doc renamed report.docx): read it as what it is.
+        fmt = _LEGACY_OF[fmt]
+    parser = _load(fmt, ctx.name, ctx.options)
     try:
         if fmt in _ZIP_FORMATS:
-            check_zip(path, ctx.options, label)
+            # A generic archive may hold any XML file; its members are checked when they are parsed.
+            check_zip(path, ctx.options, label, scan_xml=fmt != "zip")
         parsed = parser(path, ctx)
     except FileRejected:
         raise
@@ -182,7 +246,7 @@ def parse_bytes(name: str, data: bytes, options: ParseOptions, depth: int = 1) -
             f"The attachment is nested more than {options.max_attachment_depth} levels deep; "
             "save it separately to ingest it."
         )
-    _format_of(name)  # refuse unsupported parts before writing them anywhere
+    _format_of(name, options)  # refuse unsupported parts before writing them anywhere
     _check_size(len(data), options)
     with tempfile.TemporaryDirectory(prefix="fuente-part-") as tmp:
         # Only the suffix of the untrusted name reaches the file system.

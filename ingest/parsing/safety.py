@@ -40,6 +40,14 @@ def rejection_for_ole2(path: Path, label: str) -> FileRejected:
     )
 
 
+def is_legacy_ole2(path: Path) -> bool:
+    """True for an OLE2 file that is not an encrypted OOXML package: a legacy .doc/.xls/.ppt."""
+    with path.open("rb") as handle:
+        if handle.read(len(OLE2_MAGIC)) != OLE2_MAGIC:
+            return False
+    return _ENCRYPTED_PACKAGE not in path.read_bytes()
+
+
 def _declares_entities(head: bytes) -> bool:
     # UTF-16 XML parts are legal; dropping NULs lets one byte pattern cover both.
     head = head.replace(b"\x00", b"")
@@ -49,13 +57,15 @@ def _declares_entities(head: bytes) -> bool:
     return b"<!ENTITY" in upper or bool(_INTERNAL_SUBSET.search(head))
 
 
-def check_zip(path: Path, options: ParseOptions, label: str) -> None:
+def check_zip(path: Path, options: ParseOptions, label: str, *, scan_xml: bool = True) -> None:
     """Refuse a zip package that is not a zip, is encrypted, or looks like a bomb.
 
     Args:
         path: The file on disk.
         options: Supplies the uncompressed-size and compression-ratio caps.
         label: How to name the format in messages ("Word (.docx)").
+        scan_xml: Refuse XML parts that declare entities (Office packages never do; a generic
+            archive's XML members are checked by the XML parser instead).
 
     Raises:
         SkipFile: The package is password-protected.
@@ -89,7 +99,7 @@ def check_zip(path: Path, options: ParseOptions, label: str) -> None:
             raise SkipFile(
                 f"The {label} file is password-protected; remove the password or ingest an unprotected copy."
             )
-        for info in infos:
+        for info in infos if scan_xml else []:
             if not info.filename.lower().endswith((".xml", ".rels")):
                 continue
             try:

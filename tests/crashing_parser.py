@@ -1,0 +1,29 @@
+"""A parser that misbehaves on purpose, for the crash tests (tests/test_parse_pool.py).
+
+Configured as an extra parser (``ingest.parsers: {".crash": "tests.crashing_parser:parse"}``), it
+reads the file's first word: ``kill`` sends itself SIGKILL (what the out-of-memory killer does),
+``exit`` leaves with os._exit (a crash in C code), ``hang`` sleeps past any time limit, anything else
+parses as text.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from pathlib import Path
+
+from ingest.parsing.context import ParseContext
+from rag.types import Block, ParsedFile
+
+
+def parse(path: Path, ctx: ParseContext) -> ParsedFile:
+    text = path.read_text(encoding="utf-8")
+    word = text.split()[0] if text.split() else ""
+    if word == "kill":
+        os.kill(os.getpid(), signal.SIGKILL)
+    elif word == "exit":
+        os._exit(3)
+    elif word == "hang":
+        time.sleep(120)
+    return ParsedFile(title=ctx.stem, blocks=(Block(text.strip()),), format="crash")

@@ -1,0 +1,86 @@
+"""One bad file never stops a job: a parser that kills its worker, exits, or hangs costs only its own file.
+
+The misbehaving parser is tests/crashing_parser.py, plugged in as an extra parser for '.crash'
+files, so the real worker pool, the real registry and (in the job test) the real pipeline run.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from ingest.parse_pool import ParsePool
+from ingest.parsing import ParseOptions
+from ingest.pipeline import Ingestor
+from rag.errors import ParseFailure
+from rag.index import Index
+from rag.types import ParsedFile
+from tests.conftest import SettingsFactory
+
+CRASH = (".crash", "tests.crashing_parser:parse")
+
+
+def _corpus(root: Path) -> dict[str, Path]:
+    root.mkdir(parents=True, exist_ok=True)
+    files = {
+        "a.txt": "Primer documento inocente sobre las vacaciones.",
+        "b-kill.crash": "kill",
+        "c.txt": "Segundo documento inocente sobre las dietas.",
+        "d-exit.crash": "exit",
+        "e-hang.crash": "hang",
+        "f.crash": "Este se lee bien con el mismo analizador.",
+        "g.txt": "Tercer documento inocente sobre la formación.",
+    }
+    for name, text in files.items():
+        (root / name).write_text(text, encoding="utf-8")
+    return {name: root / name for name in files}
+
+
+def test_a_dead_or_hung_worker_costs_only_its_own_file(tmp_path: Path) -> None:
+    files = _corpus(tmp_path / "docs")
+    pool = ParsePool(ParseOptions(ocr=False, extra_parsers=(CRASH,)), workers=2, timeout_s=3)
+    started = time.monotonic()
+    results = dict(pool.map((name, path) for name, path in files.items()))
+    assert time.monotonic() - started < 60
+    assert list(results) == list(files)  # every file answered, in the order given
+    for name in ("a.txt", "c.txt", "g.txt", "f.crash"):
+        assert isinstance(results[name], ParsedFile), (name, results[name])
+    killed, exited, hung = results["b-kill.crash"], results["d-exit.crash"], results["e-hang.crash"]
+    assert isinstance(killed, ParseFailure) and "crashed on this file" in killed.reason
+    assert "SIGKILL" in killed.reason and "memory" in killed.reason
+    assert isinstance(exited, ParseFailure) and "crashed on this file (exit code 3" in exited.reason
+    assert isinstance(hung, ParseFailure) and "longer than 3 s" in hung.reason
+    for failure in (killed, exited, hung):
+        assert failure.reason.endswith(".") and "\n" not in failure.reason
+    assert pool.restarts == 3  # the pool was rebuilt after each
+
+
+@pytest.mark.integration
+def test_the_job_goes_on_and_the_next_run_blames_no_innocent_file(
+    make_settings: SettingsFactory, embedder, tmp_path: Path
+) -> None:
+    files = _corpus(tmp_path / "docs")
+    settings = make_settings(ingest={"workers": 2, "parse_timeout_s": 3, "parsers": dict([CRASH])})
+
+    def run():  # type: ignore[no-untyped-def]
+        index = Index(settings)
+        try:
+            return Ingestor(settings, index, lambda: embedder).run([tmp_path / "docs"])
+        finally:
+            index.close()
+
+    first = run()
+    status = {Path(f.path).name: f for f in first.files}
+    assert first.status == "completed_with_errors"
+    assert {n for n, f in status.items() if f.status == "added"} == {"a.txt", "c.txt", "g.txt", "f.crash"}
+    assert {n for n, f in status.items() if f.status == "failed"} == {"b-kill.crash", "d-exit.crash", "e-hang.crash"}
+    assert "the CRASH parser crashed on this file" in status["b-kill.crash"].reason.replace("The", "the", 1)
+    assert "longer than 3 s" in (status["e-hang.crash"].reason or "")
+
+    second = run()
+    again = {Path(f.path).name: f.status for f in second.files}
+    assert all(again[n] == "unchanged" for n in ("a.txt", "c.txt", "g.txt", "f.crash")), again
+    assert second.counts["added"] == 0 and second.counts["chunks_embedded"] == 0
+    assert set(files) == set(again)
