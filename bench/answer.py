@@ -17,7 +17,7 @@ token: Fuente's client should add nothing measurable to generation.
 
 Run from the repository root::
 
-    .venv/bin/python bench/answer.py                  # 8 sample questions, ~4-6 minutes on 2 idle cores
+    .venv/bin/python bench/answer.py                  # 12 sample questions, ~3-4 minutes on 2 idle cores
     .venv/bin/python bench/answer.py --questions 20 --json
 """
 
@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import statistics
 import sys
@@ -43,6 +44,8 @@ from rag.llm import Completion, Message  # noqa: E402
 from rag.settings import REPO_ROOT, load_settings  # noqa: E402
 
 TARGET_OUTSIDE_SHARE = 0.10
+TARGET_MEDIAN_S = 15.0
+TARGET_P95_S = 30.0
 DEFAULT_MODELS = REPO_ROOT / ".fuente" / "models"
 
 
@@ -55,21 +58,33 @@ class ModelTimer:
         self.seconds = 0.0
         self.last_messages: list[Message] = []
         self.last_max_tokens: int | None = None
+        self.last_format: dict[str, Any] | None = None
         client.stream = self.stream
 
     def stream(
-        self, messages: list[Message], *, max_tokens: int | None = None, out: Completion | None = None
+        self,
+        messages: list[Message],
+        *,
+        max_tokens: int | None = None,
+        out: Completion | None = None,
+        response_format: dict[str, Any] | None = None,
     ) -> Iterator[str]:
         started = time.monotonic()
         try:
-            yield from self.inner(messages, max_tokens=max_tokens, out=out)
+            yield from self.inner(messages, max_tokens=max_tokens, out=out, response_format=response_format)
         finally:
             self.seconds += time.monotonic() - started
-        self.last_messages, self.last_max_tokens = messages, max_tokens
+        self.last_messages, self.last_max_tokens, self.last_format = messages, max_tokens, response_format
 
 
 def direct(
-    base_url: str, model: str, messages: list[Message], max_tokens: int, temperature: float, count: Any
+    base_url: str,
+    model: str,
+    messages: list[Message],
+    max_tokens: int,
+    temperature: float,
+    count: Any,
+    response_format: dict[str, Any] | None = None,
 ) -> dict[str, float]:
     """The same request straight to the server: time to first token and generation tokens/s.
 
@@ -92,6 +107,7 @@ def direct(
         temperature=temperature,
         stream=True,
         stream_options={"include_usage": True},
+        **({"response_format": response_format} if response_format else {}),
     )
     for event in stream:
         if event.usage is not None:
@@ -109,7 +125,7 @@ def direct(
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--questions", type=int, default=8)
+    ap.add_argument("--questions", type=int, default=12)
     ap.add_argument("--workdir", type=Path, default=Path("/tmp/fuente-bench-answer"))
     ap.add_argument("--models", type=Path, default=DEFAULT_MODELS)
     ap.add_argument("--profile", default=None)
@@ -156,6 +172,7 @@ def main() -> int:
                 "completion_tokens": completion_tokens,
                 "tok_s": completion_tokens / max(gen - ttft, 1e-6),
                 "refused": answer.refused,
+                "prompt_tokens": answer.tokens.get("prompt", 0),
             }
             endpoint = app.assistant.local.endpoint
             base = direct(
@@ -165,6 +182,7 @@ def main() -> int:
                 timer.last_max_tokens or endpoint.max_tokens,
                 endpoint.temperature,
                 app.assistant.local.count_tokens,
+                timer.last_format,
             )
             ours.update({f"direct_{k}": v for k, v in base.items()})
             results.append(ours)
@@ -185,6 +203,10 @@ def main() -> int:
         "outside_ms_median": med("outside_s") * 1000,
         "retrieval_ms_median": med("retrieval_s") * 1000,
         "verification_ms_median": med("verification_s") * 1000,
+        "wall_s_median": med("wall_s"),
+        "wall_s_p95": sorted(r["wall_s"] for r in results)[max(0, math.ceil(0.95 * len(results)) - 1)],
+        "prompt_tokens_median": med("prompt_tokens"),
+        "refused": sum(r["refused"] for r in results),
         "ttft_s_median": med("ttft_s"),
         "tok_s_median": med("tok_s"),
         "direct_ttft_s_median": med("direct_ttft_s"),
@@ -199,7 +221,11 @@ def main() -> int:
         print(json.dumps(summary, indent=2))
         return 0
     s = summary
-    print(f"\n{s['questions']} answerable sample questions, {s['model']} on llama.cpp")
+    print(f"\n{s['questions']} answerable sample questions, {s['model']} on llama.cpp, protocol "
+          f"{settings.llm.answer_protocol} ({s['refused']} refused)")
+    print(f"end to end: median {s['wall_s_median']:.1f} s, p95 {s['wall_s_p95']:.1f} s a question "
+          f"(targets <= {TARGET_MEDIAN_S:.0f} s and <= {TARGET_P95_S:.0f} s); prompt tokens median "
+          f"{s['prompt_tokens_median']:.0f}")
     print(f"share of end-to-end time outside the model: {s['outside_share_total']:.1%} overall, "
           f"median {s['outside_share_median']:.1%} ({s['outside_ms_median']:.0f} ms a question: retrieval "
           f"{s['retrieval_ms_median']:.0f} ms, verification {s['verification_ms_median']:.0f} ms)")  # fmt: skip

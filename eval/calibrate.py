@@ -1,64 +1,85 @@
-"""Calibrate the hallucination guard's thresholds on our own question set.
+"""Calibrate the answer guard's thresholds on our own question set, on a dev split, reported on a test split.
 
-Runs the real assistant (the configured local model) over ``samples/questions.jsonl`` once with the
-guard wide open, records what each answer's checks measured, then searches the thresholds that
-best separate "show" from "refuse": an answerable question should be shown only when the answer
-is right (contains an accepted short answer), and an unanswerable or forbidden one should be
-refused. Writes the raw rows (JSONL) and a Markdown report.
+Runs the real assistant (the configured local model and answer protocol, extract_v1 by default) over
+``samples/questions.jsonl`` once with the thresholds wide open, records what the guard measured for
+each answer (is it grounded in the items it cites; how relevant those items are to the question; the
+share of the question's terms they hold; the best dense similarity of the retrieval), then searches
+the thresholds on the dev half of the questions and reports both halves. The split is fixed by a
+hash of each question id, so it never depends on the results.
+
+Rule searched: most correct answers shown (citing their gold source) such that, on the dev half, at
+least 95% of the unanswerable or forbidden questions are refused and at most 3% of all questions are
+shown wrong; where no setting meets both, the one with most correct minus three times the wrong.
 
 Usage:
-    python -m eval.calibrate [--sample N] [--out docs/calibration.md] [--rows bench/results/calibration.jsonl]
+    python -m eval.calibrate [--sample N] [--out docs/calibration.md] [--rows bench/results/calibration_extract_v1.jsonl]
+    python -m eval.calibrate --reuse      # search again on the saved rows
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import itertools
 import json
 import math
 import tempfile
 import time
-import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from rag.settings import REPO_ROOT, load_settings
 
 QUESTIONS = REPO_ROOT / "samples" / "questions.jsonl"
+REFUSE_AT_LEAST = 0.95
+WRONG_AT_MOST = 0.03
+GRID = {
+    "evidence_min": [-1.0, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6],
+    "coverage_min": [0.0, 0.2, 0.25, 0.34, 0.4, 0.5, 0.6],
+    "retrieval_min": [-1.0, 0.1, 0.2, 0.25, 0.3, 0.35],
+}
 
 
-def normalise(text: str) -> str:
-    text = unicodedata.normalize("NFKD", text.casefold())
-    return "".join(c for c in text if not unicodedata.combining(c)).replace(" ", "")
-
-
-def correct(answer: str, accepted: list[str]) -> bool:
-    got = normalise(answer)
-    return any(normalise(a) in got for a in accepted)
+def split_of(question_id: str) -> str:
+    """dev or test, by a hash of the id: the same question always lands in the same half."""
+    return "dev" if int(hashlib.sha256(question_id.encode()).hexdigest(), 16) % 2 == 0 else "test"
 
 
 @dataclass(frozen=True)
 class Row:
     id: str
     answerable: bool
+    tags: list[str]
     correct: bool
-    evidence: float
-    model_refused: bool
-    claims: list[dict[str, Any]]
-    """Per claim sentence: support, whether facts are missing, whether it has a valid citation."""
-    forbidden: bool
+    """The model's answer contains an accepted short answer and cites a gold source."""
+    grounded: bool
+    """With the thresholds open the answer was shown: the model cited items and every fact is in them."""
+    relevance: float
+    coverage: float
+    retrieval: float
+    verdict: str = ""
+    reason: str = ""
     text: str = ""
+    seconds: float = math.nan
+    split: str = field(default="")
+
+    def shown(self, t: dict[str, float]) -> bool:
+        return (
+            self.grounded
+            and self.relevance >= t["evidence_min"]
+            and self.coverage >= t["coverage_min"]
+            and self.retrieval >= t["retrieval_min"]
+        )
 
 
 def collect(sample: int | None, rows_file: Path) -> list[Row]:
     """Ingest the sample corpus into a throwaway home and ask every question with the guard open."""
+    from eval.metrics import contains_any
     from ingest.pipeline import Ingestor
     from rag.app import build_app
-    from rag.assistant import User
     from rag.embedders import build_embedder
     from rag.index import Index
-    from rag.verify import Thresholds
+    from rag.types import User
 
     home = Path(tempfile.mkdtemp(prefix="fuente-calibrate-"))
     settings = load_settings(overrides={"paths": {"home": str(home), "models": str(REPO_ROOT / ".fuente" / "models")}})
@@ -66,118 +87,115 @@ def collect(sample: int | None, rows_file: Path) -> list[Row]:
     index = Index(settings)
     Ingestor(settings, index, lambda: embedder).run([REPO_ROOT / "samples" / "corpus"])
     index.close()
-    app = build_app(settings, embedder=embedder)
-    app.assistant.thresholds = Thresholds(0.0, 0.0, -1.0)  # never refuse: measure, decide later
+    opened = settings.verification.model_copy(update={"evidence_min": -1.0, "coverage_min": 0.0, "retrieval_min": -1.0})
+    app = build_app(settings, embedder=embedder, thresholds=opened)  # never refuse on scores: measure, decide later
     # Rows are appended as they come, so a long run can be stopped and resumed: done ids are skipped.
     rows_file.parent.mkdir(parents=True, exist_ok=True)
     rows = [Row(**json.loads(line)) for line in rows_file.read_text().splitlines()] if rows_file.exists() else []
     done = {r.id for r in rows}
     questions = [json.loads(line) for line in QUESTIONS.read_text(encoding="utf-8").splitlines() if line.strip()]
     if sample and sample < len(questions):
-        # Round-robin over answerable, unanswerable and restricted questions, so a run stopped early
-        # still holds every kind.
-        kinds: dict[str, list[dict[str, Any]]] = {}
+        questions = questions[:: max(1, len(questions) // sample)][:sample]
+    try:
         for q in questions:
-            kinds.setdefault(q["id"][0], []).append(q)
-        mixed = [q for group in itertools.zip_longest(*kinds.values()) for q in group if q is not None]
-        questions = mixed[:sample]
-    for q in questions:
-        if q["id"] in done:
-            continue
-        started = time.monotonic()
-        answer = app.assistant.ask(q["question"], User(None, frozenset(q["groups"])))
-        claims = [
-            {
-                "support": s["support"],
-                "missing": bool(s["missing_facts"]),
-                "cited": bool(s["citations"]) and not s["invalid_citations"],
-            }
-            for s in answer.sentences
-            if s.get("kind", "claim") == "claim"
-        ]
-        forbidden = any(s.get("forbidden_citations") for s in answer.sentences)
-        model_refused = answer.refused and answer.verdict == "refusal"
-        rows.append(
-            Row(
-                q["id"],
-                bool(q["answerable"]),
-                correct(answer.generated_text, q["accepted_answers"]),
-                answer.evidence,
-                model_refused,
-                claims,
-                forbidden,
+            if q["id"] in done:
+                continue
+            started = time.monotonic()
+            answer = app.assistant.ask(q["question"], User(None, frozenset(q["groups"])))
+            right = bool(q["accepted_answers"]) and contains_any(answer.text, q["accepted_answers"]) > 0
+            cites_gold = any(c.source_uri.endswith(tuple(q["gold_sources"])) for c in answer.citations)
+            row = Row(
+                id=q["id"],
+                answerable=bool(q["answerable"]),
+                tags=list(q["tags"]),
+                correct=right and cites_gold,
+                grounded=not answer.refused,
+                relevance=float(answer.signals.get("relevance", math.nan)),
+                coverage=float(answer.signals.get("coverage", math.nan)),
+                retrieval=float(answer.evidence),
+                verdict=answer.verdict,
+                reason=answer.reason,
+                text=answer.generated_text,
+                seconds=round(time.monotonic() - started, 1),
+                split=split_of(q["id"]),
             )
-        )
-        with rows_file.open("a", encoding="utf-8") as fh:
-            fh.write(json.dumps(rows[-1].__dict__, ensure_ascii=False) + "\n")
-        print(
-            f"{q['id']:>14} answerable={q['answerable']!s:5} correct={rows[-1].correct!s:5} "
-            f"evidence={answer.evidence:.2f} claims={len(claims)} {time.monotonic() - started:.0f}s",
-            flush=True,
-        )
-    app.close()
+            rows.append(row)
+            with rows_file.open("a", encoding="utf-8") as fh:
+                fh.write(json.dumps(row.__dict__, ensure_ascii=False) + "\n")
+            print(
+                f"{row.id:>5} {row.split:4} answerable={row.answerable!s:5} grounded={row.grounded!s:5} "
+                f"correct={row.correct!s:5} relevance={row.relevance:.2f} coverage={row.coverage:.2f} "
+                f"{row.seconds:.0f}s {row.text[:80]!r}",
+                flush=True,
+            )
+    finally:
+        app.close()
     return rows
 
 
-def shown(row: Row, sentence: float, share: float, retrieval: float) -> bool:
-    """Replays rag.verify.should_refuse with other thresholds on what was measured."""
-    if row.model_refused or row.forbidden or not row.claims or row.evidence < retrieval:
-        return False
-    supported = [c["cited"] and not c["missing"] and c["support"] >= sentence for c in row.claims]
-    return sum(supported) / len(supported) >= share and any(supported)
-
-
-def score(rows: list[Row], sentence: float, share: float, retrieval: float) -> dict[str, float]:
-    good_shown = sum(1 for r in rows if shown(r, sentence, share, retrieval) and r.answerable and r.correct)
-    bad_shown = sum(1 for r in rows if shown(r, sentence, share, retrieval) and not (r.answerable and r.correct))
-    should_refuse = [r for r in rows if not (r.answerable and r.correct)]
-    refused_right = sum(1 for r in should_refuse if not shown(r, sentence, share, retrieval))
-    answerable_right = [r for r in rows if r.answerable and r.correct]
+def score(rows: list[Row], t: dict[str, float]) -> dict[str, float]:
+    answerable = [r for r in rows if r.answerable]
+    due = [r for r in rows if not r.answerable]
+    good = sum(1 for r in answerable if r.shown(t) and r.correct)
+    wrong = sum(1 for r in rows if r.shown(t) and not (r.answerable and r.correct))
+    cross = [r for r in answerable if "cross-language" in r.tags]
     return {
-        "shown_correct": good_shown,
-        "shown_wrong": bad_shown,
-        "refusal_recall": refused_right / len(should_refuse) if should_refuse else math.nan,
-        "answer_rate": good_shown / len(answerable_right) if answerable_right else math.nan,
-        # A wrong answer shown costs twice a right one withheld: trust over coverage.
-        "utility": good_shown - 2 * bad_shown,
+        "questions": len(rows),
+        "answered_correct": good / len(answerable) if answerable else math.nan,
+        "refused_when_due": sum(1 for r in due if not r.shown(t)) / len(due) if due else math.nan,
+        "shown_wrong": wrong / len(rows) if rows else math.nan,
+        "cross_language_correct": sum(1 for r in cross if r.shown(t) and r.correct) / len(cross) if cross else math.nan,
+        "good": good,
+        "wrong": wrong,
     }
 
 
-def search(rows: list[Row]) -> tuple[tuple[float, float, float], dict[str, float]]:
-    grid = itertools.product(
-        [0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6], [0.34, 0.5, 0.67, 0.8, 1.0], [0.0, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4]
-    )
-    best = max(grid, key=lambda t: (score(rows, *t)["utility"], -t[2]))
-    return best, score(rows, *best)
+def search(rows: list[Row]) -> tuple[dict[str, float], dict[str, float]]:
+    """The thresholds that best meet the rule on ``rows`` (the dev half); ties go to the stricter setting."""
+    names = list(GRID)
+    candidates = [dict(zip(names, values, strict=True)) for values in itertools.product(*GRID.values())]
+
+    def key(t: dict[str, float]) -> tuple[float, ...]:
+        s = score(rows, t)
+        meets = s["refused_when_due"] >= REFUSE_AT_LEAST and s["shown_wrong"] <= WRONG_AT_MOST
+        return (float(meets), s["good"] - 3 * s["wrong"], s["good"], *(t[n] for n in names))
+
+    best = max(candidates, key=key)
+    return best, score(rows, best)
 
 
-def report(
-    rows: list[Row], best: tuple[float, float, float], best_score: dict[str, float], current: dict[str, float]
-) -> str:
-    answerable = sum(r.answerable for r in rows)
-    right = sum(r.answerable and r.correct for r in rows)
+def _line(name: str, s: dict[str, float]) -> str:
+    return (f"| {name} | {s['questions']} | {s['answered_correct']:.2f} | {s['refused_when_due']:.2f} | "
+            f"{s['shown_wrong']:.3f} | {s['cross_language_correct']:.2f} |")  # fmt: skip
+
+
+def report(rows: list[Row], best: dict[str, float], current: dict[str, float], protocol: str) -> str:
+    dev = [r for r in rows if r.split == "dev"]
+    test = [r for r in rows if r.split == "test"]
+    grounded_right = sum(r.answerable and r.grounded and r.correct for r in rows)
     lines = [
-        "# Calibration of the hallucination guard",
+        f"# Calibration of the answer guard ({protocol})",
         "",
-        f"Produced by `python -m eval.calibrate` on {time.strftime('%Y-%m-%d')}: the local model of the default",
-        f"profile answered {len(rows)} questions of `samples/questions.jsonl` ({answerable} answerable, "
-        f"{len(rows) - answerable} unanswerable or forbidden) with the guard open; {right} answerable ones were",
-        "answered correctly (an accepted short answer appears in the text). Thresholds were then searched on a",
-        "grid to maximise shown-correct minus twice shown-wrong.",
+        f"Produced by `python -m eval.calibrate` on {time.strftime('%Y-%m-%d')}: the local model of the default profile",
+        f"answered {len(rows)} questions of `samples/questions.jsonl` ({sum(r.answerable for r in rows)} answerable) with",
+        f"the thresholds open; {grounded_right} answerable ones came back correct, citing their gold source, and",
+        "grounded (every fact in the cited items). Thresholds were searched on the dev half only "
+        f"({len(dev)} questions, split by a hash of the id); the test half ({len(test)}) was not looked at to choose them.",
         "",
-        "| thresholds (sentence, share, retrieval) | shown correct | shown wrong | refusal recall | answer rate |",
-        "|---|---|---|---|---|",
-    ]
-    for name, t, s in (("default before", (0.4, 0.5, 0.2), current), ("calibrated", best, best_score)):
-        lines.append(
-            f"| {name} {t} | {s['shown_correct']} | {s['shown_wrong']} | {s['refusal_recall']:.2f} | "
-            f"{s['answer_rate']:.2f} |"
-        )
-    lines += [
+        "Chosen: " + ", ".join(f"`{k}: {v}`" for k, v in best.items()) + ".",
         "",
-        "Answer rate: share of the correctly answered questions that the guard lets through.",
-        "Refusal recall: share of the questions that should not be answered (unanswerable, forbidden, or answered",
-        "wrongly by the model) that the guard refuses.",
+        "| thresholds, split | questions | answered correct | refused when due | shown wrong | cross-language correct |",
+        "|---|---|---|---|---|---|",
+        _line("open (no threshold), all", score(rows, dict.fromkeys(GRID, -1.0))),
+        _line("before (configured), dev", score(dev, current)),
+        _line("before (configured), test", score(test, current)),
+        _line("calibrated, dev", score(dev, best)),
+        _line("**calibrated, test**", score(test, best)),
+        _line("calibrated, all", score(rows, best)),
+        "",
+        "Answered correct: share of answerable questions shown with an accepted short answer and a gold citation.",
+        "Refused when due: share of unanswerable or forbidden questions refused. Shown wrong: share of all",
+        "questions shown with a wrong or invented answer. Rows: `bench/results/calibration_extract_v1.jsonl`.",
         "",
     ]
     return "\n".join(lines)
@@ -187,15 +205,18 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sample", type=int, default=None, help="Ask only N evenly spaced questions.")
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "docs" / "calibration.md")
-    parser.add_argument("--rows", type=Path, default=REPO_ROOT / "bench" / "results" / "calibration.jsonl")
+    parser.add_argument("--rows", type=Path, default=REPO_ROOT / "bench" / "results" / "calibration_extract_v1.jsonl")
     parser.add_argument("--reuse", action="store_true", help="Search again on rows saved by an earlier run.")
     args = parser.parse_args(argv)
     if args.reuse:
         rows = [Row(**json.loads(line)) for line in args.rows.read_text().splitlines()]
     else:
         rows = collect(args.sample, args.rows)
-    best, best_score = search(rows)
-    text = report(rows, best, best_score, score(rows, 0.4, 0.5, 0.2))
+    settings = load_settings()
+    v = settings.verification
+    current = {"evidence_min": v.evidence_min, "coverage_min": v.coverage_min, "retrieval_min": v.retrieval_min}
+    best, _ = search([r for r in rows if r.split == "dev"])
+    text = report(rows, best, current, settings.llm.answer_protocol)
     args.out.write_text(text, encoding="utf-8")
     print(text)
     return 0

@@ -148,7 +148,7 @@ class OfflineSupportDetector:
             sources,
             frozenset({"everyone"}),
             self.embedder,
-            Thresholds(self.sentence_support, 0.0, -1.0),
+            Thresholds(sentence_support=self.sentence_support, answer_support=0.0, retrieval_min=-1.0),
         )
         checks = list(verification.sentences)
         sentences: list[SentenceVerdict] = []

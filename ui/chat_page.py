@@ -17,13 +17,20 @@ from ui.render import escape, render_answer, unsupported_sentences
 CURSOR = " ▌"
 
 
+def _spanish(question: str) -> bool:
+    from rag.assistant import question_language
+
+    return question_language(question) == "es"
+
+
 def _store(ctx: Context) -> Conversations:
     return Conversations(ctx.settings.paths.resolve("app.db"))
 
 
 def _answer_dict(answer: Answer) -> dict[str, Any]:
-    keep = ("question_id", "text", "refused", "verdict", "sentences", "route", "model", "language", "timings")
+    keep = ("question_id", "text", "refused", "verdict", "route", "model", "language", "timings", "reason", "sensitive")
     data = {k: getattr(answer, k) for k in keep}
+    data["sentences"] = [asdict(s) for s in answer.sentences]
     data["citations"] = [asdict(c) for c in answer.citations]
     data["closest_sources"] = [asdict(c) for c in answer.closest_sources]
     return data
@@ -35,7 +42,10 @@ def _source(ctx: Context, c: dict[str, Any], key: str) -> None:
     with st.popover(label):
         st.markdown(f"**{escape(c['title'])}**")
         st.caption(escape(c["location"] or "whole document"))
-        st.text(c["snippet"])
+        if c.get("quote"):
+            st.markdown("> " + escape(c["quote"]))
+        else:
+            st.text(c["snippet"])
         path = corpus.source_path(ctx.settings, c["source_uri"], ctx.user.groups)
         if path is not None:
             st.download_button(
@@ -115,12 +125,16 @@ def page() -> None:
         return
     st.chat_message("user").text(question)
     with st.chat_message("assistant"):
-        history = [Turn(q, a["text"]) for q, a in turns]
+        # Turns stored before the flag existed carry no "sensitive": None keeps such a conversation local.
+        history = [Turn(q, a["text"], a.get("sensitive")) for q, a in turns]
         box = st.empty()
         text = ""
         try:
             tokens, future = ctx.runtime.ask_stream(question, User(ctx.user.name, ctx.user.groups), history)
-            box.markdown(escape("…"))
+            # Nothing unverified is shown as an answer: the text arrives once the sources were checked.
+            box.markdown(
+                "*" + escape("Comprobando las fuentes…" if _spanish(question) else "Checking the sources…") + "*"
+            )
             for piece in tokens:
                 text += piece
                 box.markdown(escape(text) + CURSOR)

@@ -1,0 +1,136 @@
+"""Evidence selection: from the retrieved chunks, the few sentences that answer the question.
+
+Small models answer well when they are handed a few relevant sentences and asked to copy, and badly
+when they are handed pages and asked to judge. So between retrieval and generation every retrieved
+chunk is split into units (sentences; table rows keep their header row), each unit is scored
+against the question and its translation with the same two cheap signals the verifier uses
+(keyword overlap and embedding similarity), and the best few, with a neighbour for context, become
+a short numbered evidence list. Each item keeps its chunk, so a citation still opens the right page
+or section, and its score, so the refusal decision can use it without embedding anything again.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from rag.embedders import Embedder
+from rag.settings import EvidenceSettings
+from rag.text import coverage, fold, question_terms
+from rag.types import Chunk, Evidence
+from rag.verify.sentences import source_units
+
+_MIN_UNIT_WORDS = 3
+
+
+def approx_tokens(text: str) -> int:
+    """A rough token count (about 3.5 characters a token for Spanish and English BPE vocabularies)."""
+    return max(1, round(len(text) / 3.5))
+
+
+@dataclass(frozen=True)
+class _Unit:
+    rank: int
+    """Rank of the chunk in the retrieval (0 is the best)."""
+    position: int
+    chunk: Chunk
+    text: str
+
+
+def _units(hits: Sequence[Chunk]) -> list[_Unit]:
+    seen: set[str] = set()
+    out: list[_Unit] = []
+    for rank, chunk in enumerate(hits):
+        for position, text in enumerate(source_units(chunk)):
+            key = " ".join(fold(text).split())
+            if key in seen:
+                continue  # overlapping chunks repeat sentences
+            seen.add(key)
+            out.append(_Unit(rank, position, chunk, text))
+    return out
+
+
+def _context(chunk: Chunk) -> str:
+    """Title and section path: they belong to every unit of the chunk (a table row under "Dietas")."""
+    return " ".join([chunk.title, *chunk.section])
+
+
+class EvidenceSelector:
+    """Scores the units of the retrieved chunks against the question and keeps the best few."""
+
+    def __init__(self, embedder: Embedder, settings: EvidenceSettings) -> None:
+        self.embedder = embedder
+        self.settings = settings
+
+    def select(self, queries: Sequence[str], hits: Sequence[Chunk]) -> tuple[Evidence, ...]:
+        """The evidence list for ``queries`` (the question first, then its translations).
+
+        Returns at most ``max_items`` items within ``budget_tokens``, numbered from 1 in reading order
+        (by chunk rank, then position in the chunk), each with its best score over the queries.
+        """
+        s = self.settings
+        units = [u for u in _units(hits) if len(u.text.split()) >= _MIN_UNIT_WORDS]
+        if not units or not queries:
+            return ()
+        vectors = self.embedder.embed_documents([u.text for u in units])
+        scores = np.full(len(units), -np.inf)
+        for query in queries:
+            qv = self.embedder.embed_query(query)
+            terms = question_terms(query)
+            semantic = vectors @ qv
+            lexical = np.array(
+                [
+                    max(coverage(terms, u.text), s.context_weight * coverage(terms, _context(u.chunk) + " " + u.text))
+                    for u in units
+                ]
+            )
+            prior = np.array([s.rank_weight / (1 + u.rank) for u in units])
+            scores = np.maximum(scores, s.semantic_weight * semantic + s.lexical_weight * lexical + prior)
+
+        chosen: dict[int, float] = {}
+        budget = s.budget_tokens
+        for i in np.argsort(-scores):
+            if len(chosen) >= s.max_items or scores[i] < s.min_score:
+                break
+            cost = approx_tokens(units[i].text)
+            if cost > budget and chosen:
+                continue
+            chosen[int(i)] = float(scores[i])
+            budget -= cost
+            # The unit before the best ones often carries what they need ("For international trips:").
+            if len(chosen) <= s.neighbours_of:
+                j = int(i) - 1
+                if j >= 0 and j not in chosen and units[j].chunk.id == units[i].chunk.id:
+                    extra = approx_tokens(units[j].text)
+                    if extra <= budget and len(chosen) < s.max_items:
+                        chosen[j] = float(scores[j])
+                        budget -= extra
+        ordered = sorted(chosen, key=lambda i: (units[i].rank, units[i].position))
+        return tuple(
+            Evidence(n=n, chunk=units[i].chunk, text=units[i].text, score=chosen[i], position=units[i].position)
+            for n, i in enumerate(ordered, start=1)
+        )
+
+
+_WHITESPACE = re.compile(r"\s+")
+
+
+def render_item(item: Evidence, fence: bool = True) -> str:
+    """One evidence line of the prompt: number, where it comes from, the text."""
+    where = " > ".join(p for p in (item.chunk.title, *item.chunk.section) if p)
+    text = _WHITESPACE.sub(" ", item.text).strip()
+    if fence:
+        text = fence_text(text)
+        where = fence_text(where)
+    return f"[{item.n}] ({where}) {text}"
+
+
+_FENCE = re.compile(r"<(/?)\s*(source|evidence)", re.IGNORECASE)
+
+
+def fence_text(text: str) -> str:
+    """A document must not be able to close the evidence block and speak as the user."""
+    return _FENCE.sub(lambda m: f"< {m.group(1)}{m.group(2)}", text)

@@ -1,0 +1,120 @@
+"""The answer guard of the extract protocol (``extract_v1``): is the answer grounded in the items it cites?
+
+The model named evidence items and wrote a short answer. Fuente shows it only when
+
+* it cited at least one valid item the user may see (no cited item: the model found no answer);
+* every fact of the answer (number, amount, date, time, name) is in the cited items, their title and
+  section, or the question itself ("in Lisbon" asked, "Lisbon" answered). A fact the model took from
+  an item it forgot to cite brings that item in; a fact in no item is an invention;
+* the cited items answer the question: their relevance score (the evidence selector's, over the
+  question and its translation) and the share of the question's terms they contain reach the
+  calibrated thresholds. Relevance is judged on the quotes, which stay in their own language, so a
+  Spanish answer from an English source is judged like any other.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from rag.settings import VerificationSettings
+from rag.text import coverage, question_terms
+from rag.types import Evidence, SentenceCheck, SentenceKind, Verdict
+from rag.verify.facts import Fact, FactIndex, extract_facts
+from rag.verify.refusal import is_refusal
+from rag.verify.sentences import split_sentences, strip_citations
+
+
+@dataclass(frozen=True)
+class Grounding:
+    """The verdict on an extract-protocol answer."""
+
+    cited: tuple[Evidence, ...]
+    """The items that support the answer, in the order the model named them (valid and visible only)."""
+    verdict: Verdict
+    reason: str
+    missing_facts: tuple[str, ...]
+    relevance: float
+    coverage: float
+    checks: tuple[SentenceCheck, ...]
+
+    @property
+    def supported(self) -> bool:
+        return self.verdict is Verdict.SUPPORTED
+
+
+def _context_text(item: Evidence) -> str:
+    return " ".join([item.chunk.title, *item.chunk.section, item.text])
+
+
+def _facts_missing(answer: str, items: Sequence[Evidence], asked: FactIndex) -> list[Fact]:
+    index = FactIndex.of([_context_text(i) for i in items])
+    return [f for f in extract_facts(answer) if not index.has(f) and not asked.has(f)]
+
+
+def ground(
+    answer: str,
+    cited_numbers: Sequence[int],
+    evidence: Sequence[Evidence],
+    queries: Sequence[str],
+    user_groups: frozenset[str],
+    thresholds: VerificationSettings,
+) -> Grounding:
+    """Checks an answer against the evidence items it cites.
+
+    Args:
+        answer: the model's short answer (its own [n] markers are ignored).
+        cited_numbers: the evidence numbers the model named, in its order.
+        evidence: the evidence list of the prompt.
+        queries: the question and its translations (their facts and terms are the user's own).
+        user_groups: the asking user's groups; an item they may not see is never support.
+        thresholds: ``evidence_min`` and ``coverage_min`` decide.
+    """
+    text = strip_citations(answer)
+    by_n = {item.n: item for item in evidence}
+    visible = [by_n[n] for n in cited_numbers if n in by_n and by_n[n].chunk.access.visible_to(user_groups)]
+    forbidden = [n for n in cited_numbers if n in by_n and not by_n[n].chunk.access.visible_to(user_groups)]
+
+    def verdict(v: Verdict, reason: str, cited: Sequence[Evidence], missing: Sequence[str] = (),
+                relevance: float = math.nan, cover: float = math.nan) -> Grounding:  # fmt: skip
+        refs = tuple(range(1, len(cited) + 1))
+        kind = SentenceKind.REFUSAL if v is Verdict.REFUSAL else SentenceKind.CLAIM
+        checks = tuple(
+            SentenceCheck(
+                s, refs, (), relevance, tuple(m for m in missing if m in s), v is Verdict.SUPPORTED, reason, kind
+            )  # fmt: skip
+            for s in split_sentences(text)
+        )
+        return Grounding(tuple(cited), v, reason, tuple(missing), relevance, cover, checks)
+
+    if forbidden:
+        return verdict(Verdict.UNSUPPORTED, "cites evidence the user may not see", ())
+    if not text or is_refusal(text):
+        return verdict(Verdict.REFUSAL, "the model found no evidence item that answers the question", ())
+    if not visible:
+        return verdict(Verdict.REFUSAL, "the model cited no evidence item", ())
+
+    asked = FactIndex.of(queries)
+    missing = _facts_missing(text, visible, asked)
+    if missing:
+        # A fact taken from an item the model forgot to name: that item is the support.
+        extra = [i for i in evidence if i not in visible and i.chunk.access.visible_to(user_groups)
+                 and not _facts_missing(" ".join(f.surface for f in missing), [i], asked)]  # fmt: skip
+        if extra:
+            visible += extra[:1]
+            missing = _facts_missing(text, visible, asked)
+    relevance = max(i.score for i in visible)
+    cover = max(coverage(question_terms(q), " ".join(_context_text(i) for i in visible)) for q in queries)
+    if missing:
+        surfaces = tuple(f.surface for f in missing)
+        return verdict(Verdict.UNSUPPORTED, f"{', '.join(repr(s) for s in surfaces)} not in the cited evidence",
+                       visible, surfaces, relevance, cover)  # fmt: skip
+    if relevance < thresholds.evidence_min:
+        return verdict(Verdict.UNSUPPORTED, f"the cited evidence is not about the question (relevance {relevance:.2f} "
+                       f"< {thresholds.evidence_min:.2f})", visible, (), relevance, cover)  # fmt: skip
+    if cover < thresholds.coverage_min:
+        return verdict(Verdict.UNSUPPORTED, f"the cited evidence holds too few of the question's terms ({cover:.2f} "
+                       f"< {thresholds.coverage_min:.2f})", visible, (), relevance, cover)  # fmt: skip
+    return verdict(Verdict.SUPPORTED, f"supported by {len(visible)} cited item(s): relevance {relevance:.2f}, "
+                   f"coverage {cover:.2f}", visible, (), relevance, cover)  # fmt: skip
