@@ -27,7 +27,7 @@ from typing import Any, TypeVar
 
 from ingest.parsing import ParseOptions, parse_file
 from ingest.parsing.registry import label_for
-from rag.errors import FileRejected, ParseFailure, SkipFile
+from rag.errors import FileRejected, IngestError, ParseFailure, SkipFile
 from rag.types import ParsedFile
 
 log = logging.getLogger(__name__)
@@ -37,6 +37,8 @@ ParseResult = ParsedFile | FileRejected
 ParseFunction = Callable[[Path, ParseOptions], ParsedFile]
 """What a worker calls on each path: ``parse_file`` unless a caller supplies another."""
 
+_MAX_FAILED_STARTS = 3
+"""Workers that die before they are ready, in a row, before the job gives up (an installation fault)."""
 _READ_AHEAD = 4
 """Files handed out per worker beyond the one being read: keeps memory flat on big corpora."""
 
@@ -71,6 +73,10 @@ def _worker_main(conn: Connection, parse: ParseFunction) -> None:
     with contextlib.suppress(OSError):
         os.setsid()  # its own process group: killing the worker kills tesseract/soffice with it
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    try:
+        conn.send(("ready", None))  # started: from now on a death is the file's doing
+    except (BrokenPipeError, OSError):
+        return
     while True:
         try:
             task = conn.recv()
@@ -131,6 +137,7 @@ class _Worker:
         child.close()
         self.task: _Task | None = None
         self.started = 0.0
+        self.ready = False
 
     def give(self, task: _Task, options: ParseOptions) -> None:
         self.task = task
@@ -181,6 +188,7 @@ class ParsePool:
         self.timeout_s = timeout_s or None
         self.parse = parse
         self.restarts = 0
+        self._failed_starts = 0
         # spawn, not fork: the parent may hold torch threads, which fork does not survive.
         self._context = multiprocessing.get_context("spawn")
 
@@ -225,7 +233,7 @@ class ParsePool:
                     worker = _Worker(self._context, self.parse)
                     pool.append(worker)
                     self._give(worker, todo.pop(0), done, pool)
-                self._collect(pool, done)
+                self._collect(pool, done, todo)
         finally:
             for worker in pool:
                 worker.stop()
@@ -244,7 +252,7 @@ class ParsePool:
         pool.append(_Worker(self._context, self.parse))
         self.restarts += 1
 
-    def _collect(self, pool: list[_Worker], done: dict[int, ParseResult]) -> None:
+    def _collect(self, pool: list[_Worker], done: dict[int, ParseResult], todo: list[_Task]) -> None:
         """Wait for a result, a dead worker or a deadline, and settle what happened."""
         busy = [w for w in pool if w.task is not None]
         if not busy:
@@ -265,11 +273,27 @@ class ParsePool:
                 except (EOFError, OSError):
                     pass  # died mid-send: handled as a crash below
                 else:
+                    if task_id == "ready":
+                        worker.ready = True
+                        self._failed_starts = 0
+                        continue
                     done[task_id] = _from_wire(message)
                     worker.task = None
                     continue
             if worker.process.sentinel in ready or not worker.process.is_alive():
                 worker.process.join(5)
+                if not worker.ready:
+                    # It died before it could read anything: the pool's fault, not the file's.
+                    self._failed_starts += 1
+                    if self._failed_starts >= _MAX_FAILED_STARTS:
+                        raise IngestError(
+                            f"Parser worker processes cannot start ({_signal_name(worker.process.exitcode)}); "
+                            "check the installation, or set ingest.workers to 1 to parse in one process."
+                        )
+                    todo.insert(0, task)
+                    worker.task = None
+                    self._replace(worker, pool)
+                    continue
                 reason = crash_reason(task.path, worker.process.exitcode)
                 log.warning("Parser worker died on %s: %s", task.path, reason)
                 done[task.task_id] = ParseFailure(reason)

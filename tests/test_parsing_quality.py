@@ -44,6 +44,20 @@ def test_clean_prose_is_readable_and_a_garbled_layer_is_not() -> None:
 
 
 @pytest.mark.parametrize(
+    "text",
+    [
+        "대한민국 헌법 제1조 대한민국은 민주공화국이다. 대한민국의 주권은 국민에게 있고, 모든 권력은 국민으로부터 나온다.",
+        "人人生而自由，在尊严和权利上一律平等。他们赋有理性和良心，并应以兄弟关系的精神相对待。",
+        "すべての人間は、生まれながらにして自由であり、かつ、尊厳と権利とについて平等である。",
+    ],
+    ids=["ko", "zh", "ja"],
+)
+def test_scripts_without_a_usable_word_list_are_judged_without_one(text: str) -> None:
+    # wordfreq needs extra tokenizers for these languages; the score must neither fail nor call them garbage.
+    assert text_quality(text * 3).readable
+
+
+@pytest.mark.parametrize(
     "candidate",
     ["5", "12", "- 3 -", "Page 4 of 10", "Página 2 de 9", "iv", "2023-05-01", "«POAH «3E*»CM tanntxim. inc. /^. ^",
      "toi n»Bfl. iseorty ttsrootj saifii, GROTE, nut", "QUJDRGVmZ2hpamtsbW5vcHFyc3R1dnd4eXo0NTY3ODkwMTIz", "Untitled"],

@@ -45,6 +45,12 @@ _PLACEHOLDER_TITLES = frozenset(
         "untitled",
         "sin título",
         "title",
+        # Generic headings that open many documents and name none of them.
+        "contents",
+        "table of contents",
+        "índice",
+        "indice",
+        "tabla de contenidos",
     }
 )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from pathlib import Path
 
@@ -19,6 +20,8 @@ from rag.types import ParsedFile
 _PASSWORD_PROTECTED = "The PDF is password-protected; remove the password or ingest an unprotected copy."
 _MAX_TITLE_CHARS = 120
 _MAX_TITLE_WORDS = 15
+_SENTENCE_BREAK = re.compile(r"[.?!]\s+\w")
+"""A line with a sentence ending inside it is body text, not a heading."""
 _TITLE_LINES = 6
 _PDFIUM_PASSWORD_ERROR = 4  # FPDF_ERR_PASSWORD
 
@@ -88,7 +91,9 @@ def _heading_line(texts: list[str]) -> str | None:
     for line in _lines(texts[0] if texts else "")[:_TITLE_LINES]:
         if len(texts) > 1 and openers[line] > 1:
             continue
-        if len(line) > _MAX_TITLE_CHARS or len(line.split()) > _MAX_TITLE_WORDS:
+        if len(line) > _MAX_TITLE_CHARS or len(line.split()) > _MAX_TITLE_WORDS or _SENTENCE_BREAK.search(line):
+            continue
+        if line[-1] in ".,;" or line[0].islower():  # the end or the middle of a sentence
             continue
         if is_real_title(line):
             return line

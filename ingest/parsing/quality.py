@@ -66,14 +66,19 @@ def _wordlist_languages() -> frozenset[str]:
         import wordfreq
     except ImportError:
         return frozenset()
-    return frozenset(wordfreq.available_languages())
+    # Chinese, Japanese and Korean need tokenizers wordfreq installs as extras (jieba, mecab): those
+    # scripts are judged by the odd-symbol share alone.
+    return frozenset(wordfreq.available_languages()) - {"zh", "ja", "ko"}
 
 
 @functools.lru_cache(maxsize=200_000)
 def _known(word: str, language: str) -> bool:
     import wordfreq
 
-    return wordfreq.zipf_frequency(word, language) > 0
+    try:
+        return wordfreq.zipf_frequency(word, language) > 0
+    except Exception:  # noqa: BLE001 - a word list that cannot load must not fail the parse
+        return True
 
 
 def _candidate_languages(sample: str, language: str) -> list[str]:
@@ -106,6 +111,8 @@ def _shape_ok(word: str) -> bool:
 
 def _is_odd(char: str) -> bool:
     if char.isalnum() or char.isspace() or char in _PROSE_PUNCTUATION:
+        return False
+    if "\u3000" <= char <= "\u303f" or "\uff00" <= char <= "\uffef":  # CJK and full-width punctuation
         return False
     return not unicodedata.category(char).startswith("M")  # combining marks belong to letters
 
