@@ -120,7 +120,7 @@ def test_every_variable_the_file_uses_is_in_env_example_and_none_is_stale() -> N
 
 def test_the_services_and_their_profiles() -> None:
     services = resolved_compose()["services"]
-    assert set(services) == {"vllm", "vllm-embed", "chroma", "chroma-auth", "app", "ingest", "ingest-scheduled"}
+    assert set(services) == {"vllm", "vllm-embed", "chroma", "chroma-auth", "app", "api", "ingest", "ingest-scheduled"}
     assert "profiles" not in services["vllm"] and "profiles" not in services["app"]
     assert services["vllm-embed"]["profiles"] == ["embed-server"]
     assert services["ingest"]["profiles"] == ["jobs"] and services["ingest"]["restart"] == "no"
@@ -153,10 +153,12 @@ def test_chroma_and_its_token_proxy_are_on_the_internal_network_only() -> None:
     assert doc["networks"]["internal"]["internal"] is True
     assert chroma["image"] == "chromadb/chroma:1.5.9"
     assert [v["target"] for v in chroma["volumes"] if v["type"] == "volume"] == ["/data"]
-    # Only the app publishes a port, and by default on the loopback interface.
+    # Only the app and the API publish a port, and by default on the loopback interface.
     published = {name: s["ports"] for name, s in doc["services"].items() if s.get("ports")}
-    assert list(published) == ["app"] and published["app"][0]["host_ip"] == "127.0.0.1"
-    assert published["app"][0]["target"] == 8501
+    assert sorted(published) == ["api", "app"] and all(p[0]["host_ip"] == "127.0.0.1" for p in published.values())
+    assert published["app"][0]["target"] == 8501 and published["api"][0]["target"] == 8090
+    assert "/health" in " ".join(doc["services"]["api"]["healthcheck"]["test"])
+    assert doc["services"]["api"]["command"][:1] == ["serve-api"]
 
 
 def test_vllm_reserves_the_gpu_and_takes_its_settings_from_the_environment() -> None:
@@ -178,7 +180,7 @@ def test_vllm_reserves_the_gpu_and_takes_its_settings_from_the_environment() -> 
 def test_the_app_and_the_jobs_are_configured_for_the_services() -> None:
     doc = resolved_compose()
     vllm, embed = doc["services"]["vllm"]["command"], doc["services"]["vllm-embed"]["command"]
-    for service in ("app", "ingest", "ingest-scheduled"):
+    for service in ("app", "api", "ingest", "ingest-scheduled"):
         settings = app_settings(service)
         assert settings.profile == "gpu" and settings.index.provider == "http"
         # Chroma through its token proxy, with the token the proxy requires.
