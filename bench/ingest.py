@@ -31,7 +31,7 @@ import tempfile
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import ParamSpec, TypeVar
 
@@ -43,7 +43,7 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
 import numpy as np  # noqa: E402
 
 from ingest.chunking import Chunker  # noqa: E402
-from ingest.parsing import parse_file  # noqa: E402
+from ingest.parsing import ParseOptions, parse_file  # noqa: E402
 from ingest.pipeline import Ingestor, parse_options  # noqa: E402
 from rag.embedders import Embedder, SentenceTransformerEmbedder, build_embedder  # noqa: E402
 from rag.errors import FileRejected  # noqa: E402
@@ -294,6 +294,43 @@ def time_pipeline(settings: Settings, embedder: Embedder, corpus: Path) -> Pipel
         index.close()
 
 
+def time_legacy(articles: Sequence[Article], folder: Path, options: ParseOptions, count: int) -> dict[str, float]:
+    """LibreOffice as a stage of its own: ``count`` articles saved as .doc, then parsed (converted) here.
+
+    Kept out of the pipeline corpus, and so out of the ratio: a conversion is one soffice process per
+    file, whose cost has nothing to do with the encoder the ratio is about.
+    """
+    from ingest.parsing import convert as libreoffice
+
+    if count <= 0 or libreoffice.soffice_path() is None:
+        return {}
+    import docx
+
+    folder.mkdir(parents=True, exist_ok=True)
+    made: list[Path] = []
+    for i, article in enumerate(articles[:count]):
+        document = docx.Document()
+        document.add_heading(article.title, level=1)
+        for paragraph in article.paragraphs:
+            document.add_paragraph(paragraph)
+        source = folder / f"{i:03d}.docx"
+        document.save(str(source))
+        data, _ = libreoffice.convert(source, ".docx", "doc", options.convert_timeout_s, "Word")
+        made.append(folder / f"{i:03d}.doc")
+        made[-1].write_bytes(data)
+    libreoffice.CONVERSION_SECONDS.clear()
+    start = time.perf_counter()
+    for path in made:
+        parse_file(path, options)
+    total = time.perf_counter() - start
+    conversion = sum(libreoffice.CONVERSION_SECONDS)
+    return {
+        "files": len(made),
+        "libreoffice conversion": round(conversion, 3),
+        "parse of converted": round(total - conversion, 3),
+    }
+
+
 def time_raw(embedder: SentenceTransformerEmbedder, texts: list[str], batch_size: int) -> float:
     """Seconds for one ``SentenceTransformer.encode`` over ``texts``, called as the embedder's ``_encode`` calls it."""
     start = time.perf_counter()
@@ -338,6 +375,8 @@ class Report:
     peak_rss_mib: float
     others_cpu_share: dict[str, float | None]
     warnings: list[str]
+    legacy_s: dict[str, float] = field(default_factory=dict)
+    """LibreOffice as its own stage, outside the ratio: files, conversion seconds, parse seconds."""
 
 
 def _format_others(shares: dict[str, float | None]) -> str:
@@ -368,6 +407,15 @@ def format_report(r: Report) -> str:
         ("peak RSS", f"{r.peak_rss_mib:.1f} MiB (this process; parse workers not included)"),
         ("other processes", _format_others(r.others_cpu_share)),
     ]
+    if r.legacy_s:
+        n, conversion = int(r.legacy_s["files"]), r.legacy_s["libreoffice conversion"]
+        rows.append(
+            (
+                "libreoffice",
+                f"{n} .doc files: conversion {conversion:.1f} s ({conversion / max(n, 1):.2f} s/file), parse of the "
+                f"converted files {r.legacy_s['parse of converted']:.2f} s (its own stage, outside the ratio)",
+            )
+        )
     lines = [f"{name:<16} {value}" for name, value in rows]
     lines += [f"warning          {w}" for w in r.warnings]
     return "\n".join(lines)
@@ -397,6 +445,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="at most N articles per source (trial runs; may fall below 2,000 chunks)",
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
+    parser.add_argument(
+        "--legacy-files", type=int, default=3, help="articles also saved as .doc to time LibreOffice (0: skip)"
+    )
     return parser.parse_args(argv)
 
 
@@ -522,7 +573,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Both sides then start with loaded weights and initialised kernels.
         embedder.embed_documents(texts[: settings.embedding.batch_size])
         measured = time_both(settings, embedder, corpus, texts, args.order)
-    report = build_report(settings, embedder, args.order, formats, measured, warnings)
+        legacy = time_legacy(articles, Path(tmp) / "legacy", parse_options(settings), args.legacy_files)
+    report = replace(build_report(settings, embedder, args.order, formats, measured, warnings), legacy_s=legacy)
     print(json.dumps(asdict(report), indent=2) if args.json else format_report(report))
     return 0
 
