@@ -357,3 +357,30 @@ def test_every_new_suffix_is_supported() -> None:
 
     for suffix in (".doc", ".xls", ".ppt", ".rtf", ".odp", ".ods", ".epub", ".zip", ".xml", ".json", ".jsonl"):
         assert suffix in SUPPORTED_SUFFIXES
+
+
+# -- images ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.integration
+def test_a_scanned_image_is_ocred_and_inside_a_zip_too(tmp_path: Path) -> None:
+    from PIL import Image, ImageDraw, ImageFont
+
+    from ingest.parsing.ocr import tesseract_path
+
+    if tesseract_path() is None:
+        pytest.skip("tesseract is not installed; `make system` installs it.")
+    image = Image.new("L", (1400, 200), 255)
+    ImageDraw.Draw(image).text((30, 60), "Reunion del comite el lunes", fill=0, font=ImageFont.load_default(size=48))
+    png = tmp_path / "acta.png"
+    image.save(png)
+    parsed = parse_file(png, ParseOptions(ocr_languages="eng"))
+    assert parsed.format == "image" and parsed.title == "acta"
+    assert "comite el lunes" in text_of(parsed)
+    archive = tmp_path / "escaneos.zip"
+    archive.write_bytes(_zip_bytes({"2024/acta.png": png.read_bytes()}))
+    inside = parse_file(archive, ParseOptions(ocr_languages="eng"))
+    assert inside.blocks[0].part == "2024/acta.png" and "comite el lunes" in text_of(inside)
+    with pytest.raises(SkipFile) as info:
+        parse_file(png, OPTIONS)  # OCR off: skipped for that reason, not for its type
+    assert "OCR" in info.value.reason and "not supported" not in info.value.reason

@@ -75,7 +75,7 @@ def parse_zip(path: Path, ctx: ParseContext) -> ParsedFile:
             ]
     if not blocks:
         raise SkipFile(
-            f"None of the {len(members)} files in the ZIP archive could be ingested (empty, unsupported or "
-            "refused members); unpack it to see each file's reason."
+            f"None of the {len(members)} files in the ZIP archive holds text that could be ingested; unpack it to "
+            "see each file's reason."
         )
     return ParsedFile(title=ctx.stem, blocks=tuple(blocks), format="zip", notes=tuple(notes))

@@ -1,4 +1,4 @@
-"""OCR of rendered PDF pages with the ``tesseract`` command-line tool."""
+"""OCR of rendered PDF pages and image files with the ``tesseract`` command-line tool."""
 
 from __future__ import annotations
 
@@ -51,6 +51,18 @@ def _tesseract(tesseract: str, image: Path, languages: str) -> str:
         detail = result.stderr.decode("utf-8", "replace").strip().splitlines()[-1:] or ["?"]
         raise OcrUnavailable(f"Tesseract failed: {detail[0]}")
     return result.stdout.decode("utf-8", "replace")
+
+
+def ocr_image(image: Path, languages: str) -> str:
+    """OCR one image file (PNG, TIFF, JPEG...).
+
+    Raises:
+        OcrUnavailable: Tesseract is missing or fails.
+    """
+    tesseract = tesseract_path()
+    if tesseract is None:
+        raise OcrUnavailable("The tesseract program is not installed.")
+    return _tesseract(tesseract, image, languages)
 
 
 def ocr_pdf_pages(pdf: pdfium.PdfDocument, page_numbers: list[int], languages: str, dpi: int) -> dict[int, str]:

@@ -49,6 +49,14 @@ _FORMAT_BY_SUFFIX: dict[str, str] = {
     ".json": "json",
     ".jsonl": "jsonl",
     ".ndjson": "jsonl",
+    ".png": "image",
+    ".jpg": "image",
+    ".jpeg": "image",
+    ".tif": "image",
+    ".tiff": "image",
+    ".bmp": "image",
+    ".gif": "image",
+    ".webp": "image",
 }
 
 SUPPORTED_SUFFIXES: frozenset[str] = frozenset(_FORMAT_BY_SUFFIX)
@@ -78,6 +86,7 @@ _PARSERS: dict[str, tuple[str, str]] = {
     "xml": ("ingest.parsing.xml_text", "parse_xml"),
     "json": ("ingest.parsing.json_text", "parse_json"),
     "jsonl": ("ingest.parsing.json_text", "parse_jsonl"),
+    "image": ("ingest.parsing.image", "parse_image"),
 }
 
 LABELS: dict[str, str] = {
@@ -103,6 +112,7 @@ LABELS: dict[str, str] = {
     "xml": "XML",
     "json": "JSON",
     "jsonl": "JSON Lines",
+    "image": "image",
 }
 
 _ZIP_FORMATS = frozenset({"docx", "pptx", "xlsx", "odt", "odp", "ods", "epub", "zip"})
