@@ -74,10 +74,16 @@ class SentenceTransformerEmbedder:
         self._query_prompt = query_prompt
         self._document_prompt = document_prompt
         self._tokenizer = self._model.tokenizer
+        self.languages: frozenset[str] | None = None
+        """Languages the model understands (None: all); set from the model's catalog entry."""
 
     @property
     def model_id(self) -> str:
         return self._model_id
+
+    @property
+    def backend(self) -> str:
+        return "torch"
 
     @property
     def dimension(self) -> int:
@@ -117,6 +123,118 @@ class SentenceTransformerEmbedder:
 
     def embed_query(self, text: str) -> np.ndarray:
         return self._encode([text], self._query_prompt)[0]
+
+
+class ExportedEmbedder:
+    """A local sentence-transformers model run from its verified ONNX export by OpenVINO or ONNX Runtime.
+
+    Gives the same vectors as :class:`SentenceTransformerEmbedder` (cosine >= 0.99, checked when the
+    export is made) at a fraction of the CPU time. Texts are tokenised once, sorted by length across the
+    whole call (so a batch pads little) and encoded in ``batch_size`` batches.
+    """
+
+    def __init__(
+        self,
+        model_dir: str | Path,
+        *,
+        model_id: str,
+        backend: str = "openvino",
+        batch_size: int = 32,
+        normalize: bool = True,
+        quantize: str = "none",
+        precision: str = "auto",
+        threads: int | None = None,
+        query_prompt: str | None = None,
+        document_prompt: str | None = None,
+        languages: frozenset[str] | None = None,
+    ) -> None:
+        from rag import embed_backends as eb
+
+        model_dir = Path(model_dir)
+        if backend == "openvino" and quantize != "none":
+            raise ConfigError("embedding.quantize int8 is for the onnx backend; openvino uses embedding.precision.")
+        export = eb.ensure_export(model_dir, int8=quantize == "int8")
+        if backend == "openvino":
+            self._run = eb.openvino_runner(export, threads=threads, precision=precision)
+        elif backend == "onnx":
+            self._run = eb.onnxruntime_runner(export, threads=threads)
+        else:
+            raise ConfigError(f"Unknown embedding.backend {backend!r}; use torch, onnx or openvino.")
+        self._model_id = model_id
+        self._backend = f"{backend}{'-int8' if quantize == 'int8' else ''}"
+        self._batch_size = batch_size
+        self._normalize = normalize
+        self._max_length = eb.max_seq_length(model_dir)
+        self._pooling = eb.pooling_mode(model_dir)
+        self._tokenizer = eb.load_tokenizer(model_dir, self._max_length)
+        self._counter = eb.load_tokenizer(model_dir, 10**9)
+        self._prompts = _prompts(model_dir)
+        self._query_prompt = query_prompt
+        self._document_prompt = document_prompt
+        self._languages = languages
+        self._dimension = int(self._encode(["dimension probe"], None).shape[1])
+
+    @property
+    def model_id(self) -> str:
+        return self._model_id
+
+    @property
+    def backend(self) -> str:
+        return self._backend
+
+    @property
+    def languages(self) -> frozenset[str] | None:
+        """Languages the model understands (None: all)."""
+        return self._languages
+
+    @property
+    def dimension(self) -> int:
+        return self._dimension
+
+    @property
+    def max_tokens(self) -> int:
+        return self._max_length - 2  # [CLS] and [SEP]
+
+    @property
+    def batch_size(self) -> int:
+        return self._batch_size
+
+    def count_tokens(self, text: str) -> int:
+        return len(self._counter.encode(text, add_special_tokens=False).ids)
+
+    def _encode(self, texts: list[str], prompt: str | None) -> np.ndarray:
+        from rag.embed_backends import batch_arrays, pool
+
+        if prompt:
+            prefix = self._prompts.get(prompt, prompt)
+            texts = [prefix + t for t in texts]
+        encoded = [e.ids for e in self._tokenizer.encode_batch(texts)]
+        order = sorted(range(len(texts)), key=lambda i: -len(encoded[i]))
+        out: np.ndarray | None = None
+        for start in range(0, len(order), self._batch_size):
+            rows = order[start : start + self._batch_size]
+            ids, mask = batch_arrays([encoded[i] for i in rows])
+            vectors = pool(self._run(ids, mask), mask, self._pooling, self._normalize)
+            if out is None:
+                out = np.zeros((len(texts), vectors.shape[1]), dtype=np.float32)
+            out[rows] = vectors
+        return out if out is not None else np.zeros((0, getattr(self, "_dimension", 0)), dtype=np.float32)
+
+    def embed_documents(self, texts: list[str]) -> np.ndarray:
+        return self._encode(texts, self._document_prompt)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self._encode([text], self._query_prompt)[0]
+
+
+def _prompts(model_dir: Path) -> dict[str, str]:
+    try:
+        import json
+
+        cfg = json.loads((model_dir / "config_sentence_transformers.json").read_text())
+    except (FileNotFoundError, ValueError):
+        return {}
+    return dict(cfg.get("prompts") or {})
 
 
 class OpenAIEmbedder:
@@ -263,12 +381,28 @@ def build_embedder(settings: Settings) -> Embedder:
         )
     from rag.models import ensure_model
 
-    names = {spec.name for spec in settings.models.catalog}
-    if cfg.model in names:
+    specs = {spec.name: spec for spec in settings.models.catalog}
+    if cfg.model in specs:
         path: str | Path = ensure_model(settings, cfg.model)
     else:
         path = Path(cfg.model).expanduser() if Path(cfg.model).expanduser().exists() else cfg.model
-    return SentenceTransformerEmbedder(
+    listed = cfg.languages if cfg.languages is not None else getattr(specs.get(cfg.model), "languages", None)
+    languages = frozenset(listed) if listed else None
+    if cfg.backend != "torch" and cfg.device == "cpu" and Path(path).is_dir():
+        return ExportedEmbedder(
+            path,
+            model_id=cfg.model,
+            backend=cfg.backend,
+            batch_size=cfg.batch_size,
+            normalize=cfg.normalize,
+            quantize=cfg.quantize,
+            precision=cfg.precision,
+            threads=cfg.threads,
+            query_prompt=cfg.query_prompt,
+            document_prompt=cfg.document_prompt,
+            languages=languages,
+        )
+    embedder = SentenceTransformerEmbedder(
         path,
         model_id=cfg.model,
         batch_size=cfg.batch_size,
@@ -277,3 +411,5 @@ def build_embedder(settings: Settings) -> Embedder:
         query_prompt=cfg.query_prompt,
         document_prompt=cfg.document_prompt,
     )
+    embedder.languages = languages
+    return embedder

@@ -105,6 +105,9 @@ class ModelSpec(_Section):
     verify_file: str | None = Field(None, description="folder models: the file the sha256 pins.")
     size: int | None = Field(None, description="Expected size in bytes of the pinned file.")
     sources: list[ModelSourceSettings] = Field(description="Tried in order until one verifies.")
+    languages: list[str] | None = Field(
+        None, description="Embedding models: ISO 639-1 languages it was trained for (None: multilingual or unknown)."
+    )
 
 
 class ModelsSettings(_Section):
@@ -136,6 +139,30 @@ class EmbeddingSettings(_Section):
     )
     batch_size: int = Field(32, ge=1, description="Texts per encode call.")
     device: str = Field("cpu", description="torch device for sentence-transformers (cpu, cuda).")
+    backend: Literal["torch", "onnx", "openvino"] = Field(
+        "openvino",
+        description=(
+            "sentence_transformers: runtime of the local model. torch: PyTorch fp32 (needed for device cuda); "
+            "onnx: ONNX Runtime; openvino: OpenVINO (fastest on CPU here, bf16 where the CPU has it). onnx and "
+            "openvino run an ONNX export made once from the packaged weights next to the model, and verified."
+        ),
+    )
+    quantize: Literal["none", "int8"] = Field(
+        "none", description="onnx backend: run a dynamically quantised int8 copy of the export (verified too)."
+    )
+    precision: Literal["auto", "f32", "bf16"] = Field(
+        "auto", description="openvino backend: inference precision; auto is bf16 on CPUs with AMX/AVX512-BF16."
+    )
+    threads: int | None = Field(
+        None, ge=1, description="onnx/openvino backends: CPU threads for one encode (None: the runtime's choice)."
+    )
+    languages: list[str] | None = Field(
+        None,
+        description=(
+            "ISO 639-1 languages the embedding model understands; None: the model's catalog entry says (all when "
+            "it says nothing). Questions in other languages get retrieval.uncovered_dense_weight for their dense ranking."
+        ),
+    )
     normalize: bool = Field(True, description="L2-normalise embeddings (cosine similarity).")
     query_prompt: str | None = Field(None, description="Prompt name/prefix for queries (e5, gemma).")
     document_prompt: str | None = Field(None, description="Prompt name/prefix for documents.")
@@ -315,6 +342,17 @@ class RetrievalSettings(_Section):
     rrf_k: int = Field(60, ge=1, description="Reciprocal rank fusion constant.")
     dense_weight: float = Field(1.0, ge=0, description="Weight of the dense ranking in the fusion.")
     sparse_weight: float = Field(1.0, ge=0, description="Weight of the keyword ranking in the fusion.")
+    uncovered_dense_weight: float = Field(
+        1.0,
+        ge=0,
+        description=(
+            "Weight of the dense ranking for a query in a language the embedder does not cover "
+            "(embedding.languages); chosen on a dev split, see docs/benchmarks.md."
+        ),
+    )
+    uncovered_rrf_k: int | None = Field(
+        None, ge=1, description="rrf_k for queries in a language the embedder does not cover (None: rrf_k)."
+    )
     translate_query: bool = Field(
         True, description="Also search with the question translated (es<->en) by the LLM, fused with the original."
     )
@@ -402,6 +440,15 @@ class ApiSettings(_Section):
     stream: Literal["live", "verified"] = Field(
         "live",
         description="live: stream tokens as generated (a refusal after verification is appended); verified: send the text once it is verified.",
+    )
+    oidc_issuer: str | None = Field(
+        None,
+        description="Also accept OIDC access tokens (JWTs) of this issuer as bearer tokens; users and groups are mapped "
+        "by the users file's oidc: section, as in the app.",
+    )
+    oidc_audience: str | None = Field(None, description="The audience (aud) those tokens must carry (needed with oidc_issuer).")
+    oidc_jwks_url: str | None = Field(
+        None, description="The issuer's signing keys; default: jwks_uri of <issuer>/.well-known/openid-configuration."
     )
 
 

@@ -1,0 +1,315 @@
+"""Faster runtimes for a local sentence-transformers model: an ONNX export run by ONNX Runtime or OpenVINO.
+
+The export is made here, from the packaged weights, with ``torch.onnx.export`` (no network, no
+model hub), once per model folder: ``<model>/onnx/model.onnx`` plus ``export.json``, which
+records the sha256 of the source weights and of the export and the cosine the export gave against
+the PyTorch model on fixed Spanish and English sentences. An export is used only when that record
+matches the files (checked on every load) and its cosine was at least :data:`MIN_COSINE`.
+
+sentence-transformers' own ``backend="onnx"`` / ``"openvino"`` goes through optimum, whose
+releases on PyPI pin ``transformers<4.58`` and cannot be installed beside transformers 5 here;
+this module does the same export and the same mean pooling without it.
+
+OpenVINO runs the fp32 export; on CPUs with AMX or AVX512-BF16 its default inference precision
+is bf16 (``embedding.precision: auto``), which is where most of its speed-up comes from.
+ONNX Runtime can also run a dynamically quantised int8 copy (``embedding.quantize: int8``),
+made and verified the same way.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from rag.errors import ConfigError, ModelError
+
+log = logging.getLogger(__name__)
+
+EXPORT_DIR = "onnx"
+MANIFEST = "export.json"
+FP32_FILE = "model.onnx"
+INT8_FILE = "model_int8.onnx"
+OPSET = 17
+MIN_COSINE = 0.99
+INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+# Real sentences of the kind users ask and store, both languages.
+VERIFY_SENTENCES = (
+    "¿Cuántos días de vacaciones tengo al año?",
+    "Los empleados tienen derecho a 23 días laborables de vacaciones retribuidas por año natural.",
+    "La dieta diaria para viajes internacionales es de 90 euros, con justificante del hotel.",
+    "How many days of remote work per week does the policy allow?",
+    "The Normans were the people who in the 10th and 11th centuries gave their name to Normandy, a region in France.",
+    "Expense reports must be submitted within 30 days of the trip, together with the original receipts.",
+    "El servidor de correo se reinicia cada domingo a las 03:00 para aplicar actualizaciones de seguridad.",
+    "Photosynthesis converts light energy into chemical energy stored in glucose.",
+)
+
+
+def _sha256(path: Path) -> str:
+    from rag.models import sha256_file
+
+    return sha256_file(path)
+
+
+def _weights_file(model_dir: Path) -> Path:
+    for name in ("model.safetensors", "pytorch_model.bin"):
+        if (model_dir / name).exists():
+            return model_dir / name
+    raise ModelError(f"No weights (model.safetensors) in {model_dir}; run `fuente models pull` for the model.")
+
+
+def _read_manifest(model_dir: Path) -> dict[str, Any] | None:
+    try:
+        return dict(json.loads((model_dir / EXPORT_DIR / MANIFEST).read_text()))
+    except (FileNotFoundError, ValueError):
+        return None
+
+
+def _verified(model_dir: Path, manifest: dict[str, Any] | None, file: str) -> bool:
+    if manifest is None or file not in manifest.get("files", {}):
+        return False
+    entry = manifest["files"][file]
+    path = model_dir / EXPORT_DIR / file
+    if not path.exists() or path.stat().st_size != entry["size"] or float(entry["cosine_min"]) < MIN_COSINE:
+        return False
+    weights = _weights_file(model_dir)
+    if weights.stat().st_size != manifest["source"]["size"]:
+        return False
+    return _sha256(path) == entry["sha256"]
+
+
+def pooling_mode(model_dir: Path) -> str:
+    """ "mean" or "cls", from the model's sentence-transformers pooling config."""
+    try:
+        cfg = json.loads((model_dir / "1_Pooling" / "config.json").read_text())
+    except FileNotFoundError:
+        return "mean"
+    if cfg.get("pooling_mode_cls_token"):
+        return "cls"
+    if cfg.get("pooling_mode_mean_tokens", True):
+        return "mean"
+    raise ConfigError(f"{model_dir} pools in a way the onnx/openvino backends do not run; use embedding.backend torch.")
+
+
+def max_seq_length(model_dir: Path) -> int:
+    try:
+        return int(json.loads((model_dir / "sentence_bert_config.json").read_text())["max_seq_length"])
+    except (FileNotFoundError, KeyError, ValueError):
+        return 512
+
+
+def pool(hidden: np.ndarray, mask: np.ndarray, mode: str, normalize: bool) -> np.ndarray:
+    if mode == "cls":
+        vectors = hidden[:, 0, :]
+    else:
+        m = mask[..., None].astype(hidden.dtype)
+        vectors = (hidden * m).sum(axis=1) / np.maximum(m.sum(axis=1), 1e-9)
+    vectors = np.asarray(vectors, dtype=np.float32)
+    if normalize:
+        vectors = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+    return vectors
+
+
+def _torch_reference(model_dir: Path, sentences: tuple[str, ...]) -> np.ndarray:
+    from sentence_transformers import SentenceTransformer
+
+    model = SentenceTransformer(str(model_dir), device="cpu")
+    return np.asarray(model.encode(list(sentences), normalize_embeddings=True, convert_to_numpy=True))
+
+
+def _cosines(run: Runner, tokenizer: Any, mode: str, reference: np.ndarray) -> float:
+    ids, mask = batch_arrays([e.ids for e in tokenizer.encode_batch(list(VERIFY_SENTENCES))])
+    got = pool(run(ids, mask), mask, mode, True)
+    return float((got * reference).sum(axis=1).min())
+
+
+def _export(model_dir: Path, staging: Path) -> None:
+    import torch
+    from transformers import AutoModel
+
+    base = AutoModel.from_pretrained(str(model_dir)).eval()
+
+    class _LastHidden(torch.nn.Module):
+        def __init__(self, inner: torch.nn.Module) -> None:
+            super().__init__()
+            self.inner = inner
+
+        def forward(self, input_ids: Any, attention_mask: Any, token_type_ids: Any) -> Any:
+            return self.inner(
+                input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
+            ).last_hidden_state
+
+    sample = torch.ones((2, 8), dtype=torch.int64)
+    axes = {name: {0: "batch", 1: "tokens"} for name in (*INPUTS, "last_hidden_state")}
+    with torch.inference_mode():
+        torch.onnx.export(
+            _LastHidden(base),
+            (sample, sample, torch.zeros_like(sample)),
+            str(staging / FP32_FILE),
+            input_names=list(INPUTS),
+            output_names=["last_hidden_state"],
+            dynamic_axes=axes,
+            opset_version=OPSET,
+            dynamo=False,
+        )
+
+
+def _quantize_int8(source: Path, target: Path) -> None:
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    quantize_dynamic(
+        str(source),
+        str(target),
+        weight_type=QuantType.QInt8,
+        per_channel=True,
+        extra_options={"DefaultTensorType": 1},  # float: shape inference misses some MatMul outputs
+    )
+
+
+def ensure_export(model_dir: Path, *, int8: bool = False) -> Path:
+    """Path of the verified ONNX export of ``model_dir`` (int8 copy with ``int8``), exporting it first."""
+    from filelock import FileLock
+
+    file = INT8_FILE if int8 else FP32_FILE
+    if _verified(model_dir, _read_manifest(model_dir), file):
+        return model_dir / EXPORT_DIR / file
+    with FileLock(str(model_dir / ".onnx-export.lock")):
+        manifest = _read_manifest(model_dir)
+        if _verified(model_dir, manifest, file):
+            return model_dir / EXPORT_DIR / file
+        log.info("Exporting %s to ONNX (%s), once ...", model_dir.name, file)
+        weights = _weights_file(model_dir)
+        staging = Path(tempfile.mkdtemp(prefix=".onnx-", dir=model_dir))
+        staging.chmod(0o755)  # readable by whoever may read the model folder
+        try:
+            target = model_dir / EXPORT_DIR
+            if _verified(model_dir, manifest, FP32_FILE):
+                shutil.copy2(target / FP32_FILE, staging / FP32_FILE)
+                files = dict(manifest["files"])  # type: ignore[index]
+            else:
+                _export(model_dir, staging)
+                files = {}
+            if int8:
+                _quantize_int8(staging / FP32_FILE, staging / INT8_FILE)
+            reference = _torch_reference(model_dir, VERIFY_SENTENCES)
+            tokenizer = load_tokenizer(model_dir, max_seq_length(model_dir))
+            mode = pooling_mode(model_dir)
+            for name in [FP32_FILE, INT8_FILE] if int8 else [FP32_FILE]:
+                if name in files:
+                    continue
+                cosine = _cosines(onnxruntime_runner(staging / name, threads=None), tokenizer, mode, reference)
+                if cosine < MIN_COSINE:
+                    raise ModelError(
+                        f"The ONNX export {name} of {model_dir.name} gave cosine {cosine:.4f} against PyTorch "
+                        f"(needs {MIN_COSINE}); use embedding.backend torch."
+                    )
+                path = staging / name
+                files[name] = {"sha256": _sha256(path), "size": path.stat().st_size, "cosine_min": cosine}
+            new_manifest = {
+                "source": {"file": weights.name, "sha256": _sha256(weights), "size": weights.stat().st_size},
+                "opset": OPSET,
+                "files": files,
+            }
+            (staging / MANIFEST).write_text(json.dumps(new_manifest, indent=2))
+            old = model_dir / f".onnx-old-{os.getpid()}"
+            if target.exists():
+                os.replace(target, old)
+            os.replace(staging, target)
+            shutil.rmtree(old, ignore_errors=True)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+        log.info("ONNX export verified: %s", model_dir / EXPORT_DIR / file)
+        return model_dir / EXPORT_DIR / file
+
+
+def load_tokenizer(model_dir: Path, max_length: int) -> Any:
+    """The model's own fast tokenizer (tokenizer.json), truncating like sentence-transformers."""
+    from tokenizers import Tokenizer
+
+    tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
+    tokenizer.no_padding()
+    tokenizer.enable_truncation(max_length)
+    return tokenizer
+
+
+def batch_arrays(token_ids: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
+    """Right-padded input ids and attention mask for a batch."""
+    width = max(len(ids) for ids in token_ids)
+    ids = np.zeros((len(token_ids), width), dtype=np.int64)
+    mask = np.zeros_like(ids)
+    for row, seq in enumerate(token_ids):
+        ids[row, : len(seq)] = seq
+        mask[row, : len(seq)] = 1
+    return ids, mask
+
+
+Runner = Callable[[np.ndarray, np.ndarray], np.ndarray]
+
+
+def onnxruntime_runner(path: Path, *, threads: int | None) -> Runner:
+    try:
+        import onnxruntime as ort
+    except ImportError as e:
+        raise ConfigError("embedding.backend onnx needs onnxruntime: pip install onnxruntime.") from e
+    options = ort.SessionOptions()
+    if threads:
+        options.intra_op_num_threads = threads
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+    def run(ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+        return np.asarray(session.run(None, feed)[0])
+
+    return run
+
+
+def openvino_runner(path: Path, *, threads: int | None, precision: str) -> Runner:
+    try:
+        import openvino as ov
+    except ImportError as e:
+        raise ConfigError("embedding.backend openvino needs the openvino package: run `make setup`.") from e
+    core = ov.Core()
+    config: dict[str, str] = {"PERFORMANCE_HINT": "LATENCY"}
+    if threads:
+        config["INFERENCE_NUM_THREADS"] = str(threads)
+    if precision != "auto":
+        config["INFERENCE_PRECISION_HINT"] = precision
+    compiled = core.compile_model(core.read_model(str(path)), "CPU", config)
+    request = compiled.create_infer_request()
+    output = compiled.output(0)
+
+    def run(ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        result = request.infer({"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)})
+        return np.array(result[output])
+
+    return run
+
+
+def main() -> int:
+    """``python -m rag.embed_backends [MODEL_DIR ...]``: export and verify (``make models`` runs it)."""
+    import sys
+
+    from rag.models import ensure_model
+    from rag.settings import load_settings
+
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    settings = load_settings()
+    dirs = [Path(a) for a in sys.argv[1:]] or [ensure_model(settings, settings.embedding.model)]
+    for model_dir in dirs:
+        path = ensure_export(model_dir, int8=settings.embedding.quantize == "int8")
+        entry = (_read_manifest(model_dir) or {})["files"][path.name]
+        print(f"{path}: verified, cosine against PyTorch >= {entry['cosine_min']:.4f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
