@@ -257,7 +257,7 @@ class IngestSettings(_Section):
         512, ge=1, description="Chunks gathered (whole documents) before one embed-and-write step."
     )
     parse_timeout_s: float = Field(
-        300.0,
+        900.0,
         ge=0,
         description="Per-file parse time limit in seconds (LibreOffice conversion and OCR included); a worker that "
         "overruns it is killed and only that file is marked failed. 0: no limit. Needs workers >= 2.",
