@@ -62,14 +62,66 @@ def service_env(settings: Settings, llama: dict[str, Any], **extra: str) -> dict
     }
 
 
+ISSUER, AUDIENCE = "https://idp.example.org/realms/fuente", "fuente-api"
+
+
+@pytest.fixture(scope="module")
+def idp() -> Iterator[dict[str, Any]]:
+    """An identity provider's signing key, its JWKS served on loopback, and a token maker."""
+    import json
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    import jwt
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    jwk = {**jwt.algorithms.RSAAlgorithm.to_jwk(key.public_key(), as_dict=True), "kid": "k1", "use": "sig"}
+    body = json.dumps({"keys": [jwk]}).encode()
+
+    class Jwks(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", free_port()), Jwks)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+
+    def token(groups: list[str], *, audience: str = AUDIENCE, expires_in: float = 300) -> str:
+        now = int(time.time())
+        claims = {"iss": ISSUER, "aud": audience, "sub": "s-42", "preferred_username": "marta",
+                  "groups": groups, "iat": now, "exp": now + int(expires_in)}  # fmt: skip
+        return jwt.encode(claims, key, algorithm="RS256", headers={"kid": "k1"})
+
+    yield {"jwks_url": f"http://127.0.0.1:{server.server_port}/certs", "token": token}
+    server.shutdown()
+
+
 @pytest.fixture(scope="module")
 def api(
-    tmp_path_factory: pytest.TempPathFactory, embedder: Any, llama_server: dict[str, Any]
+    tmp_path_factory: pytest.TempPathFactory, embedder: Any, llama_server: dict[str, Any], idp: dict[str, Any]
 ) -> Iterator[dict[str, Any]]:
+    from rag.users import UsersFile, users_file
+
     root = tmp_path_factory.mktemp("api")
     settings, keys = service_home(root, embedder)
+    users = UsersFile.load(users_file(settings))
+    users.extra["oidc"] = {"groups_claim": "groups", "groups": {"/fuente/rrhh": "rrhh"}}
+    users.save()
     port = free_port()
-    env = service_env(settings, llama_server, FUENTE__API__QUEUE_SIZE="1", FUENTE__API__QUEUE_TIMEOUT_S="1")
+    env = service_env(
+        settings,
+        llama_server,
+        FUENTE__API__QUEUE_SIZE="1",
+        FUENTE__API__QUEUE_TIMEOUT_S="1",
+        FUENTE__API__OIDC_ISSUER=ISSUER,
+        FUENTE__API__OIDC_AUDIENCE=AUDIENCE,
+        FUENTE__API__OIDC_JWKS_URL=idp["jwks_url"],
+    )
     fuente = str(Path(sys.executable).parent / "fuente")
     cmd = [fuente, "serve-api", "--port", str(port)]
     url = f"http://127.0.0.1:{port}"
@@ -125,6 +177,28 @@ def test_search_is_retrieval_as_the_key_user(api: dict[str, Any]) -> None:
     assert any("/rrhh/" in h["source_uri"] for h in insider)
     assert outsider and not any("/rrhh/" in h["source_uri"] or "/finanzas/" in h["source_uri"] for h in outsider)
     assert "53.000" not in str(outsider)
+
+
+def test_oidc_bearer_tokens_act_as_the_mapped_user(api: dict[str, Any], idp: dict[str, Any]) -> None:
+    def search(token: str) -> httpx.Response:
+        return httpx.post(
+            api["url"] + "/v1/search",
+            json={"query": SALARY, "k": 6},
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=120,
+        )
+
+    mapped = search(idp["token"](["/fuente/rrhh", "/other"]))
+    assert mapped.status_code == 200, mapped.text
+    assert any("/rrhh/" in h["source_uri"] for h in mapped.json()["data"])
+    for token, says in (
+        (idp["token"](["/fuente/rrhh"], audience="another-api"), "neither a Fuente API key nor a valid token"),
+        (idp["token"](["/fuente/rrhh"], expires_in=-120), "expired"),
+        (idp["token"](["/unmapped"]), "no group mapped"),
+        (idp["token"](["/fuente/rrhh"])[:-4] + "AAAA", "neither a Fuente API key"),
+    ):
+        refused = search(token)
+        assert refused.status_code == 401 and says in refused.json()["error"]["message"], refused.text
 
 
 def test_streamed_answer_with_citations_while_the_queue_answers_busy(api: dict[str, Any]) -> None:

@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from rag import api_keys
 from rag.app import App, build_app
@@ -156,6 +156,7 @@ class Service:
         self._app: Future[App] = self._executor.submit(build, settings)
         self._retriever: HybridRetriever | None = None
         self.limiter: Limiter | None = None
+        self._oidc: Any = None
 
     async def start(self) -> None:
         """Wait for the models to load; the limiter belongs to the running event loop."""
@@ -175,7 +176,14 @@ class Service:
         if scheme.lower() != "bearer" or not token.strip():
             raise ApiError(401, "No API key was sent; send `Authorization: Bearer <key>` (create one with `fuente users key create NAME`).",
                            type="invalid_request_error", code="invalid_api_key")  # fmt: skip
-        key = api_keys.authenticate(self.settings, token.strip())
+        token = token.strip()
+        if not token.startswith(api_keys.PREFIX) and self.settings.api.oidc_issuer:
+            from ui.api_oidc import OidcVerifier, oidc_user
+
+            if self._oidc is None:
+                self._oidc = OidcVerifier(self.settings.api)
+            return oidc_user(self.settings, self._oidc, token)
+        key = api_keys.authenticate(self.settings, token)
         if key is None:
             raise ApiError(401, "The API key is not valid or has been revoked; ask an administrator for a new one.",
                            type="invalid_request_error", code="invalid_api_key")  # fmt: skip
