@@ -80,7 +80,7 @@ def process(cmd: list[str], log: Path, ready: str, env: dict[str, str], timeout_
 
 
 @contextmanager
-def local_stack(work: Path, queue_size: int) -> Iterator[tuple[str, str]]:
+def local_stack(work: Path, queue_size: int, queue_timeout_s: float) -> Iterator[tuple[str, str]]:
     """Ingested sample corpus, a user and key, llama.cpp with the 0.5B, and `fuente serve-api`: (url, key)."""
     from ingest.pipeline import Ingestor
     from rag import api_keys
@@ -115,6 +115,7 @@ def local_stack(work: Path, queue_size: int) -> Iterator[tuple[str, str]]:
         "FUENTE__LLM__SERVER__AUTOSTART": "false",
         "FUENTE__RETRIEVAL__TRANSLATE_QUERY": "false",
         "FUENTE__API__QUEUE_SIZE": str(queue_size),
+        "FUENTE__API__QUEUE_TIMEOUT_S": str(queue_timeout_s),
         "HF_HUB_OFFLINE": "1",
     }
     fuente = str(Path(sys.executable).parent / "fuente")
@@ -190,6 +191,12 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--queue-size", type=int, default=8, help="api.queue_size of the server it starts.")
+    parser.add_argument(
+        "--queue-timeout",
+        type=float,
+        default=10.0,
+        help="api.queue_timeout_s of the server it starts (bounds the run).",
+    )
     parser.add_argument("--url", help="A running `fuente serve-api` (then --key is needed).")
     parser.add_argument("--key", help="An API key for --url.")
     parser.add_argument("--work", type=Path, default=Path("/tmp/fuente-bench-api"), help="Work folder.")
@@ -202,7 +209,7 @@ def main() -> int:
     else:
         args.work.mkdir(parents=True, exist_ok=True)
         (args.work / "home" / "api_keys.db").unlink(missing_ok=True)  # a fresh key each run
-        with local_stack(args.work, args.queue_size) as (url, key):
+        with local_stack(args.work, args.queue_size, args.queue_timeout) as (url, key):
             stats = asyncio.run(load(url, key, args.clients, args.seconds))
     errors = stats["errors"]
     if args.json:

@@ -203,7 +203,6 @@ def test_oidc_bearer_tokens_act_as_the_mapped_user(api: dict[str, Any], idp: dic
 
 def test_streamed_answer_with_citations_while_the_queue_answers_busy(api: dict[str, Any]) -> None:
     """One streamed answer holds the assistant; meanwhile one request may wait and the rest are told busy."""
-    first_token = threading.Event()
     chunks: list[Any] = []
 
     def stream() -> None:
@@ -211,12 +210,16 @@ def test_streamed_answer_with_citations_while_the_queue_answers_busy(api: dict[s
             model=MODEL, messages=[{"role": "user", "content": DIETA}], stream=True
         ):
             chunks.append(chunk)
-            if chunk.choices and chunk.choices[0].delta.content:
-                first_token.set()
+
+    def holding() -> bool:
+        return "fuente_generations_in_flight 1.0" in httpx.get(api["url"] + "/metrics").text
 
     with ThreadPoolExecutor(4) as pool:
         streaming = pool.submit(stream)
-        assert first_token.wait(240), "no token streamed"
+        deadline = time.monotonic() + 60
+        while not holding():
+            assert time.monotonic() < deadline and not streaming.done(), "the stream never held the assistant"
+            time.sleep(0.05)
         crowd = [
             pool.submit(
                 httpx.post,
@@ -237,6 +240,7 @@ def test_streamed_answer_with_citations_while_the_queue_answers_busy(api: dict[s
     assert any(r.status_code == 429 for r in busy)
 
     text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    assert chunks[0].choices[0].delta.role == "assistant"
     last = chunks[-1]
     assert last.choices[0].finish_reason == "stop"
     extra = last.model_extra["fuente"]
