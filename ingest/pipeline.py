@@ -91,6 +91,8 @@ class _PendingDoc:
     files: list[ScannedFile]
     chunks: list[Chunk]
     fmt: str
+    notes: tuple[str, ...] = ()
+    """The parser's remarks (pages re-read by OCR, members left out of an archive): the job keeps them."""
 
 
 @dataclass
@@ -360,7 +362,7 @@ class Ingestor:
                     run, files, "skipped", "The file contains no text to index (it may be a scan without OCR text)."
                 )
                 continue
-            pending.append(_PendingDoc(files, chunks, result.format))
+            pending.append(_PendingDoc(files, chunks, result.format, result.notes))
             buffered += len(chunks)
             if buffered >= self.settings.ingest.flush_chunks:
                 self._flush(run, pending)
@@ -423,7 +425,9 @@ class Ingestor:
         for doc in pending:
             for i, f in enumerate(doc.files):
                 status = "updated" if f.path in run.plan.updated_paths else "added"
-                outcome = FileOutcome(f.path, status, chunks=len(doc.chunks) if i == 0 else 0)
+                outcome = FileOutcome(
+                    f.path, status, chunks=len(doc.chunks) if i == 0 else 0, reason=" ".join(doc.notes) or None
+                )
                 run.outcomes.append(outcome)
                 self.progress.file_done(outcome)
 

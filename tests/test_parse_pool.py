@@ -32,6 +32,8 @@ def _corpus(root: Path) -> dict[str, Path]:
         "e-hang.crash": "hang",
         "f.crash": "Este se lee bien con el mismo analizador.",
         "g.txt": "Tercer documento inocente sobre la formación.",
+        # Its parser leaves a note (a base64 blob dropped): the job keeps it as the file's reason.
+        "h.txt": "Cuarto documento.\n" + "\n".join(["QUJDRGVmZ2hpamtsbW5vcHFyc3R1dnd4eXo0NTY3ODkwMTIzAAEC" * 1] * 4),
     }
     for name, text in files.items():
         (root / name).write_text(text, encoding="utf-8")
@@ -45,7 +47,7 @@ def test_a_dead_or_hung_worker_costs_only_its_own_file(tmp_path: Path) -> None:
     results = dict(pool.map((name, path) for name, path in files.items()))
     assert time.monotonic() - started < 60
     assert list(results) == list(files)  # every file answered, in the order given
-    for name in ("a.txt", "c.txt", "g.txt", "f.crash"):
+    for name in ("a.txt", "c.txt", "g.txt", "f.crash", "h.txt"):
         assert isinstance(results[name], ParsedFile), (name, results[name])
     killed, exited, hung = results["b-kill.crash"], results["d-exit.crash"], results["e-hang.crash"]
     assert isinstance(killed, ParseFailure) and "crashed on this file" in killed.reason
@@ -74,13 +76,14 @@ def test_the_job_goes_on_and_the_next_run_blames_no_innocent_file(
     first = run()
     status = {Path(f.path).name: f for f in first.files}
     assert first.status == "completed_with_errors"
-    assert {n for n, f in status.items() if f.status == "added"} == {"a.txt", "c.txt", "g.txt", "f.crash"}
+    assert {n for n, f in status.items() if f.status == "added"} == {"a.txt", "c.txt", "g.txt", "f.crash", "h.txt"}
+    assert "Base64-encoded data" in (status["h.txt"].reason or "")  # the parser's notes are kept
     assert {n for n, f in status.items() if f.status == "failed"} == {"b-kill.crash", "d-exit.crash", "e-hang.crash"}
     assert "the CRASH parser crashed on this file" in status["b-kill.crash"].reason.replace("The", "the", 1)
     assert "longer than 3 s" in (status["e-hang.crash"].reason or "")
 
     second = run()
     again = {Path(f.path).name: f.status for f in second.files}
-    assert all(again[n] == "unchanged" for n in ("a.txt", "c.txt", "g.txt", "f.crash")), again
+    assert all(again[n] == "unchanged" for n in ("a.txt", "c.txt", "g.txt", "f.crash", "h.txt")), again
     assert second.counts["added"] == 0 and second.counts["chunks_embedded"] == 0
     assert set(files) == set(again)
