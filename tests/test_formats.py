@@ -384,3 +384,18 @@ def test_a_scanned_image_is_ocred_and_inside_a_zip_too(tmp_path: Path) -> None:
     with pytest.raises(SkipFile) as info:
         parse_file(png, OPTIONS)  # OCR off: skipped for that reason, not for its type
     assert "OCR" in info.value.reason and "not supported" not in info.value.reason
+
+
+def test_an_xls_that_xlrd_cannot_read_goes_to_libreoffice(legacy: dict[str, Path], tmp_path: Path) -> None:
+    # Web pages saved as .xls are common in old archives; xlrd refuses them, LibreOffice reads them.
+    path = tmp_path / "precios.xls"
+    path.write_text(
+        "<html><body><table><tr><td>Producto</td><td>Precio</td></tr><tr><td>Café</td><td>2</td></tr></table>"
+        "</body></html>",
+        encoding="utf-8",
+    )
+    parsed = parse_file(path, OPTIONS)
+    assert parsed.format == "xls"
+    assert parsed.blocks[0].text.splitlines()[0] == "| Producto | Precio |"
+    assert any("LibreOffice" in n for n in parsed.notes)
+    assert not any("LibreOffice" in n for n in parse_file(legacy["xls"], OPTIONS).notes)  # xlrd read that one

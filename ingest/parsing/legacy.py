@@ -101,25 +101,10 @@ def _xls_value(cell: object, datemode: int) -> str:
     return str(value)
 
 
-def parse_xls(path: Path, ctx: ParseContext) -> ParsedFile:
-    """Excel 97-2003: read with xlrd (one TABLE block per sheet), else converted by LibreOffice.
+def _xlrd_tables(path: Path) -> tuple[list[Block], list[str]]:
+    import xlrd
 
-    Raises:
-        SkipFile: The workbook is password-protected or has no cells with data.
-    """
-    try:
-        import xlrd
-    except ImportError:
-        return _converted(path, ctx, "xlsx", "xls")
-    try:
-        book = xlrd.open_workbook(str(path), on_demand=True)
-    except xlrd.XLRDError as e:
-        if "encrypted" in str(e).lower():
-            raise SkipFile(
-                "The Excel 97-2003 (.xls) file is password-protected; remove the password or ingest an unprotected copy."
-            ) from e
-        # Not a BIFF workbook after all (HTML or XML saved as .xls, say): LibreOffice reads those.
-        return _converted(path, ctx, "xlsx", "xls")
+    book = xlrd.open_workbook(str(path), on_demand=True)
     blocks: list[Block] = []
     notes: list[str] = []
     try:
@@ -140,6 +125,30 @@ def parse_xls(path: Path, ctx: ParseContext) -> ParsedFile:
             book.unload_sheet(index)
     finally:
         book.release_resources()
+    return blocks, notes
+
+
+def parse_xls(path: Path, ctx: ParseContext) -> ParsedFile:
+    """Excel 97-2003: read with xlrd (one TABLE block per sheet), else converted by LibreOffice.
+
+    Raises:
+        SkipFile: The workbook is password-protected or has no cells with data.
+    """
+    try:
+        import xlrd
+    except ImportError:
+        return _converted(path, ctx, "xlsx", "xls")
+    try:
+        blocks, notes = _xlrd_tables(path)
+    except xlrd.XLRDError as e:
+        if "encrypted" in str(e).lower():
+            raise SkipFile(
+                "The Excel 97-2003 (.xls) file is password-protected; remove the password or ingest an unprotected copy."
+            ) from e
+        # Not a BIFF8 workbook after all (HTML or XML saved as .xls, BIFF5): LibreOffice reads those.
+        return _converted(path, ctx, "xlsx", "xls")
+    except Exception:  # noqa: BLE001 - xlrd trips on odd records that LibreOffice reads fine
+        return _converted(path, ctx, "xlsx", "xls")
     if not blocks:
         raise SkipFile("The spreadsheet has no cells with data; nothing was ingested.")
     # xlrd does not read the document summary (where a title would be): the file name it is.
