@@ -149,6 +149,11 @@ _PAGE_MARK = re.compile(
 _TOOL_PREFIX = re.compile(r"^(?:microsoft\s+(?:word|powerpoint|excel)\s*-\s*)", re.IGNORECASE)
 _FILE_SUFFIX = re.compile(r"\.(?:docx?|xlsx?|pptx?|pdf|rtf|odt|txt)$", re.IGNORECASE)
 _DATE_ONLY = re.compile(r"^[\d\s./:-]+$")
+_DEFAULT_NAME = re.compile(
+    r"^(?:document|documento|doc|presentation|presentación|presentacion|book|libro|sheet|hoja|slide|diapositiva)\s*\d+$",
+    re.IGNORECASE,
+)
+"""The names Office gives new files (Document1, Libro1): not titles."""
 MAX_TITLE_CHARS = 150
 _TITLE_ODD = frozenset("^*/\\|<>=~`{}«»")
 
@@ -166,7 +171,7 @@ def is_real_title(title: str) -> bool:
     """False for what is not a title: a number, a page mark, a date, OCR noise, a blob."""
     if not title or len(title) > MAX_TITLE_CHARS:
         return False
-    if _PAGE_MARK.match(title) or _DATE_ONLY.match(title):
+    if _PAGE_MARK.match(title) or _DATE_ONLY.match(title) or _DEFAULT_NAME.match(title):
         return False
     letters = sum(1 for c in title if c.isalpha())
     if letters < 2 or letters < 0.4 * len(title.replace(" ", "")):
