@@ -87,3 +87,24 @@ def test_the_job_goes_on_and_the_next_run_blames_no_innocent_file(
     assert all(again[n] == "unchanged" for n in ("a.txt", "c.txt", "g.txt", "f.crash", "h.txt")), again
     assert second.counts["added"] == 0 and second.counts["chunks_embedded"] == 0
     assert set(files) == set(again)
+
+
+def test_workers_that_cannot_start_stop_the_job_instead_of_failing_every_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The parser's module is importable here, then its file is gone: a worker cannot load it, as with a
+    # broken installation. That is the job's problem, not the files'.
+    import importlib
+
+    from rag.errors import IngestError
+
+    (tmp_path / "vanishing_parser.py").write_text(
+        "from ingest.parsing import parse_file\n\ndef parse(path, options):\n    return parse_file(path, options)\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    module = importlib.import_module("vanishing_parser")
+    (tmp_path / "vanishing_parser.py").unlink()
+    files = _corpus(tmp_path / "docs")
+    with pytest.raises(IngestError) as info:
+        list(ParsePool(ParseOptions(ocr=False), workers=2, parse=module.parse).map(files.items()))
+    assert "cannot start" in info.value.args[0]

@@ -8,11 +8,13 @@ heading, else its entry in the table of contents.
 from __future__ import annotations
 
 import posixpath
+import re
 import zipfile
 from pathlib import Path
 from urllib.parse import unquote
 from xml.etree.ElementTree import Element
 
+from bs4 import BeautifulSoup
 from defusedxml import ElementTree as SafeElementTree
 
 from ingest.parsing.context import ParseContext, pick_title
@@ -22,6 +24,7 @@ from rag.errors import ParseFailure, SkipFile
 from rag.types import ParsedFile
 
 _MAX_CHAPTER_BYTES = 20 * 1024 * 1024
+_HEADING_TAG = re.compile(r"<h[1-6][\s>]", re.IGNORECASE)
 _HTML_TYPES = ("application/xhtml+xml", "text/html")
 _FONT_OBFUSCATION = ("http://www.idpf.org/2008/embedding", "http://ns.adobe.com/pdf/enc#RC")
 
@@ -113,18 +116,14 @@ def parse_epub(path: Path, ctx: ParseContext) -> ParsedFile:
                 continue
             if archive.getinfo(href).file_size > _MAX_CHAPTER_BYTES:
                 continue
-            chapter = BlockBuilder()
-            html_to_builder(decode_html(archive.read(href)), chapter)
-            chapter_blocks = chapter.blocks()
-            if not chapter_blocks:
-                continue
+            markup = decode_html(archive.read(href))
+            if not BeautifulSoup(markup, "html.parser").get_text(strip=True):
+                continue  # a cover image or an empty page
             builder.flush()
-            own_heading = chapter.first_heading
-            label = labels.get(href)
-            # Each chapter opens a section: its own first heading does that, else its TOC entry.
-            if own_heading is None or not chapter_blocks[0].text.lstrip().startswith("#"):
-                builder.heading(1, label or posixpath.splitext(posixpath.basename(href))[0])
-            html_to_builder(decode_html(archive.read(href)), builder)
+            # Each chapter opens a section: its own heading does that, else its table-of-contents entry.
+            if not _HEADING_TAG.search(markup):
+                builder.heading(1, labels.get(href) or posixpath.splitext(posixpath.basename(href))[0])
+            html_to_builder(markup, builder)
     return ParsedFile(
         title=pick_title(title_el.text if title_el is not None else None, builder.first_heading, fallback=ctx.stem),
         blocks=tuple(builder.blocks()),
