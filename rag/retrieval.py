@@ -1,9 +1,12 @@
 """Hybrid retrieval with access control inside the query.
 
 Dense (Chroma) and keyword (BM25) results, for the question and any translations of it, are fused
-with weighted reciprocal rank fusion. Access is enforced before ranking: only the collections and
-BM25 rows of access sets the user may see are searched, so nothing the user may not see is ever
-scored, fused or returned.
+with weighted reciprocal rank fusion. The fusion knows its embedder: a query in a language the
+embedding model does not cover (``Embedder.languages``; all-MiniLM-L6-v2 is English only) gets
+``retrieval.uncovered_dense_weight`` for its dense ranking, so a Spanish question leans on BM25
+and on its English translation's dense ranking. Access is enforced before ranking: only the
+collections and BM25 rows of access sets the user may see are searched, so nothing the user may
+not see is ever scored, fused or returned.
 """
 
 from __future__ import annotations
@@ -69,6 +72,25 @@ def fuse_queries(per_query: list[dict[str, float]]) -> dict[str, float]:
 AGREEMENT_BONUS = 0.001
 
 
+def query_language(text: str) -> str:
+    """ISO 639-1 code of a question's language ("und" when unsure)."""
+    from rag.language import detect_language
+
+    return detect_language(text, min_chars=8)
+
+
+def covers(languages: frozenset[str] | None, language: str) -> bool:
+    """Whether an embedder trained for ``languages`` (None: all) understands ``language``."""
+    return languages is None or language == "und" or language in languages
+
+
+def fusion_weights(params: RetrievalSettings, covered: bool) -> tuple[float, float, int]:
+    """(dense weight, BM25 weight, rrf_k) for a query the embedder covers or not."""
+    if covered:
+        return params.dense_weight, params.sparse_weight, params.rrf_k
+    return params.uncovered_dense_weight, params.sparse_weight, params.uncovered_rrf_k or params.rrf_k
+
+
 def _fingerprint(text: str) -> str:
     return hashlib.sha1(" ".join(fold(text).split()).encode()).hexdigest()
 
@@ -91,12 +113,15 @@ class HybridRetriever:
             return Retrieved([], 0.0, queries)
         per_query: list[dict[str, float]] = []
         best_dense = 0.0
+        languages: frozenset[str] | None = getattr(self.embedder, "languages", None)
         for q in queries:
+            covered = languages is None or covers(languages, query_language(q))
+            dense_weight, sparse_weight, rrf_k = fusion_weights(p, covered)
             dense = self.index.chroma.query(self.embedder.embed_query(q), keys, p.dense_k)
             sparse = self.index.bm25.search(q, keys, p.sparse_k)
             best_dense = max([best_dense, *(score for _, score in dense)])
             per_query.append(
-                rrf([([c for c, _ in dense], p.dense_weight), ([c for c, _ in sparse], p.sparse_weight)], p.rrf_k)
+                rrf([([c for c, _ in dense], dense_weight), ([c for c, _ in sparse], sparse_weight)], rrf_k)
             )
         fused = sorted(fuse_queries(per_query).items(), key=lambda item: item[1], reverse=True)
         want = k or p.k

@@ -8,8 +8,16 @@ from pathlib import Path
 import pytest
 
 from rag.index import Index
-from rag.retrieval import HybridRetriever, fuse_queries, rrf, visible_access_keys
-from rag.settings import REPO_ROOT
+from rag.retrieval import (
+    HybridRetriever,
+    covers,
+    fuse_queries,
+    fusion_weights,
+    query_language,
+    rrf,
+    visible_access_keys,
+)
+from rag.settings import REPO_ROOT, RetrievalSettings
 from tests.conftest import SettingsFactory
 from tests.test_ingest_pipeline import ingest
 
@@ -36,6 +44,20 @@ def test_fuse_queries_gives_each_query_its_top_places() -> None:
     assert {cid for cid, _ in fused[:2]} == {"es1", "en1"}
     assert fused[2][0] == "es2"
     assert fuse_queries([original]) == original
+
+
+def test_fusion_leans_on_bm25_for_questions_the_embedder_does_not_cover() -> None:
+    params = RetrievalSettings(uncovered_dense_weight=0.15, uncovered_rrf_k=2)
+    english_only = frozenset({"en"})
+    spanish = query_language("¿Cuántos días de vacaciones tengo al año?")
+    english = query_language("How many days of holidays do I get per year?")
+    assert (spanish, english) == ("es", "en")
+    assert not covers(english_only, spanish) and covers(english_only, english) and covers(None, spanish)
+    dense, keyword = ["d1", "d2", "kw"], ["kw", "d1"]  # the two sides disagree on the first place
+    for language, top in ((spanish, "kw"), (english, "d1")):
+        dw, sw, k = fusion_weights(params, covers(english_only, language))
+        scores = rrf([(dense, dw), (keyword, sw)], k)
+        assert max(scores, key=scores.__getitem__) == top, language
 
 
 @pytest.mark.integration
