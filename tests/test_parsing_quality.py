@@ -61,7 +61,7 @@ def test_scripts_without_a_usable_word_list_are_judged_without_one(text: str) ->
     "candidate",
     ["5", "12", "- 3 -", "Page 4 of 10", "Página 2 de 9", "iv", "2023-05-01", "«POAH «3E*»CM tanntxim. inc. /^. ^",
      "toi n»Bfl. iseorty ttsrootj saifii, GROTE, nut", "QUJDRGVmZ2hpamtsbW5vcHFyc3R1dnd4eXo0NTY3ODkwMTIz", "Untitled", "Document1", "Libro1", "제목 없음",
-     "Untitled document"],
+     "Untitled document", "Ee", "a I ."],
 )  # fmt: skip
 def test_numbers_page_marks_noise_and_blobs_are_never_titles(candidate: str) -> None:
     assert pick_title(candidate, fallback="informe-2023") == "informe-2023"

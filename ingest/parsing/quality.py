@@ -184,6 +184,9 @@ def is_real_title(title: str) -> bool:
     if quality.odd_share > 0.08:
         return False
     words = _WORD.findall(title)
+    cased = [w for w in words if any(c.islower() or c.isupper() for c in w)]
+    if cased and len(cased) == len(words) and not any(len(w) >= 3 for w in cased):
+        return False  # "Ee", "a I": OCR debris, not a name
     # Noise like "tanntxim. inc. /^." has few word-shaped tokens; a title is mostly words.
     shaped = sum(1 for w in words if _shape_ok(w) or w.isupper())
     return bool(words) and shaped >= 0.6 * len(words) and (quality.words < 4 or quality.word_share >= 0.75)
