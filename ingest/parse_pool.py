@@ -39,6 +39,8 @@ ParseFunction = Callable[[Path, ParseOptions], ParsedFile]
 
 _MAX_FAILED_STARTS = 3
 """Workers that die before they are ready, in a row, before the job gives up (an installation fault)."""
+_START_S = 120.0
+"""Longest a new worker may take to start (imports on a loaded machine) before its file's clock runs."""
 _READ_AHEAD = 4
 """Files handed out per worker beyond the one being read: keeps memory flat on big corpora."""
 
@@ -252,6 +254,11 @@ class ParsePool:
         pool.append(_Worker(self._context, self.parse))
         self.restarts += 1
 
+    def _limit(self, worker: _Worker) -> float:
+        """Seconds a worker may hold its file: the time limit, plus start-up for a worker not yet ready."""
+        assert self.timeout_s is not None
+        return self.timeout_s if worker.ready else max(self.timeout_s, _START_S)
+
     def _collect(self, pool: list[_Worker], done: dict[int, ParseResult], todo: list[_Task]) -> None:
         """Wait for a result, a dead worker or a deadline, and settle what happened."""
         busy = [w for w in pool if w.task is not None]
@@ -260,7 +267,7 @@ class ParsePool:
         wait_s: float | None = None
         if self.timeout_s is not None:
             now = time.monotonic()
-            wait_s = max(0.0, min(w.started + self.timeout_s - now for w in busy))
+            wait_s = max(0.0, min(w.started + self._limit(w) - now for w in busy))
         handles: list[Any] = [w.conn for w in busy] + [w.process.sentinel for w in busy]
         ready = set(wait(handles, timeout=wait_s))
         now = time.monotonic()
@@ -275,6 +282,7 @@ class ParsePool:
                 else:
                     if task_id == "ready":
                         worker.ready = True
+                        worker.started = time.monotonic()  # the file's time starts now, not at spawn
                         self._failed_starts = 0
                         continue
                     done[task_id] = _from_wire(message)
@@ -299,7 +307,7 @@ class ParsePool:
                 done[task.task_id] = ParseFailure(reason)
                 worker.task = None
                 self._replace(worker, pool)
-            elif self.timeout_s is not None and now - worker.started >= self.timeout_s:
+            elif self.timeout_s is not None and now - worker.started >= self._limit(worker):
                 log.warning("Parser worker overran %.0f s on %s; killing it", self.timeout_s, task.path)
                 done[task.task_id] = ParseFailure(timeout_reason(task.path, self.timeout_s))
                 worker.task = None

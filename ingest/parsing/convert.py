@@ -9,6 +9,7 @@ reaches the command line: the bytes are copied to ``input.<suffix>`` first.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import shutil
@@ -69,11 +70,30 @@ def _network_jail() -> tuple[str, ...]:
     return ()
 
 
-def _kill_group(process: subprocess.Popen[bytes]) -> None:
-    try:
-        os.killpg(process.pid, signal.SIGKILL)
-    except OSError:
-        process.kill()
+def _descendants(pid: int) -> list[int]:
+    """Every process below ``pid`` (soffice starts soffice.bin), from /proc; [] where there is none."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir() if Path("/proc").is_dir() else []:
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        children.setdefault(ppid, []).append(int(entry.name))
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def _kill_tree(process: subprocess.Popen[bytes]) -> None:
+    for pid in [*_descendants(process.pid), process.pid]:
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
     process.wait(5)
 
 
@@ -131,12 +151,13 @@ def convert(source: Path, suffix: str, target: str, timeout_s: float, label: str
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
-            start_new_session=True,  # its own group: a timeout kills soffice.bin and its helpers too
+            # Same process group as the parse worker: when the pool kills a worker that overran its time
+            # limit, LibreOffice goes with it. Its own time limit kills the process tree below it.
         )
         try:
             _, stderr = process.communicate(timeout=timeout_s)
         except subprocess.TimeoutExpired as e:
-            _kill_group(process)
+            _kill_tree(process)
             raise ParseFailure(
                 f"LibreOffice took longer than {timeout_s:g} s to convert the {label} file and was stopped; "
                 "raise ingest.convert_timeout_s or save the file in a modern format."
