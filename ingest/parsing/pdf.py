@@ -23,6 +23,9 @@ _MAX_TITLE_WORDS = 15
 _SENTENCE_BREAK = re.compile(r"[.?!]\s+\w")
 """A line with a sentence ending inside it is body text, not a heading."""
 _TITLE_LINES = 6
+_OCR_MARGIN = 0.05
+"""OCR text replaces a text layer only when it scores clearly better: a dense table page can score low
+either way, and its text layer, when it is not garbage, is more exact than OCR."""
 _PDFIUM_PASSWORD_ERROR = 4  # FPDF_ERR_PASSWORD
 
 
@@ -180,7 +183,7 @@ def parse_pdf(path: Path, ctx: ParseContext) -> ParsedFile:
                             ocr_pages.append(number)
                         continue
                     ocr = text_quality(text)
-                    if ocr.score > layer.score:
+                    if ocr.score >= layer.score + _OCR_MARGIN:
                         texts[number - 1] = text
                         ocr_pages.append(number)
                         notes.append(
