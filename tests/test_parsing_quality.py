@@ -159,3 +159,11 @@ def test_ocr_stops_at_the_page_cap(tmp_path: Path) -> None:
     path = _pdf(tmp_path / "vacio.pdf", [[], [], [], [CLEAN_ES[:80]]])
     parsed = parse_file(path, ParseOptions(ocr_max_pages=2))
     assert any("only the first 2 were OCRed" in n for n in parsed.notes), parsed.notes
+
+
+def test_a_memo_is_titled_by_its_subject_not_its_addressees(tmp_path: Path) -> None:
+    path = _pdf(
+        tmp_path / "memo.pdf",
+        [["TO: ANA GARCIA, LUIS PEREZ", "FROM: DIRECCION", "ASUNTO: Cierre del ejercicio 2023", CLEAN_ES]],
+    )
+    assert parse_file(path, ParseOptions(ocr=False)).title == "Cierre del ejercicio 2023"

@@ -23,6 +23,11 @@ _MAX_TITLE_WORDS = 15
 _SENTENCE_BREAK = re.compile(r"[.?!]\s+\w")
 """A line with a sentence ending inside it is body text, not a heading."""
 _TITLE_LINES = 6
+_MEMO_HEADER = re.compile(
+    r"^(to|from|cc|bcc|date|subject|re|attn|para|de|fecha|asunto|ref|referencia|a la atención de)\s*:\s*",
+    re.IGNORECASE,
+)
+_SUBJECT_KEYS = frozenset({"subject", "re", "asunto", "ref", "referencia"})
 _OCR_MARGIN = 0.05
 """OCR text replaces a text layer only when it scores clearly better: a dense table page can score low
 either way, and its text layer, when it is not garbage, is more exact than OCR."""
@@ -94,6 +99,13 @@ def _heading_line(texts: list[str]) -> str | None:
     for line in _lines(texts[0] if texts else "")[:_TITLE_LINES]:
         if len(texts) > 1 and openers[line] > 1:
             continue
+        header = _MEMO_HEADER.match(line)
+        if header:  # a memo's or letter's header block: its subject is a title, the addressees are not
+            if header.group(1).lower() not in _SUBJECT_KEYS:
+                continue
+            line = line[header.end() :].strip()
+            if not line:
+                continue
         if len(line) > _MAX_TITLE_CHARS or len(line.split()) > _MAX_TITLE_WORDS or _SENTENCE_BREAK.search(line):
             continue
         if line[-1] in ".,;" or line[0].islower():  # the end or the middle of a sentence
