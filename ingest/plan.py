@@ -84,8 +84,9 @@ class Plan:
     resensitize: dict[str, str] = field(default_factory=dict)
     """Kept documents whose sensitivity changed: doc id -> new sensitivity (metadata only)."""
     relabeled_paths: set[str] = field(default_factory=set)
-    held: list[tuple[ScannedFile, FileRecord, str]] = field(default_factory=list)
-    """Files whose access would widen: the file as found, its record (kept), and why it was held."""
+    held: list[tuple[ScannedFile, FileRecord | None, str]] = field(default_factory=list)
+    """Files whose access would widen: the file as found, its record (kept; None for a new file in a
+    folder whose files are held), and why it was held."""
 
     @property
     def changes(self) -> int:
@@ -98,6 +99,31 @@ class Plan:
             + len(self.relabel)
             + len(self.resensitize)
         )
+
+
+def _hold_new_files_beside_held_ones(plan: Plan, recorded: dict[str, FileRecord]) -> None:
+    """A new file in a folder whose files are held would get the same widened label: hold it too."""
+    folders = {f.path.rsplit("/", 1)[0] + "/": old.access_key for f, old, _ in plan.held if old is not None}
+    if not folders:
+        return
+    for doc in list(plan.add):
+        files = plan.add[doc]
+        keep = []
+        for f in files:
+            folder = next((d for d in folders if f.path.startswith(d)), None)
+            if f.path in recorded or folder is None or not widens(folders[folder], f.access_key):
+                keep.append(f)
+                continue
+            reason = (
+                f"It is new in a folder whose files are held: its label [{f.access_key.replace('+', ', ')}] would "
+                f"widen the folder's [{folders[folder].replace('+', ', ')}]; restore the access file, or ingest with "
+                "--allow-widen."
+            )
+            plan.held.append((f, None, reason))
+        if keep:
+            plan.add[doc] = keep
+        else:
+            del plan.add[doc]
 
 
 def make_plan(
@@ -201,6 +227,7 @@ def make_plan(
         elif doc_paths[doc][0] != elsewhere[0]:
             plan.resource[doc] = elsewhere[0]  # the cited path is gone: cite the surviving copy
     # The cited path of a document is always its first path in sorted order, here and in the ledger.
+    _hold_new_files_beside_held_ones(plan, recorded)
     for files in plan.add.values():
         files.sort(key=lambda f: f.path)
     for relabel in plan.relabel.values():

@@ -166,11 +166,26 @@ def test_a_widening_relabel_is_held_unless_allowed() -> None:
     assert not allowed.held and now.doc_id in allowed.relabel and allowed.delete == {old.doc_id}
 
 
+def test_a_new_file_beside_held_ones_is_held_too() -> None:
+    old = found(f"{ROOT}/rrhh/nomina.pdf", access=RRHH)
+    now = found(f"{ROOT}/rrhh/nomina.pdf", access=EVERYONE)  # the folder's access file is gone
+    new = found(f"{ROOT}/rrhh/sub/despidos.pdf", "h9", access=EVERYONE)
+    elsewhere = found(f"{ROOT}/general/menu.pdf", "h8", access=EVERYONE)
+    plan = make_plan({old.path: indexed(old)}, [now, new, elsewhere], {old.doc_id}, {old.doc_id: [old.path]})
+
+    assert [(f.path, r is None) for f, r, _ in plan.held] == [(now.path, False), (new.path, True)]
+    assert plan.add == {elsewhere.doc_id: [elsewhere]}
+
+
 def test_a_sensitivity_change_alone_is_a_metadata_update() -> None:
     old = found(f"{ROOT}/nomina.pdf", access=RRHH)
     now = ScannedFile(old.path, old.size, old.mtime_ns, old.content_hash, RRHH, "confidential")
     plan = make_plan(
-        {old.path: indexed(old)}, [now], {old.doc_id}, {old.doc_id: [old.path]}, doc_sensitivity={old.doc_id: "internal"}
+        {old.path: indexed(old)},
+        [now],
+        {old.doc_id},
+        {old.doc_id: [old.path]},
+        doc_sensitivity={old.doc_id: "internal"},
     )
 
     assert plan.resensitize == {old.doc_id: "confidential"}

@@ -74,9 +74,14 @@ def _add(ctx: Context) -> None:
             return
         picked = st.selectbox("Folder", folders)
         st.caption("Groups and sensitivity come from the folder's _access.yaml files and the configured rules.")
+        widen = ctx.user.has_role("admin") and st.checkbox(
+            "Apply relabels that widen access",
+            help="Off: a file whose access file was widened, renamed or removed keeps its old label and is "
+            "reported as held. Admins only.",
+        )
         if st.button("Start ingestion", type="primary") and picked:
             _require_role(ctx)
-            _start(ctx, [Path(picked)], f"folder {picked}")
+            _start(ctx, [Path(picked)], f"folder {picked}", allow_widen=widen and ctx.user.has_role("admin"))
 
 
 def choices_set(ctx: Context) -> set[str]:
@@ -89,9 +94,9 @@ def _require_role(ctx: Context) -> None:
         st.stop()
 
 
-def _start(ctx: Context, paths: list[Path], label: str, retry: bool = False) -> None:
+def _start(ctx: Context, paths: list[Path], label: str, retry: bool = False, allow_widen: bool = False) -> None:
     try:
-        ctx.runtime.ingest(paths, label=label, retry=retry)
+        ctx.runtime.ingest(paths, label=label, retry=retry, allow_widen=allow_widen)
     except FuenteError as e:
         st.error(str(e))
 
