@@ -240,9 +240,13 @@ def load_tokenizer(model_dir: Path, max_length: int) -> Any:
     return tokenizer
 
 
-def batch_arrays(token_ids: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
-    """Right-padded input ids and attention mask for a batch."""
+def batch_arrays(token_ids: list[list[int]], multiple: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """Right-padded input ids and attention mask for a batch, its width rounded up to ``multiple``.
+
+    OpenVINO prepares each new input shape once (about 0.1 s here): rounding the width to 16 tokens
+    bounds the shapes it ever sees; the padded positions are masked out of attention and pooling."""
     width = max(len(ids) for ids in token_ids)
+    width = -(-width // multiple) * multiple
     ids = np.zeros((len(token_ids), width), dtype=np.int64)
     mask = np.zeros_like(ids)
     for row, seq in enumerate(token_ids):

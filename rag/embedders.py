@@ -160,6 +160,7 @@ class ExportedEmbedder:
             self._run = eb.onnxruntime_runner(export, threads=threads)
         else:
             raise ConfigError(f"Unknown embedding.backend {backend!r}; use torch, onnx or openvino.")
+        self._pad_multiple = 16 if backend == "openvino" else 1
         self._model_id = model_id
         self._backend = f"{backend}{'-int8' if quantize == 'int8' else ''}"
         self._batch_size = batch_size
@@ -213,7 +214,7 @@ class ExportedEmbedder:
         out: np.ndarray | None = None
         for start in range(0, len(order), self._batch_size):
             rows = order[start : start + self._batch_size]
-            ids, mask = batch_arrays([encoded[i] for i in rows])
+            ids, mask = batch_arrays([encoded[i] for i in rows], self._pad_multiple)
             vectors = pool(self._run(ids, mask), mask, self._pooling, self._normalize)
             if out is None:
                 out = np.zeros((len(texts), vectors.shape[1]), dtype=np.float32)
