@@ -1,4 +1,4 @@
-"""Hybrid retrieval latency with access control over 100,000 chunks, measured in one process.
+"""Hybrid retrieval latency with access control over 100,000 chunks (or 1,000,000), measured in one process.
 
 Builds (or reuses) an index of 100,000 chunks in a work folder: Chroma (embedded), BM25 and the
 SQLite records, written through the project's own stores, in four access sets (everyone 70%, rrhh,
@@ -11,17 +11,21 @@ noise: the HNSW graph sees a realistic spread of directions, and the query side 
 It then times ``HybridRetriever.retrieve`` (embedding the query with the real model, dense search
 over the user's visible collections, BM25 with the access mask, weighted RRF, records lookup,
 near-duplicate collapse) for XQuAD questions as a user of group ``rrhh``, and a baseline in the
-same process: the same query embedding plus one unfiltered Chroma query and one unmasked BM25
-search (what retrieval costs with no access control and no fusion). It prints p50/p95 of both,
-their ratio, the time by stage, and whether p95 meets the target (<= 50 ms).
+same process: the same query embedding plus one unfiltered Chroma query and one BM25 search over
+every access set (what retrieval costs with no access control and no fusion). The query embedder
+is the configured one (``embedding.backend``, OpenVINO by default). It prints p50/p95 of both,
+their ratio, the time by stage, and whether p95 meets the target (<= 20 ms at 100k, <= 100 ms at
+1M). Last it adds one document (a Markdown file of about 20 chunks) through the real
+``Ingestor`` and removes it again, timing both end to end (target: <= 3 s each at 100k).
 
 Run from the repository root::
 
     .venv/bin/python bench/retrieve.py                   # builds the index once (~5 min), then measures
     .venv/bin/python bench/retrieve.py --queries 400     # more queries
     .venv/bin/python bench/retrieve.py --json
+    .venv/bin/python bench/retrieve.py --chunks 1000000  # the million (heavy: see docs/benchmarks.md)
 
-The index lives in ``--workdir`` (default ``/tmp/fuente-bench-retrieve``) and is reused by later
+The index lives in ``--workdir`` (default ``/tmp/fuente-bench-retrieve-<chunks>``) and is reused by later
 runs; ``--rebuild`` starts over. Nothing is written into the repository.
 """
 
@@ -44,15 +48,15 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
 
 import numpy as np  # noqa: E402
 
-from rag.embedders import SentenceTransformerEmbedder  # noqa: E402
+from rag.embedders import Embedder, build_embedder  # noqa: E402
 from rag.index import Index  # noqa: E402
-from rag.models import ensure_model  # noqa: E402
 from rag.records import Records  # noqa: E402
 from rag.retrieval import HybridRetriever, visible_access_keys  # noqa: E402
 from rag.settings import REPO_ROOT, Settings, load_settings  # noqa: E402
 from rag.types import AccessLabel, Chunk, Sensitivity  # noqa: E402
 
-TARGET_P95_MS = 50.0
+TARGET_P95_MS = {100_000: 20.0, 1_000_000: 100.0}
+TARGET_ADD_S = 3.0
 N_CHUNKS = 100_000
 N_SOURCE_PARAGRAPHS = 1200
 CHUNKS_PER_DOC = 20
@@ -88,7 +92,9 @@ def sentences(text: str) -> list[str]:
     return [s for s in re.split(r"(?<=[.!?])\s+", text) if len(s) > 20]
 
 
-def build(settings: Settings, embedder: SentenceTransformerEmbedder, data: Path, say: Callable[[str], None]) -> None:
+def build(
+    settings: Settings, embedder: Embedder, data: Path, say: Callable[[str], None], n_chunks: int = N_CHUNKS
+) -> None:
     rng = random.Random(7)
     paragraphs, _ = paragraphs_and_questions(data)
     rng.shuffle(paragraphs)
@@ -106,7 +112,7 @@ def build(settings: Settings, embedder: SentenceTransformerEmbedder, data: Path,
         batch_chunks: list[Chunk] = []
         batch_vecs: list[np.ndarray] = []
         docs: list[list[Chunk]] = []
-        for n in range(N_CHUNKS):
+        for n in range(n_chunks):
             doc_no = n // CHUNKS_PER_DOC
             if n % CHUNKS_PER_DOC == 0:
                 groups = rng.choices(keys, weights)[0]
@@ -159,7 +165,7 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
 
 
-def measure(settings: Settings, embedder: SentenceTransformerEmbedder, questions: list[str]) -> dict[str, object]:
+def measure(settings: Settings, embedder: Embedder, questions: list[str], target_ms: float) -> dict[str, object]:
     index = Index(settings)
     try:
         retriever = HybridRetriever(index, embedder, settings.retrieval)
@@ -211,19 +217,71 @@ def measure(settings: Settings, embedder: SentenceTransformerEmbedder, questions
             "ratio_p95": percentile(hybrid, 95) / percentile(baseline, 95),
             "stage_p50_ms": {k: statistics.median(v) for k, v in stages.items()},
             "leaked_chunks": leaked,
-            "target_p95_ms": TARGET_P95_MS,
-            "meets_target": percentile(hybrid, 95) <= TARGET_P95_MS,
+            "embedding_backend": getattr(embedder, "backend", type(embedder).__name__),
+            "target_p95_ms": target_ms,
+            "meets_target": percentile(hybrid, 95) <= target_ms,
             "load_avg_1m": os.getloadavg()[0],
         }
     finally:
         index.close()
 
 
+def add_and_remove_one_document(settings: Settings, embedder: Embedder, data: Path) -> dict[str, object]:
+    """Time ``Ingestor.run`` adding one Markdown document to the big index, then removing it."""
+    import shutil
+    import tempfile
+
+    from ingest.pipeline import Ingestor
+
+    paragraphs, _ = paragraphs_and_questions(data)
+    folder = Path(tempfile.mkdtemp(prefix="fuente-bench-add-"))
+    doc = folder / "nueva_politica.md"
+    doc.write_text("# Nueva política\n\n" + "\n\n".join(paragraphs[-12:]) + "\n", encoding="utf-8")
+    index = Index(settings)
+    try:
+        sync_times: list[float] = []
+        original_sync = index.bm25.sync
+
+        def timed_sync(records: Records) -> bool:
+            t = time.perf_counter()
+            try:
+                return original_sync(records)
+            finally:
+                sync_times.append(time.perf_counter() - t)
+
+        index.bm25.sync = timed_sync  # type: ignore[method-assign]
+        ingestor = Ingestor(settings, index, lambda: embedder)
+        before = index.records.chunk_count()
+        t = time.perf_counter()
+        ingestor.run([folder])
+        add_s = time.perf_counter() - t
+        added = index.records.chunk_count() - before
+        add_bm25 = sum(sync_times)
+        doc.unlink()
+        t = time.perf_counter()
+        ingestor.run([folder])
+        remove_s = time.perf_counter() - t
+        consistent = index.bm25.chunk_count() == index.records.chunk_count()
+    finally:
+        index.close()
+        shutil.rmtree(folder, ignore_errors=True)
+    return {
+        "added_chunks": added,
+        "add_one_document_s": add_s,
+        "add_bm25_s": add_bm25,
+        "remove_one_document_s": remove_s,
+        "bm25_consistent_after": consistent,
+        "meets_add_target": max(add_s, remove_s) <= TARGET_ADD_S,
+    }
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", type=Path, default=shared_data())
     ap.add_argument("--models", type=Path, default=DEFAULT_MODELS)
-    ap.add_argument("--workdir", type=Path, default=Path("/tmp/fuente-bench-retrieve"))
+    ap.add_argument("--workdir", type=Path, default=None, help="default: /tmp/fuente-bench-retrieve-<chunks>")
+    ap.add_argument("--chunks", type=int, default=N_CHUNKS, help="index size (100000 or 1000000)")
+    ap.add_argument("--no-add", action="store_true", help="skip timing the addition of one document")
     ap.add_argument("--rebuild", action="store_true")
     ap.add_argument("--queries", type=int, default=300)
     ap.add_argument("--json", action="store_true")
@@ -236,24 +294,24 @@ def main() -> int:
         if not args.json:
             print(line, flush=True)
 
-    environ = {"FUENTE_HOME": str(args.workdir), "FUENTE__PATHS__MODELS": str(args.models)}
+    args.workdir = args.workdir or Path(f"/tmp/fuente-bench-retrieve-{args.chunks}")
+    environ = {**os.environ, "FUENTE_HOME": str(args.workdir), "FUENTE__PATHS__MODELS": str(args.models)}
     settings = load_settings(None, environ=environ)
-    embedder = SentenceTransformerEmbedder(
-        ensure_model(settings, settings.embedding.model),
-        model_id=settings.embedding.model,
-        batch_size=settings.embedding.batch_size,
-    )
+    embedder = build_embedder(settings)
+    target_ms = TARGET_P95_MS.get(args.chunks, TARGET_P95_MS[N_CHUNKS])
     marker = args.workdir / "bench-complete"
     if args.rebuild or not marker.exists():
         import shutil
 
         shutil.rmtree(args.workdir, ignore_errors=True)
         args.workdir.mkdir(parents=True)
-        build(settings, embedder, args.data, say)
+        build(settings, embedder, args.data, say, args.chunks)
         marker.write_text("ok")
     _, questions = paragraphs_and_questions(args.data)
     random.Random(3).shuffle(questions)
-    result = measure(settings, embedder, questions[: args.queries])
+    result = measure(settings, embedder, questions[: args.queries], target_ms)
+    if not args.no_add:
+        result.update(add_and_remove_one_document(settings, embedder, args.data))
     if args.json:
         print(json.dumps(result, indent=2))
         return 0
@@ -268,8 +326,12 @@ def main() -> int:
     print("stages p50 (ms): " + ", ".join(f"{k} {v:.1f}" for k, v in r["stage_p50_ms"].items()))  # type: ignore[attr-defined]
     print(f"chunks returned that the user may not see: {r['leaked_chunks']}")
     verdict = "meets" if r["meets_target"] else "MISSES"
-    print(f"target p95 <= {TARGET_P95_MS:.0f} ms: {verdict} (1-minute load average {r['load_avg_1m']:.1f} on "
-          f"{os.cpu_count()} CPUs)")  # fmt: skip
+    print(f"target p95 <= {target_ms:.0f} ms: {verdict} (query embedding: {r['embedding_backend']}; 1-minute load "
+          f"average {r['load_avg_1m']:.1f} on {os.cpu_count()} CPUs)")  # fmt: skip
+    if "add_one_document_s" in r:
+        print(f"one document ({r['added_chunks']} chunks) added end to end in {r['add_one_document_s']:.2f} s "
+              f"(BM25 sync {r['add_bm25_s']:.2f} s), removed in {r['remove_one_document_s']:.2f} s; target <= "
+              f"{TARGET_ADD_S:.0f} s: {'meets' if r['meets_add_target'] else 'MISSES'}")  # fmt: skip
     return 0
 
 
