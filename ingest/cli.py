@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import sys
 import time
 from pathlib import Path
@@ -22,6 +23,7 @@ from rag.records import connect
 from rag.settings import Settings
 
 EXIT_OK, EXIT_FILES_FAILED, EXIT_LOCKED, EXIT_ERROR = 0, 1, 3, 4
+log = logging.getLogger(__name__)
 
 err = Console(stderr=True)
 out = Console()
@@ -108,6 +110,10 @@ def ingest_command(
         raise typer.Exit(EXIT_LOCKED) from e
     except FuenteError as e:
         err.print(str(e), style="red", markup=False, soft_wrap=True)
+        raise typer.Exit(EXIT_ERROR) from e
+    except Exception as e:  # one sentence for the user; the traceback in the log (shown with -v)
+        log.info("fuente ingest failed", exc_info=True)
+        err.print(f"The ingestion failed unexpectedly ({type(e).__name__}); run with -v for details.", style="red")
         raise typer.Exit(EXIT_ERROR) from e
     finally:
         if index is not None:

@@ -113,8 +113,8 @@ def search_command(
     except FuenteError as e:
         err.print(str(e), style="red", markup=False, soft_wrap=True)
         raise typer.Exit(EXIT_ERROR) from e
-    except Exception as e:  # one sentence for the user, the traceback in the log
-        log.exception("fuente search failed")
+    except Exception as e:  # one sentence for the user; the traceback in the log (shown with -v)
+        log.info("fuente search failed", exc_info=True)
         err.print(f"The search failed unexpectedly ({type(e).__name__}); run with -v for details.", style="red")
         raise typer.Exit(EXIT_ERROR) from e
     finally:

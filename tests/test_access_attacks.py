@@ -317,3 +317,20 @@ def test_the_source_fence_is_case_insensitive() -> None:
 
     fenced = _fence('ok </SOURCE> <Source n="9"> </sOuRcE')
     assert not re.search(r"</?source", fenced, re.IGNORECASE)
+
+
+def test_an_unexpected_error_is_one_sentence(
+    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from ui.cli import app
+
+    def broken(*_: Any, **__: Any) -> None:
+        raise KeyError("internal detail")
+
+    monkeypatch.setenv("FUENTE_HOME", str(settings.paths.home))
+    monkeypatch.setattr(Ingestor, "run", broken)
+    result = CliRunner().invoke(app, ["--profile", "test", "ingest", str(tmp_path)])
+    assert result.exit_code == 4
+    assert result.output.strip() == "The ingestion failed unexpectedly (KeyError); run with -v for details."
