@@ -22,21 +22,11 @@ def home(tmp_path_factory: pytest.TempPathFactory, embedder: Any) -> dict[str, A
     return {"settings": settings, "keys": keys}
 
 
-def call(env: dict[str, str], key: str, steps: list[tuple[str, dict[str, Any]]]) -> tuple[list[str], list[Any]]:
-    """Start `fuente serve-mcp` as an MCP client would, list its tools, make the calls; the tools and results."""
-    from mcp import Client
+def params(env: dict[str, str], key: str) -> Any:
     from mcp.client.stdio import StdioServerParameters
 
-    params = StdioServerParameters(
-        command=str(Path(sys.executable).parent / "fuente"), args=["serve-mcp"], env={**env, "FUENTE_API_KEY": key}
-    )
-
-    async def main() -> tuple[list[str], list[Any]]:
-        async with Client(params, read_timeout_seconds=300) as client:
-            tools = [t.name for t in (await client.list_tools()).tools]
-            return tools, [await client.call_tool(name, args) for name, args in steps]
-
-    return anyio.run(main)
+    fuente = str(Path(sys.executable).parent / "fuente")
+    return StdioServerParameters(command=fuente, args=["serve-mcp"], env={**env, "FUENTE_API_KEY": key})
 
 
 def payload(result: Any) -> dict[str, Any]:
@@ -44,25 +34,45 @@ def payload(result: Any) -> dict[str, Any]:
     return result.structured_content or json.loads(result.content[0].text)  # type: ignore[no-any-return]
 
 
+def outside(source: dict[str, Any]) -> bool:
+    return "/rrhh/" not in source["source_uri"] and "/finanzas/" not in source["source_uri"]
+
+
 def test_search_tool_acts_as_the_key_user(home: dict[str, Any], llama_server: dict[str, Any]) -> None:
-    env = service_env(home["settings"], llama_server)
-    tools, (outsider,) = call(env, home["keys"]["luis"], [("search", {"query": SALARY, "k": 6})])
+    from mcp import Client
+
+    async def session() -> tuple[list[str], Any]:
+        async with Client(params(service_env(home["settings"], llama_server), home["keys"]["luis"])) as client:
+            tools = [t.name for t in (await client.list_tools()).tools]
+            return tools, await client.call_tool("search", {"query": SALARY, "k": 6})
+
+    tools, outsider = anyio.run(session)
     assert set(tools) == {"search", "ask"}
     hits = payload(outsider)["results"]
-    assert hits and not any("/rrhh/" in h["source_uri"] or "/finanzas/" in h["source_uri"] for h in hits)
-    _, (insider, bad_k) = call(
-        env, home["keys"]["ana"], [("search", {"query": SALARY, "k": 6}), ("search", {"query": SALARY, "k": 0})]
-    )
-    assert any("/rrhh/" in h["source_uri"] for h in payload(insider)["results"])
-    assert bad_k.is_error and "between 1 and 50" in bad_k.content[0].text
+    assert hits and all(outside(h) for h in hits) and "53.000" not in str(hits)
 
 
 def test_ask_tool_answers_with_citations_and_a_revoked_key_stops_it(
     home: dict[str, Any], llama_server: dict[str, Any]
 ) -> None:
-    env = service_env(home["settings"], llama_server)
-    key = home["keys"]["ana"]
-    _, (answered,) = call(env, key, [("ask", {"question": DIETA})])
+    """One session as ana: search sees her group, ask answers with citations; revoked mid-session, calls fail."""
+    from mcp import Client
+
+    async def session() -> list[Any]:
+        async with Client(
+            params(service_env(home["settings"], llama_server), home["keys"]["ana"]), read_timeout_seconds=300
+        ) as client:
+            results = [
+                await client.call_tool("search", {"query": SALARY, "k": 6}),
+                await client.call_tool("search", {"query": SALARY, "k": 0}),
+                await client.call_tool("ask", {"question": DIETA}),
+            ]
+            api_keys.revoke(home["settings"], "ana")
+            return [*results, await client.call_tool("search", {"query": SALARY})]
+
+    insider, bad_k, answered, revoked = anyio.run(session)
+    assert not all(outside(h) for h in payload(insider)["results"])
+    assert bad_k.is_error and "between 1 and 50" in bad_k.content[0].text
     result = payload(answered)
     assert result["question_id"] and isinstance(result["refused"], bool)
     if not result["refused"]:
@@ -70,18 +80,4 @@ def test_ask_tool_answers_with_citations_and_a_revoked_key_stops_it(
         assert result["citations"][0]["title"] in result["answer"]
     else:
         assert result["citations"] == [] and result["closest_sources"]
-    # Revoked while the server runs: the next call says so (the key is checked at every call).
-    from mcp import Client
-    from mcp.client.stdio import StdioServerParameters
-
-    params = StdioServerParameters(
-        command=str(Path(sys.executable).parent / "fuente"), args=["serve-mcp"], env={**env, "FUENTE_API_KEY": key}
-    )
-
-    async def revoked_mid_session() -> Any:
-        async with Client(params, read_timeout_seconds=300) as client:
-            api_keys.revoke(home["settings"], "ana")
-            return await client.call_tool("search", {"query": SALARY})
-
-    refused = anyio.run(revoked_mid_session)
-    assert refused.is_error and "revoked" in refused.content[0].text
+    assert revoked.is_error and "revoked" in revoked.content[0].text
