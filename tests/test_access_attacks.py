@@ -116,6 +116,32 @@ def test_a_link_into_a_restricted_folder_or_to_fuente_s_own_files_leaks_nothing(
     assert text.count(CANARY) == 1 and "$2b$" not in text and "CANARIO-SECRET" not in text
 
 
+def test_fuente_s_own_files_inside_the_ingested_folder_are_never_read(
+    make_settings: SettingsFactory, embedder: Any, tmp_path: Path
+) -> None:
+    root = tmp_path / "todo"
+    home = root / "fuente-home"  # FUENTE_HOME inside what is ingested, links followed, nothing excluded
+    settings = make_settings(paths={"home": str(home)}, ingest={"follow_symlinks": True, "exclude": []})
+    add_user(settings, "ana", password="pw-ana", groups=frozenset({"rrhh"}))
+    write(root / ".streamlit" / "secrets.toml", 'cookie_secret = "CANARIO-SECRET"\n')
+    write(root / "docs" / "menu.md", "# Menú\n\nEl comedor abre a las 13:00.\n")
+    (root / "docs" / "users.md").symlink_to(users_file(settings))
+    (root / "docs" / "secrets.md").symlink_to(root / ".streamlit" / "secrets.toml")
+    (root / "docs" / "home").symlink_to(home, target_is_directory=True)
+    (upload,), _ = corpus.save_uploads(
+        settings, [("aviso.md", b"# Aviso\n\nSubido por la app.\n")], ["rrhh"], "internal"
+    )
+
+    summary = ingest(settings, embedder, root)
+
+    indexed = {Path(f.path) for f in summary.files if f.status == "added"}
+    assert indexed == {root / "docs" / "menu.md", upload}  # uploads are the one part of FUENTE_HOME ingested
+    never = {Path(f.path).name for f in summary.files if "never read" in (f.reason or "")}
+    assert {"users.md", "secrets.md", "users.yaml", "fuente.db"} <= never  # not even hashed, whatever the format
+    text = all_text(settings)
+    assert "$2b$" not in text and "CANARIO-SECRET" not in text and "pw-ana" not in text
+
+
 def test_ingesting_a_sub_folder_or_one_file_keeps_the_access_files_above_it(
     settings: Settings, embedder: Any, tmp_path: Path
 ) -> None:
