@@ -34,6 +34,7 @@ from ui.api_service import ApiError, Job, Service, Stopped, stage_timings
 
 log = logging.getLogger(__name__)
 CHAT, MODELS, SEARCH = "/v1/chat/completions", "/v1/models", "/v1/search"
+KEEPALIVE_S = 10.0
 
 
 def api_error(e: Exception) -> ApiError:
@@ -194,7 +195,14 @@ async def _stream(
     try:
         yield writer.event({"role": "assistant", "content": ""})
         while True:
-            piece = await asyncio.wait_for(pieces.get(), timeout=max(0.01, job.remaining()))
+            try:
+                piece = await asyncio.wait_for(pieces.get(), timeout=max(0.01, min(KEEPALIVE_S, job.remaining())))
+            except TimeoutError:
+                if job.remaining() <= 0:
+                    raise
+                # An SSE comment: proxies and clients keep an idle stream open (the text may come only once verified).
+                yield ": waiting for the answer\n\n"
+                continue
             if piece is None:
                 break
             streamed.append(piece)
