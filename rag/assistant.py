@@ -22,7 +22,7 @@ import re
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from rag import prompts, protocol
 from rag.egress import EgressLog, payload_digest
@@ -357,8 +357,7 @@ class Assistant:
             question, redacted = self._for_cloud(q, list({i.chunk.id: i.chunk for i in evidence}.values()))
             shown = tuple(_redacted_item(i, redacted[i.chunk.id]) for i in evidence)
             translation = None  # never redacted, so it stays with the local model
-        messages = protocol.build_messages(question, q.language, shown, translation=translation, prompt=self.prompt)
-        prompt_tokens = self._check_fits(q.client, messages, protocol.ANSWER_MAX_TOKENS)
+        evidence, shown, messages, prompt_tokens = self._fit_evidence(q, question, evidence, shown, translation)
         fmt = protocol.response_format(q.client.endpoint.kind) if self.settings.llm.structured_output else None
         self._egress(q, messages, fmt)
         t = time.monotonic()
@@ -392,16 +391,35 @@ class Assistant:
             q.on_token(text)
         return self._answer(q, text, grounding.verdict, citations, grounding.checks, grounding.reason, signals)
 
-    def _check_fits(self, client: ChatClient, messages: list[Message], max_tokens: int) -> int:
-        """The prompt's tokens by the server's tokenizer; a sentence when prompt and reply would not fit."""
-        budget = client.endpoint.context_tokens - max_tokens
-        counted = client.count_messages(messages)
-        if counted > budget:
-            raise GenerationError(
-                f"The question is too long for the {client.name} model's context ({client.endpoint.context_tokens} "
-                "tokens); shorten it."
-            )
-        return counted
+    def _fit_evidence(
+        self,
+        q: _Ask,
+        question: str,
+        evidence: tuple[Evidence, ...],
+        shown: tuple[Evidence, ...],
+        translation: str | None,
+    ) -> tuple[tuple[Evidence, ...], tuple[Evidence, ...], list[Message], int]:
+        """Drop the least relevant evidence items until prompt + reply fit the model's context window.
+
+        ``shown`` is what the model sees (the redacted copy for the cloud) and ``evidence`` what it is
+        checked against; both are renumbered together. Returns them with the messages and their tokens.
+        """
+        budget = q.client.endpoint.context_tokens - protocol.ANSWER_MAX_TOKENS
+        while True:
+            messages = protocol.build_messages(question, q.language, shown, translation=translation,
+                                               prompt=self.prompt)  # fmt: skip
+            counted = q.client.count_messages(messages)
+            if counted <= budget:
+                return evidence, shown, messages, counted
+            if len(evidence) <= 1:
+                raise GenerationError(
+                    f"The question is too long for the {q.client.name} model's context "
+                    f"({q.client.endpoint.context_tokens} tokens); shorten it."
+                )
+            weakest = min(range(len(evidence)), key=lambda i: evidence[i].score)
+            keep = [i for i in range(len(evidence)) if i != weakest]
+            evidence = tuple(replace(evidence[i], n=n) for n, i in enumerate(keep, start=1))
+            shown = tuple(replace(shown[i], n=n) for n, i in enumerate(keep, start=1))
 
     # -- cite_v1 ------------------------------------------------------------------------------------
     def _cite(self, q: _Ask) -> Answer:
@@ -545,12 +563,10 @@ def _redacted_item(item: Evidence, redacted_chunk: Chunk) -> Evidence:
     redacted on its own with the placeholders the chunk's copy received; where that is not possible
     the item is dropped to a placeholder rather than sent in clear.
     """
-    from dataclasses import replace
-
     if item.text in redacted_chunk.text:
         return replace(item, chunk=redacted_chunk)
-    from rag.verify import source_units
+    from rag.verify.sentences import evidence_units
 
-    units = source_units(redacted_chunk)
+    units = evidence_units(redacted_chunk)
     text = units[item.position] if item.position < len(units) else "<REDACTED>"
     return replace(item, chunk=redacted_chunk, text=text)

@@ -11,6 +11,7 @@ or section, and its score, so the refusal decision can use it without embedding 
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -19,9 +20,9 @@ import numpy as np
 
 from rag.embedders import Embedder
 from rag.settings import EvidenceSettings
-from rag.text import coverage, fold, question_terms
+from rag.text import fold, keyword_tokens, question_terms
 from rag.types import Chunk, Evidence
-from rag.verify.sentences import source_units
+from rag.verify.sentences import evidence_units
 
 _MIN_UNIT_WORDS = 3
 
@@ -44,7 +45,7 @@ def _units(hits: Sequence[Chunk]) -> list[_Unit]:
     seen: set[str] = set()
     out: list[_Unit] = []
     for rank, chunk in enumerate(hits):
-        for position, text in enumerate(source_units(chunk)):
+        for position, text in enumerate(evidence_units(chunk)):
             key = " ".join(fold(text).split())
             if key in seen:
                 continue  # overlapping chunks repeat sentences
@@ -76,15 +77,31 @@ class EvidenceSelector:
         if not units or not queries:
             return ()
         vectors = self.embedder.embed_documents([u.text for u in units])
+        own = [set(keyword_tokens(u.text)) for u in units]
+        with_context = [o | set(keyword_tokens(_context(u.chunk))) for o, u in zip(own, units, strict=True)]
+        # Terms are weighted by how rare they are among these units: "kilómetro" says more than "viaje"
+        # in a travel policy, where every sentence is about travel.
+        df: dict[str, int] = {}
+        for tokens in own:
+            for token in tokens:
+                df[token] = df.get(token, 0) + 1
+
+        def idf(term: str) -> float:
+            return math.log(1.0 + len(units) / (1.0 + df.get(term, 0)))
+
         scores = np.full(len(units), -np.inf)
         for query in queries:
             qv = self.embedder.embed_query(query)
             terms = question_terms(query)
+            total = sum(idf(term) for term in terms) or 1.0
             semantic = vectors @ qv
             lexical = np.array(
                 [
-                    max(coverage(terms, u.text), s.context_weight * coverage(terms, _context(u.chunk) + " " + u.text))
-                    for u in units
+                    max(
+                        sum(idf(term) for term in terms & o) / total,
+                        s.context_weight * sum(idf(term) for term in terms & c) / total,
+                    )
+                    for o, c in zip(own, with_context, strict=True)
                 ]
             )
             prior = np.array([s.rank_weight / (1 + u.rank) for u in units])

@@ -388,7 +388,7 @@ class EvidenceSettings(_Section):
     semantic_weight: float = Field(0.6, ge=0, description="Weight of embedding similarity in an item's score.")
     lexical_weight: float = Field(0.4, ge=0, description="Weight of question-term coverage in an item's score.")
     context_weight: float = Field(
-        0.8, ge=0, le=1, description="Coverage counted with the chunk's title and section path, discounted by this."
+        0.5, ge=0, le=1, description="Coverage counted with the chunk's title and section path, discounted by this."
     )
     rank_weight: float = Field(0.05, ge=0, description="Bonus 1/(1+rank) for items of better-ranked chunks.")
     min_score: float = Field(0.0, description="Items scoring below this are never given to the model.")

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from rag.assistant import Assistant, User
+from rag.assistant import Assistant, Turn, User
 from rag.errors import GenerationError, LLMUnavailable
 from rag.index import Index
 from rag.llm import ChatClient
@@ -43,19 +43,31 @@ def assistant(make_settings: SettingsFactory, embedder, corpus: Path, llama_serv
     index.close()
 
 
-def test_answer_streams_cites_and_is_logged(assistant: Assistant) -> None:
+def test_answer_is_cited_verified_then_shown_and_logged(assistant: Assistant) -> None:
     pieces: list[str] = []
+    stages: list[str] = []
     answer = assistant.ask(
-        "¿Cuál es la dieta diaria para un viaje internacional?", User("ana", frozenset()), on_token=pieces.append
+        "¿Cuál es la dieta diaria para un viaje internacional?",
+        User("ana", frozenset()),
+        on_token=pieces.append,
+        on_status=stages.append,
     )
-    assert len(pieces) > 1 and "".join(pieces) == answer.generated_text
+    # Nothing unverified reaches the user: the text arrives once, after the check.
+    assert pieces == [answer.text] and stages == ["searching", "reading", "checking"]
     assert answer.language == "es" and answer.route == "local" and answer.model == "qwen2.5-0.5b"
-    assert answer.timings["first_token_s"] <= answer.timings["total_s"]
-    if not answer.refused:
-        assert "75" in answer.text
-        assert answer.citations and all(c.source_uri.endswith(".md") or c.source_uri for c in answer.citations)
+    assert answer.protocol == "extract_v1" and not answer.refused, (answer.reason, answer.generated_text)
+    assert "75" in answer.text and answer.text.endswith("]")
+    assert answer.citations and all(c.source_uri.endswith("politica_viajes.md") for c in answer.citations)
+    assert any("75" in c.quote for c in answer.citations)  # the quote is the evidence sentence itself
+    assert 0 < answer.tokens["prompt"] and 0 < answer.tokens["completion"]
     row = assistant.query_log.recent(1)[0]
     assert row["question_id"] == answer.question_id and row["user"] == "ana" and row["error"] is None
+
+
+def test_unanswerable_question_is_refused_by_fuente(assistant: Assistant) -> None:
+    answer = assistant.ask("¿Cuál es el presupuesto anual de marketing de la empresa?", User(None, frozenset()))
+    assert answer.refused and answer.text == "Los documentos no contienen esa información."
+    assert not answer.citations and answer.closest_sources and answer.reason
 
 
 def test_restricted_facts_never_reach_an_outsider(assistant: Assistant) -> None:
@@ -80,15 +92,18 @@ def test_server_down_is_one_clear_sentence(assistant: Assistant) -> None:
     assert assistant.query_log.recent(1)[0]["error"].startswith("The local model server")
 
 
-def test_sources_are_trimmed_to_fit_the_context(assistant: Assistant, llama_server: dict[str, Any]) -> None:
-    """A request never exceeds the context window: low-ranked sources are dropped instead."""
-    tight = ChatClient(endpoint(llama_server, context_tokens=900))
+def test_evidence_is_trimmed_to_fit_the_context(assistant: Assistant, llama_server: dict[str, Any]) -> None:
+    """A request never exceeds the context window: the least relevant evidence items are dropped instead."""
+    from rag import protocol
+
+    roomy = assistant.ask("¿Cuántos días de teletrabajo se permiten por semana?", User(None, frozenset()))
+    tight = ChatClient(endpoint(llama_server, context_tokens=roomy.tokens["prompt"] + protocol.ANSWER_MAX_TOKENS - 40))
     assistant.local = tight
     answer = assistant.ask("¿Cuántos días de teletrabajo se permiten por semana?", User(None, frozenset()))
-    served_prompt = answer.tokens.get("prompt", 0)
-    # The server's own count of what it received, when it answered (a refusal before generation sends nothing).
-    assert served_prompt == 0 or served_prompt <= 900 - tight.endpoint.max_tokens
-    # A question that cannot fit even without sources is refused with a sentence, not sent.
+    # Counted by the server's own tokenizer before sending: within the window, and smaller than before.
+    assert 0 < answer.tokens["prompt"] <= tight.endpoint.context_tokens - protocol.ANSWER_MAX_TOKENS
+    assert answer.tokens["prompt"] < roomy.tokens["prompt"]
+    # A question that cannot fit even with one evidence item is refused with a sentence, not sent.
     with pytest.raises(GenerationError, match="too long for the local model's context"):
         assistant.ask("¿" + "palabra " * 1500 + "?", User(None, frozenset()))
 
@@ -115,16 +130,43 @@ def test_cloud_route_only_for_chunks_under_the_ceiling_and_logged(
             "What is the response time for a P1 incident in the customer SLA?", User(None, frozenset())
         )
         hr = assistant.ask("¿Cuál es la banda salarial de un jefe de almacén en 2026?", User(None, frozenset({"rrhh"})))
+        # The attack: a harmless follow-up after a confidential turn. Today's rewrite would carry the
+        # earlier answer into the question that goes to the cloud.
+        follow_up = "¿Y cuál es la dieta diaria para un viaje internacional?"
+        after_hr = assistant.ask(follow_up, User(None, frozenset({"rrhh"})), [Turn(hr.question, hr.text, hr.sensitive)])
+        unknown = assistant.ask(follow_up, User(None, frozenset()), [Turn("¿Qué es Aurora?", "Una empresa.")])
+        sent: list[list[dict[str, str]]] = []
+        inner = cloud.stream
+
+        def spy(messages, **kwargs):  # type: ignore[no-untyped-def]
+            sent.append(messages)  # what really leaves, recorded on the way to the real server
+            return inner(messages, **kwargs)
+
+        cloud.stream = spy  # type: ignore[method-assign]
+        earlier = "La respuesta anterior mencionó el plan de bonus del comité"
+        after_public = assistant.ask(follow_up, User(None, frozenset()), [Turn(public.question, earlier, False)])
     finally:
         local.close()
         cloud.close()
         index.close()
-    assert public.route == "cloud"
-    assert hr.route == "local" and "ceiling" in hr.route_reason
+    assert public.route == "cloud" and not public.sensitive
+    assert hr.route == "local" and "ceiling" in hr.route_reason and hr.sensitive
+    assert after_hr.route == "local" and after_hr.sensitive and "conversation" in after_hr.route_reason
+    assert unknown.route == "local"  # a history not known to be below the ceiling keeps the conversation local
+    assert after_public.route == "cloud"
+    user_text = sent[-1][-1]["content"]
+    assert follow_up in user_text and earlier not in user_text and "bonus" not in user_text
     with EgressLog.from_settings(settings) as egress:
         entries = egress.list()
-    assert [e.question_id for e in entries] == [public.question_id]
+    assert [e.question_id for e in entries] == [after_public.question_id, public.question_id]
     assert entries[0].chunk_ids and all(len(cid) == 32 for cid in entries[0].chunk_ids)
+    from rag import protocol
+    from rag.egress import payload_digest
+
+    fmt = protocol.response_format("llamacpp")
+    assert entries[0].payload_sha256 == payload_digest(
+        {"model": "qwen2.5-0.5b", "messages": sent[-1], "response_format": fmt}
+    )
 
 
 def test_cross_language_question_finds_the_other_language_document(

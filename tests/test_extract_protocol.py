@@ -85,7 +85,9 @@ SETTLE_SENTENCE = (
 
 
 def test_grounded_answer_is_supported_even_across_languages() -> None:
-    items = _items((SETTLE_SENTENCE, SETTLEMENT), ("| Destino | Importe máximo por noche | | Lisboa | 150 € |", LODGING))
+    items = _items(
+        (SETTLE_SENTENCE, SETTLEMENT), ("| Destino | Importe máximo por noche | | Lisboa | 150 € |", LODGING)
+    )
     es = ground("Tienes 23 días naturales desde el regreso.", [1], items, ["¿Qué plazo tengo para liquidar gastos?"],
                 NOBODY, OPEN)  # fmt: skip
     assert es.verdict is Verdict.SUPPORTED and [i.n for i in es.cited] == [1]
@@ -109,7 +111,9 @@ def test_invented_facts_and_empty_citations_are_refused() -> None:
 
 
 def test_a_fact_from_an_item_the_model_forgot_to_cite_brings_it_in() -> None:
-    items = _items((SETTLE_SENTENCE, SETTLEMENT), ("| Destino | Importe máximo por noche | | Lisboa | 150 € |", LODGING))
+    items = _items(
+        (SETTLE_SENTENCE, SETTLEMENT), ("| Destino | Importe máximo por noche | | Lisboa | 150 € |", LODGING)
+    )
     g = ground("En Lisboa el máximo es 150 € por noche.", [1], items, ["¿Hotel en Lisboa?"], NOBODY, OPEN)
     assert g.verdict is Verdict.SUPPORTED and {i.n for i in g.cited} == {1, 2}
 
@@ -128,3 +132,21 @@ def test_irrelevant_citations_fall_below_the_thresholds() -> None:
     covering = VerificationSettings(evidence_min=-1.0, coverage_min=0.5)
     few = ground("Se hace en Gastos+.", [1], items, ["¿Cuál es el seguro médico de la empresa?"], NOBODY, covering)
     assert few.verdict is Verdict.UNSUPPORTED and "terms" in few.reason
+
+
+def test_evidence_units_are_whole_sentences_without_headings() -> None:
+    from rag.verify.sentences import evidence_units
+
+    wrapped = chunk(
+        "## 6. Liquidación de gastos\n\nLos gastos se liquidan en Gastos+ en un plazo máximo de 30 días naturales\n"
+        "desde el regreso del viaje. El reembolso se abona en la nómina.\n\n| Tipo | Importe |\n|---|---|\n| Internacional | 75 € |\n"
+        "- **Taxi:** solo de noche."
+    )
+    units = evidence_units(wrapped)
+    assert (
+        units[0]
+        == "Los gastos se liquidan en Gastos+ en un plazo máximo de 30 días naturales desde el regreso del viaje."
+    )
+    assert "Liquidación de gastos" not in " ".join(units)  # the heading travels as the section, not as an item
+    assert "| Tipo | Importe | | Internacional | 75 € |" in units and "| Tipo | Importe |" not in units
+    assert units[-1] == "Taxi: solo de noche."

@@ -136,3 +136,47 @@ def source_units(chunk: Chunk) -> list[str]:
     """
     sentences = [s for line in _table_aware_lines(chunk.text) for s in split_sentences(line)]
     return [text for text in (strip_citations(s) for s in sentences) if text]
+
+
+_HEADING = re.compile(r"^\s*#{1,6}\s")
+
+
+def evidence_units(chunk: Chunk) -> list[str]:
+    """The sentences of a chunk as evidence candidates: whole sentences, never headings.
+
+    Unlike :func:`source_units`, lines hard-wrapped inside a paragraph are joined first (a Markdown or
+    text file wrapped at 100 columns would otherwise cut "30 días naturales / desde el regreso" in
+    two), headings are left out (the section path already travels with every item), and a table's
+    header row is not an item of its own (it prefixes every row).
+    """
+    paragraphs: list[str] = []
+    current: list[str] = []
+
+    def flush() -> None:
+        if current:
+            paragraphs.append(" ".join(current))
+            current.clear()
+
+    header: str | None = None
+    for line in chunk.text.splitlines():
+        stripped = line.strip()
+        if stripped.startswith("|"):
+            flush()
+            if re.fullmatch(r"\|?[\s:|-]+\|?", stripped):
+                continue
+            if header is None:
+                header = stripped  # the header row prefixes the rows below it
+            else:
+                paragraphs.append(f"{header} {stripped}")
+            continue
+        header = None
+        if not stripped or _HEADING.match(stripped):
+            flush()
+        elif _LIST_MARKER.match(stripped):
+            flush()
+            current.append(_LIST_MARKER.sub("", stripped))
+        else:
+            current.append(stripped)
+    flush()
+    sentences = [s for p in paragraphs for s in split_sentences(p)]
+    return [text for text in (strip_citations(s) for s in sentences) if text]
