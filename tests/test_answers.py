@@ -59,7 +59,7 @@ def test_answer_is_cited_verified_then_shown_and_logged(assistant: Assistant) ->
     assert "75" in answer.text and answer.text.endswith("]")
     assert answer.citations and all(c.source_uri.endswith("politica_viajes.md") for c in answer.citations)
     assert any("75" in c.quote for c in answer.citations)  # the quote is the evidence sentence itself
-    assert 0 < answer.tokens["prompt"] and 0 < answer.tokens["completion"]
+    assert answer.tokens["prompt"] > 0 and answer.tokens["completion"] > 0
     row = assistant.query_log.recent(1)[0]
     assert row["question_id"] == answer.question_id and row["user"] == "ana" and row["error"] is None
 
