@@ -121,6 +121,7 @@ def api(
         FUENTE__API__OIDC_ISSUER=ISSUER,
         FUENTE__API__OIDC_AUDIENCE=AUDIENCE,
         FUENTE__API__OIDC_JWKS_URL=idp["jwks_url"],
+        OTEL_TRACES_EXPORTER="console",  # spans as JSON in the server's log
     )
     fuente = str(Path(sys.executable).parent / "fuente")
     cmd = [fuente, "serve-api", "--port", str(port)]
@@ -287,13 +288,19 @@ def test_a_restricted_question_is_refused_for_a_key_without_the_group(api: dict[
     done = client(api, "luis").chat.completions.create(model=MODEL, messages=[{"role": "user", "content": SALARY}])
     extra = done.model_extra["fuente"]
     content = done.choices[0].message.content
-    assert extra["refused"] is True and extra["citations"] == []
+    # Nothing of rrhh reaches an outsider: no citation, no closest source, no figure, no name. Whether the
+    # answer is a refusal is the assistant's decision over what luis may see (the 0.5B usually refuses).
     assert not any("/rrhh/" in s["source_uri"] or "/finanzas/" in s["source_uri"] for s in sources(extra))
+    assert extra["refused"] is (extra["citations"] == []), content
     assert "53.000" not in content and "53000" not in content and "Lucía Ferrer" not in content
     metrics = httpx.get(api["url"] + "/metrics").text
     assert (
         "fuente_refusals_total" in metrics
         and 'fuente_requests_total{endpoint="/v1/chat/completions",status="200"}' in metrics
     )
-    time.sleep(0)  # the log shows nothing leaked either: it names no rrhh file
-    assert "bandas_salariales" not in api["log"].read_text(errors="replace")
+    log = api["log"].read_text(errors="replace")
+    assert "bandas_salariales" not in log  # the log (with its spans) names no rrhh file either
+    # Traces: the request, the assistant's answer and what it called, as spans of one trace.
+    for name in ("fuente.api.chat", "fuente.ask", "fuente.retrieval", "fuente.generation"):
+        assert f'"name": "{name}"' in log, name
+    assert '"fuente.refused": ' in log
