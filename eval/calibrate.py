@@ -37,6 +37,7 @@ GRID = {
     "evidence_min": [-1.0, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6],
     "coverage_min": [0.0, 0.2, 0.25, 0.34, 0.4, 0.5, 0.6],
     "retrieval_min": [-1.0, 0.1, 0.2, 0.25, 0.3, 0.35],
+    "overlap_min": [0.0, 0.25, 0.34, 0.5, 0.67],
 }
 
 
@@ -57,6 +58,7 @@ class Row:
     relevance: float
     coverage: float
     retrieval: float
+    overlap: float = 1.0
     verdict: str = ""
     reason: str = ""
     text: str = ""
@@ -69,6 +71,7 @@ class Row:
             and self.relevance >= t["evidence_min"]
             and self.coverage >= t["coverage_min"]
             and self.retrieval >= t["retrieval_min"]
+            and self.overlap >= t.get("overlap_min", 0.0)
         )
 
 
@@ -87,7 +90,9 @@ def collect(sample: int | None, rows_file: Path) -> list[Row]:
     index = Index(settings)
     Ingestor(settings, index, lambda: embedder).run([REPO_ROOT / "samples" / "corpus"])
     index.close()
-    opened = settings.verification.model_copy(update={"evidence_min": -1.0, "coverage_min": 0.0, "retrieval_min": -1.0})
+    opened = settings.verification.model_copy(
+        update={"evidence_min": -1.0, "coverage_min": 0.0, "retrieval_min": -1.0, "overlap_min": 0.0}
+    )
     app = build_app(settings, embedder=embedder, thresholds=opened)  # never refuse on scores: measure, decide later
     # Rows are appended as they come, so a long run can be stopped and resumed: done ids are skipped.
     rows_file.parent.mkdir(parents=True, exist_ok=True)
@@ -113,6 +118,7 @@ def collect(sample: int | None, rows_file: Path) -> list[Row]:
                 relevance=float(answer.signals.get("relevance", math.nan)),
                 coverage=float(answer.signals.get("coverage", math.nan)),
                 retrieval=float(answer.evidence),
+                overlap=float(answer.signals.get("overlap", 1.0)),
                 verdict=answer.verdict,
                 reason=answer.reason,
                 text=answer.generated_text,
@@ -186,7 +192,7 @@ def report(rows: list[Row], best: dict[str, float], current: dict[str, float], p
         "",
         "| thresholds, split | questions | answered correct | refused when due | shown wrong | cross-language correct |",
         "|---|---|---|---|---|---|",
-        _line("open (no threshold), all", score(rows, dict.fromkeys(GRID, -1.0))),
+        _line("open (no threshold), all", score(rows, {**dict.fromkeys(GRID, -1.0), "overlap_min": 0.0})),
         _line("before (configured), dev", score(dev, current)),
         _line("before (configured), test", score(test, current)),
         _line("calibrated, dev", score(dev, best)),
@@ -214,7 +220,8 @@ def main(argv: list[str] | None = None) -> int:
         rows = collect(args.sample, args.rows)
     settings = load_settings()
     v = settings.verification
-    current = {"evidence_min": v.evidence_min, "coverage_min": v.coverage_min, "retrieval_min": v.retrieval_min}
+    current = {"evidence_min": v.evidence_min, "coverage_min": v.coverage_min, "retrieval_min": v.retrieval_min,
+               "overlap_min": v.overlap_min}  # fmt: skip
     best, _ = search([r for r in rows if r.split == "dev"])
     text = report(rows, best, current, settings.llm.answer_protocol)
     args.out.write_text(text, encoding="utf-8")

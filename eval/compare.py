@@ -22,7 +22,7 @@ from typing import Any
 from eval import metrics as M
 from eval.store import RunInfo, RunStore
 
-FAMILIES = ("retrieval", "answer", "claims", "faithfulness", "refusal", "citations", "operations")
+FAMILIES = ("outcome", "retrieval", "answer", "claims", "faithfulness", "refusal", "citations", "operations")
 N_RESAMPLES = 1000
 Row = dict[str, Any]
 

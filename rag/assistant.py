@@ -374,9 +374,9 @@ class Assistant:
         q.status("checking")
         t = time.monotonic()
         reply = protocol.parse_reply(q.completion.text)
-        grounding = ground(reply.answer, reply.cited, evidence, queries, q.user.groups, self.thresholds)
+        grounding = ground(reply.answer, reply.cited, evidence, queries, q.user.groups, self.thresholds, q.language)
         q.timings["verification_s"] = time.monotonic() - t
-        signals = {"relevance": grounding.relevance, "coverage": grounding.coverage,
+        signals = {"relevance": grounding.relevance, "coverage": grounding.coverage, "overlap": grounding.overlap,
                    "well_formed": float(reply.well_formed), "evidence_items": float(len(evidence))}  # fmt: skip
         weak = q.retrieved.best_dense < self.thresholds.retrieval_min
         if not grounding.supported or weak:

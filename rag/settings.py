@@ -413,6 +413,14 @@ class VerificationSettings(_Section):
         description="extract_v1: least relevance score (rag/evidence.py) of the best evidence item the model cited; "
         "below it the cited sentences are judged not to answer the question.",
     )
+    overlap_min: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        description="extract_v1: least share of the answer's own words (beyond the question's and its numbers) found "
+        "in the cited items, when they are in the answer's language; an answer that says what its items do not is "
+        "refused.",
+    )
     coverage_min: float = Field(
         0.0,
         ge=0,

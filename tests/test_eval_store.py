@@ -16,6 +16,7 @@ from eval.report import html_report, markdown
 from eval.runner import gold_key, question_metrics, select
 from eval.store import RunNotFound, RunStore
 from rag.assistant import Answer, Citation
+from rag.types import SentenceCheck, SentenceKind
 from rag.settings import load_settings
 
 
@@ -88,13 +89,13 @@ def test_shipped_contenders_file_is_valid() -> None:
     assert book.price("gpt-4o-mini") is not None
 
 
-def _answer(text: str, *, refused: bool = False, sentences: list[dict[str, Any]] | None = None,
+def _answer(text: str, *, refused: bool = False, sentences: list[SentenceCheck] | None = None,
             cited: tuple[str, ...] = ()) -> Answer:  # fmt: skip
     return Answer(
         question_id="x", question="q", standalone_question="q", language="es", text=text, refused=refused,
         verdict="refusal" if refused else "supported",
-        citations=[Citation(i, f"c{i}", "t", uri, "", "") for i, uri in enumerate(cited, 1)],
-        sentences=sentences or [], closest_sources=[], route="local", route_reason="", model="m",
+        citations=tuple(Citation(i, f"c{i}", "t", uri, "", "") for i, uri in enumerate(cited, 1)),
+        sentences=tuple(sentences or ()), closest_sources=(), route="local", route_reason="", model="m",
         prompt_version="answer_v1", generated_text=text, timings={"total_s": 2.0, "first_token_s": 0.5}, tokens={"prompt": 10, "completion": 5},
     )  # fmt: skip
 
@@ -103,21 +104,25 @@ def test_question_metrics_apply_by_kind_and_nan_when_the_question_failed() -> No
     sample = EvalSample("a01", "¿Dieta?", "es", True, "75 € por día.", ("75",), ("internal/politica_viajes.md",))
     ranked = ["/c/public/faq.md", "/c/internal/politica_viajes.md", "/c/internal/politica_viajes.md"]
     sentences = [
-        {"text": "Son 75 € [2].", "citations": [2], "invalid_citations": [], "support": 0.8, "supported": True, "kind": "claim"},
-        {"text": "Y 5 más [1].", "citations": [1], "invalid_citations": [], "support": 0.1, "supported": False, "kind": "claim"},
-    ]  # fmt: skip
+        SentenceCheck("Son 75 € [2].", (2,), (), 0.8, (), True, "ok", SentenceKind.CLAIM),
+        SentenceCheck("Y 5 más [1].", (1,), (), 0.1, (), False, "low", SentenceKind.CLAIM),
+    ]
     got = question_metrics(sample, _answer("Son 75 € [2]. Y 5 más [1].", sentences=sentences,
                                            cited=("/c/internal/politica_viajes.md",)), ranked, k=4)  # fmt: skip
     assert got["mrr@10"] == 0.5 and got["recall@k"] == 1.0
     assert got["contains_answer"] == 1.0 and got["citation_recall"] == 1.0
     assert got["support_offline"] == 0.5 and got["citation_precision"] == 0.5 and got["refusal_correct"] == 1.0
     assert got["latency_s"] == 2.0 and got["ttft_s"] == 0.5
+    # What a user sees: a right answer citing its gold source, nothing shown wrong.
+    assert got["answered_correct"] == 1.0 and got["shown_wrong"] == 0.0
+    wrong = question_metrics(sample, _answer("Son 48 € [1].", cited=("/c/public/faq.md",)), ranked, k=4)
+    assert wrong["answered_correct"] == 0.0 and wrong["shown_wrong"] == 1.0
 
     unanswerable = EvalSample("u01", "¿Teléfono de Lisboa?", "es", False)
     refused = question_metrics(
         unanswerable, _answer("Los documentos no contienen esa información.", refused=True), [], 4
     )
-    assert refused["refusal_correct"] == 1.0
+    assert refused["refusal_correct"] == 1.0 and refused["refused_when_due"] == 1.0 and refused["shown_wrong"] == 0.0
     assert not {"recall@k", "contains_answer", "citation_recall", "exact_match"} & set(refused)  # do not apply
 
     failed = question_metrics(sample, None, [], 4)

@@ -150,3 +150,19 @@ def test_evidence_units_are_whole_sentences_without_headings() -> None:
     assert "Liquidación de gastos" not in " ".join(units)  # the heading travels as the section, not as an item
     assert "| Tipo | Importe | | Internacional | 75 € |" in units and "| Tipo | Importe |" not in units
     assert units[-1] == "Taxi: solo de noche."
+
+
+def test_an_answer_that_says_what_its_items_do_not_is_refused() -> None:
+    """The model cites the right row but writes another sentence's content: no number to catch it."""
+    row = "| Tipo de viaje | Importe por día | | Internacional | 75 € |"
+    items = _items((row, LODGING), ("Las dietas cubren comidas y bebidas.", SETTLEMENT))
+    strict = VerificationSettings(evidence_min=-1.0, overlap_min=0.5)
+    asked = ["¿Cuál es la dieta diaria para un viaje internacional?"]
+    wrong = ground("La dieta internacional cubre comidas y bebidas.", [1], items, asked, NOBODY, strict, "es")
+    assert wrong.verdict is Verdict.UNSUPPORTED and "overlap" in wrong.reason
+    right = ground("La dieta diaria internacional es de 75 euros.", [1], items, asked, NOBODY, strict, "es")
+    assert right.verdict is Verdict.SUPPORTED and right.overlap == 1.0
+    # Across languages the words cannot be compared: the facts check and relevance decide.
+    english = ground("The international daily allowance is €75.", [1], items, ["What is the daily allowance abroad?"],
+                     NOBODY, strict, "en")  # fmt: skip
+    assert english.verdict is Verdict.SUPPORTED

@@ -69,7 +69,7 @@ _UNIT = (
     r"minutes?\b|min\b|km\b|kil[oó]metros?\b|kilometers?\b|kilometres?\b|kg\b|veces\b|times\b|personas\b|people\b)"
 )
 _SPACES = " \u00a0\u202f\u2009"  # "52 000": thousands grouped with a (narrow, no-break) space
-_NUMBER = re.compile(
+NUMBER = _NUMBER = re.compile(
     r"(?<![\w.,])(?:" + _CURRENCY + r"\s?)?"
     r"(\d{1,3}(?:[" + _SPACES + r"]\d{3})+(?:[.,]\d+)?|\d+(?:[.,]\d+)*)(?![\d])"
     r"(?:\s?" + _UNIT + r")?",

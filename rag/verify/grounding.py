@@ -19,9 +19,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from rag.settings import VerificationSettings
-from rag.text import coverage, question_terms
+from rag.text import coverage, keyword_tokens, question_terms
 from rag.types import Evidence, SentenceCheck, SentenceKind, Verdict
-from rag.verify.facts import Fact, FactIndex, extract_facts
+from rag.verify.facts import NUMBER, Fact, FactIndex, extract_facts
 from rag.verify.refusal import is_refusal
 from rag.verify.sentences import split_sentences, strip_citations
 
@@ -38,6 +38,7 @@ class Grounding:
     relevance: float
     coverage: float
     checks: tuple[SentenceCheck, ...]
+    overlap: float = math.nan
 
     @property
     def supported(self) -> bool:
@@ -46,6 +47,23 @@ class Grounding:
 
 def _context_text(item: Evidence) -> str:
     return " ".join([item.chunk.title, *item.chunk.section, item.text])
+
+
+def _overlap(answer: str, items: Sequence[Evidence], queries: Sequence[str], language: str | None) -> float:
+    """Share of the answer's own words that its cited items (in the answer's language) contain.
+
+    Own words: the answer's content terms minus the question's (and its translations'), with numbers
+    and their units taken out first (the facts check covers those). 1.0 when nothing is left to check
+    or no cited item is in the answer's language: across languages the words cannot be compared.
+    """
+    same = [i for i in items if language is None or i.chunk.language == language]
+    if not same:
+        return 1.0
+    own = question_terms(NUMBER.sub(" ", answer)) - set().union(*(question_terms(q) for q in queries))
+    if not own:
+        return 1.0
+    found = set().union(*(set(keyword_tokens(_context_text(i))) for i in same))
+    return len(own & found) / len(own)
 
 
 def _facts_missing(answer: str, items: Sequence[Evidence], asked: FactIndex) -> list[Fact]:
@@ -60,6 +78,7 @@ def ground(
     queries: Sequence[str],
     user_groups: frozenset[str],
     thresholds: VerificationSettings,
+    language: str | None = None,
 ) -> Grounding:
     """Checks an answer against the evidence items it cites.
 
@@ -69,7 +88,8 @@ def ground(
         evidence: the evidence list of the prompt.
         queries: the question and its translations (their facts and terms are the user's own).
         user_groups: the asking user's groups; an item they may not see is never support.
-        thresholds: ``evidence_min`` and ``coverage_min`` decide.
+        thresholds: ``overlap_min``, ``evidence_min`` and ``coverage_min`` decide.
+        language: the answer's language; the overlap check applies to cited items in it (None: all items).
     """
     text = strip_citations(answer)
     by_n = {item.n: item for item in evidence}
@@ -77,7 +97,7 @@ def ground(
     forbidden = [n for n in cited_numbers if n in by_n and not by_n[n].chunk.access.visible_to(user_groups)]
 
     def verdict(v: Verdict, reason: str, cited: Sequence[Evidence], missing: Sequence[str] = (),
-                relevance: float = math.nan, cover: float = math.nan) -> Grounding:  # fmt: skip
+                relevance: float = math.nan, cover: float = math.nan, overlap: float = math.nan) -> Grounding:  # fmt: skip
         refs = tuple(range(1, len(cited) + 1))
         kind = SentenceKind.REFUSAL if v is Verdict.REFUSAL else SentenceKind.CLAIM
         checks = tuple(
@@ -86,7 +106,7 @@ def ground(
             )  # fmt: skip
             for s in split_sentences(text)
         )
-        return Grounding(tuple(cited), v, reason, tuple(missing), relevance, cover, checks)
+        return Grounding(tuple(cited), v, reason, tuple(missing), relevance, cover, checks, overlap)
 
     if forbidden:
         return verdict(Verdict.UNSUPPORTED, "cites evidence the user may not see", ())
@@ -104,17 +124,21 @@ def ground(
         if extra:
             visible += extra[:1]
             missing = _facts_missing(text, visible, asked)
+    overlap = _overlap(text, visible, queries, language)
     relevance = max(i.score for i in visible)
     cover = max(coverage(question_terms(q), " ".join(_context_text(i) for i in visible)) for q in queries)
     if missing:
         surfaces = tuple(f.surface for f in missing)
         return verdict(Verdict.UNSUPPORTED, f"{', '.join(repr(s) for s in surfaces)} not in the cited evidence",
                        visible, surfaces, relevance, cover)  # fmt: skip
+    if overlap < thresholds.overlap_min:
+        return verdict(Verdict.UNSUPPORTED, f"the answer says what its cited items do not (overlap {overlap:.2f} < "
+                       f"{thresholds.overlap_min:.2f})", visible, (), relevance, cover, overlap)  # fmt: skip
     if relevance < thresholds.evidence_min:
         return verdict(Verdict.UNSUPPORTED, f"the cited evidence is not about the question (relevance {relevance:.2f} "
-                       f"< {thresholds.evidence_min:.2f})", visible, (), relevance, cover)  # fmt: skip
+                       f"< {thresholds.evidence_min:.2f})", visible, (), relevance, cover, overlap)  # fmt: skip
     if cover < thresholds.coverage_min:
         return verdict(Verdict.UNSUPPORTED, f"the cited evidence holds too few of the question's terms ({cover:.2f} "
-                       f"< {thresholds.coverage_min:.2f})", visible, (), relevance, cover)  # fmt: skip
+                       f"< {thresholds.coverage_min:.2f})", visible, (), relevance, cover, overlap)  # fmt: skip
     return verdict(Verdict.SUPPORTED, f"supported by {len(visible)} cited item(s): relevance {relevance:.2f}, "
-                   f"coverage {cover:.2f}", visible, (), relevance, cover)  # fmt: skip
+                   f"coverage {cover:.2f}, overlap {overlap:.2f}", visible, (), relevance, cover, overlap)  # fmt: skip
