@@ -16,8 +16,8 @@ from eval.report import html_report, markdown
 from eval.runner import gold_key, question_metrics, select
 from eval.store import RunNotFound, RunStore
 from rag.assistant import Answer, Citation
-from rag.types import SentenceCheck, SentenceKind
 from rag.settings import load_settings
+from rag.types import SentenceCheck, SentenceKind
 
 
 def row(qid: str, *, answerable: bool = True, **metrics: float) -> dict[str, Any]:
