@@ -213,6 +213,8 @@ def run_detectors(
             "threshold_sweep": sweep,
             "seconds_per_response": sum(d.seconds for d in detections) / len(detections),
         }
+    if "grounding" in parts:
+        results["grounding"] = run_grounding(records, out_dir)
     judge = None
     if "judge" in parts and judge_sample > 0:
         judge = _judge_for(settings, base_url, model)
@@ -237,6 +239,44 @@ def run_detectors(
     for part, result in results.items():
         (out_dir / f"detectors-{part}.json").write_text(json.dumps(result, indent=2), encoding="utf-8")
     return results
+
+
+GROUNDING_THRESHOLDS = (0.0, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
+
+
+def _half(record_id: str) -> str:
+    import hashlib
+
+    return "dev" if int(hashlib.sha256(record_id.encode()).hexdigest(), 16) % 2 == 0 else "test"
+
+
+def run_grounding(records: Sequence[RAGTruthRecord], out_dir: Path) -> dict[str, Any]:
+    """The extract protocol's grounding checks as a detector: threshold chosen on the dev half, scored on the test half."""
+    from eval.detectors import GroundingDetector, regrounded
+
+    detector = GroundingDetector(overlap_min=0.0)
+    detections = _run_rows(detector, records, out_dir / "detectors.grounding.rows.jsonl")
+    halves = {h: [i for i, r in enumerate(records) if _half(r.id) == h] for h in ("dev", "test")}
+
+    def f1_on(idx: list[int], threshold: float) -> dict[str, Any]:
+        return score_detections(
+            [records[i] for i in idx], [regrounded(detections[i], threshold) for i in idx]
+        ).to_json()
+
+    sweep = {f"{t:g}": f1_on(halves["dev"], t) for t in GROUNDING_THRESHOLDS}
+    best = max(GROUNDING_THRESHOLDS, key=lambda t: sweep[f"{t:g}"]["response"]["f1"])
+    return {
+        "dataset": "RAGTruth-QA test",
+        "responses": len(records),
+        "name": detector.name,
+        "overlap_min": best,
+        "split": {h: len(v) for h, v in halves.items()},
+        "dev_sweep": sweep,
+        "dev": f1_on(halves["dev"], best),
+        "test": f1_on(halves["test"], best),
+        "score": f1_on(list(range(len(records))), best),
+        "seconds_per_response": sum(d.seconds for d in detections) / max(1, len(detections)),
+    }
 
 
 def offline_on(ids: Sequence[str], ragtruth_path: Path, out_dir: Path) -> dict[str, Any] | None:

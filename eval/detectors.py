@@ -166,6 +166,60 @@ class OfflineSupportDetector:
 
 
 @dataclass
+class GroundingDetector:
+    """The extract protocol's checks (``rag.verify.grounding``) applied to each sentence of a free response.
+
+    A sentence is flagged when a fact of it (number, amount, date, time, name) occurs neither in the
+    passages nor in the question, or when fewer than ``overlap_min`` of its own words (beyond the
+    question's, numbers taken out) occur in the passages. ``score`` keeps the overlap, so the threshold
+    can be swept without running again.
+    """
+
+    overlap_min: float = 0.5
+    name: str = "grounding checks (facts + own-word overlap)"
+
+    def detect(self, question: str, context: str, response: str) -> Detection:
+        import time
+
+        from rag.text import keyword_tokens, question_terms
+        from rag.verify import is_refusal
+        from rag.verify.facts import NUMBER, FactIndex, extract_facts
+
+        started = time.monotonic()
+        passages = FactIndex.of([context])
+        asked = FactIndex.of([question])
+        words = set(keyword_tokens(context))
+        asked_terms = question_terms(question)
+        sentences: list[SentenceVerdict] = []
+        for text, start, end in sentence_spans(response):
+            if is_refusal(text):
+                sentences.append(SentenceVerdict(start, end, "refusal", None))
+                continue
+            missing = [f for f in extract_facts(text) if not passages.has(f) and not asked.has(f)]
+            own = question_terms(NUMBER.sub(" ", text)) - asked_terms
+            overlap = len(own & words) / len(own) if own else 1.0
+            if not own and not extract_facts(text):
+                sentences.append(SentenceVerdict(start, end, "connective", None))
+                continue
+            ok = not missing and overlap >= self.overlap_min
+            sentences.append(SentenceVerdict(start, end, "claim", ok, overlap, len(missing)))
+        return Detection(_verdict(sentences), _spans_of(sentences), tuple(sentences), time.monotonic() - started)
+
+
+def regrounded(detection: Detection, overlap_min: float) -> Detection:
+    """A grounding detection judged again at another overlap threshold (facts still decide first)."""
+    sentences = tuple(
+        s
+        if s.kind != "claim"
+        else SentenceVerdict(
+            s.start, s.end, s.kind, not s.missing_facts and s.score >= overlap_min, s.score, s.missing_facts
+        )  # fmt: skip
+        for s in detection.sentences
+    )
+    return Detection(_verdict(sentences), _spans_of(sentences), sentences, detection.seconds)
+
+
+@dataclass
 class JudgeDetector:
     """An LLM judge asked, for each claim sentence of the response, whether the passages support it."""
 
