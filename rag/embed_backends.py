@@ -86,6 +86,21 @@ def _verified(model_dir: Path, manifest: dict[str, Any] | None, file: str) -> bo
     return _sha256(path) == entry["sha256"]
 
 
+_EXPORTED_MODULES = frozenset({"Transformer", "Pooling", "Normalize"})
+
+
+def exportable(model_dir: Path) -> bool:
+    """Whether the export reproduces the model: a transformer, pooling and normalisation, nothing more.
+
+    A model with other modules (a Dense projection, say) would lose them in the export, so it stays on torch.
+    """
+    try:
+        modules = json.loads((model_dir / "modules.json").read_text())
+    except (OSError, ValueError):
+        return False
+    return all(str(m.get("type", "")).rsplit(".", 1)[-1] in _EXPORTED_MODULES for m in modules)
+
+
 def pooling_mode(model_dir: Path) -> str:
     """ "mean" or "cls", from the model's sentence-transformers pooling config."""
     try:

@@ -389,7 +389,9 @@ def build_embedder(settings: Settings) -> Embedder:
         path = Path(cfg.model).expanduser() if Path(cfg.model).expanduser().exists() else cfg.model
     listed = cfg.languages if cfg.languages is not None else getattr(specs.get(cfg.model), "languages", None)
     languages = frozenset(listed) if listed else None
-    if cfg.backend != "torch" and cfg.device == "cpu" and Path(path).is_dir():
+    from rag.embed_backends import exportable
+
+    if cfg.backend != "torch" and cfg.device == "cpu" and Path(path).is_dir() and exportable(Path(path)):
         return ExportedEmbedder(
             path,
             model_id=cfg.model,
