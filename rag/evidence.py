@@ -107,28 +107,35 @@ class EvidenceSelector:
             prior = np.array([s.rank_weight / (1 + u.rank) for u in units])
             scores = np.maximum(scores, s.semantic_weight * semantic + s.lexical_weight * lexical + prior)
 
+        # Best first: a small model reads the top of the list most carefully (the 1.5B named the right
+        # row at position 3 and then copied the sentence of another; moved to 1, it answered).
         chosen: dict[int, float] = {}
+        order: list[int] = []
         budget = s.budget_tokens
-        for i in np.argsort(-scores):
+        for i in (int(i) for i in np.argsort(-scores)):
             if len(chosen) >= s.max_items or scores[i] < s.min_score:
                 break
+            if i in chosen:
+                continue
             cost = approx_tokens(units[i].text)
             if cost > budget and chosen:
                 continue
-            chosen[int(i)] = float(scores[i])
+            chosen[i] = float(scores[i])
             budget -= cost
-            # The unit before the best ones often carries what they need ("For international trips:").
-            if len(chosen) <= s.neighbours_of:
-                j = int(i) - 1
-                if j >= 0 and j not in chosen and units[j].chunk.id == units[i].chunk.id:
-                    extra = approx_tokens(units[j].text)
-                    if extra <= budget and len(chosen) < s.max_items:
-                        chosen[j] = float(scores[j])
-                        budget -= extra
-        ordered = sorted(chosen, key=lambda i: (units[i].rank, units[i].position))
+            order.append(i)
+            # A lead-in before one of the best ("Para viajes internacionales:") carries what it needs: it goes
+            # right before it.
+            j = i - 1
+            lead_in = j >= 0 and units[j].chunk.id == units[i].chunk.id and units[j].text.rstrip().endswith(":")
+            if len(order) <= s.neighbours_of and lead_in and j not in chosen and len(chosen) < s.max_items:
+                extra = approx_tokens(units[j].text)
+                if extra <= budget:
+                    chosen[j] = float(scores[j])
+                    budget -= extra
+                    order.insert(order.index(i), j)
         return tuple(
             Evidence(n=n, chunk=units[i].chunk, text=units[i].text, score=chosen[i], position=units[i].position)
-            for n, i in enumerate(ordered, start=1)
+            for n, i in enumerate(order, start=1)
         )
 
 
@@ -136,13 +143,14 @@ _WHITESPACE = re.compile(r"\s+")
 
 
 def render_item(item: Evidence, fence: bool = True) -> str:
-    """One evidence line of the prompt: number, where it comes from, the text."""
-    where = " > ".join(p for p in (item.chunk.title, *item.chunk.section) if p)
+    """One evidence line of the prompt: number, the text, then where it comes from (title, section)."""
+    parts = [item.chunk.title, *(p for p in item.chunk.section[-1:] if p != item.chunk.title)]
+    where = ", ".join(p for p in parts if p)
     text = _WHITESPACE.sub(" ", item.text).strip()
     if fence:
         text = fence_text(text)
         where = fence_text(where)
-    return f"[{item.n}] ({where}) {text}"
+    return f"[{item.n}] {text} ({where})" if where else f"[{item.n}] {text}"
 
 
 _FENCE = re.compile(r"<(/?)\s*(source|evidence)", re.IGNORECASE)

@@ -383,7 +383,7 @@ class EvidenceSettings(_Section):
     budget_tokens: int = Field(300, ge=40, description="Rough token budget of the evidence list in the prompt.")
     max_items: int = Field(8, ge=1, description="Most evidence items (sentences or table rows) given to the model.")
     neighbours_of: int = Field(
-        2, ge=0, description="The best N items also bring the unit before them in their chunk (its context)."
+        2, ge=0, description="The best N items also bring the lead-in before them (a sentence ending in a colon)."
     )
     semantic_weight: float = Field(0.6, ge=0, description="Weight of embedding similarity in an item's score.")
     lexical_weight: float = Field(0.4, ge=0, description="Weight of question-term coverage in an item's score.")
