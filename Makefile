@@ -122,7 +122,8 @@ lint: venv
 # Pins for the container image (Dockerfile, docker/constraints.txt): every package of the tested
 # venv; torch is pinned in the Dockerfile itself (its local +cpu version would not match CUDA builds).
 constraints: venv
-	{ sed -n '1,2p' docker/constraints.txt; $(BIN)/pip freeze --exclude-editable | grep -vE '^(torch|fuente)=='; } > docker/constraints.txt.new
+	{ sed -n '1,2p' docker/constraints.txt; $(BIN)/pip freeze --exclude-editable | grep -vE '^(torch|fuente)==' | \
+		sed -E 's/^llama_cpp_python @ .*/llama-cpp-python==$(LLAMA_CPP_VERSION)/'; } > docker/constraints.txt.new
 	mv docker/constraints.txt.new docker/constraints.txt
 
 bench: setup

@@ -17,6 +17,7 @@ from eval.compare import Comparison, MetricRow, Stat, fmt
 from eval.store import RunInfo
 
 FAMILY_TITLES = {
+    "outcome": "Outcomes",
     "retrieval": "Retrieval",
     "answer": "Answers",
     "claims": "Claim-level correctness (judge)",
@@ -26,6 +27,7 @@ FAMILY_TITLES = {
     "operations": "Operations",
 }
 FAMILY_NOTES = {
+    "outcome": "What a user sees: a correct answer citing its gold source, a refusal where one is due, a wrong answer shown.",
     "retrieval": "Against the gold source documents; ranked documents, not chunks.",
     "answer": "On the answer shown to the user, citations stripped; SQuAD normalisation with Spanish accents and articles.",
     "claims": "An LLM judge splits answer and reference into claims (RAGChecker style); empty when no judge ran.",

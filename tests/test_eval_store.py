@@ -174,7 +174,7 @@ def test_reports_show_every_family_and_are_self_contained(tmp_path: Path) -> Non
             "contains_answer": 1.0, "claim_precision": 1.0, "claim_recall": 0.5, "claim_f1": 0.67,
             "support_offline": 1.0, "faithfulness_judge": 1.0, "refusal_correct": 1.0, "citation_precision": 1.0,
             "citation_recall": 1.0, "latency_s": 3.0, "ttft_s": 0.4, "prompt_tokens": 900.0,
-            "completion_tokens": 40.0, "cost": 0.0001}  # fmt: skip
+            "completion_tokens": 40.0, "cost": 0.0001, "answered_correct": 1.0, "shown_wrong": 0.0}  # fmt: skip
     rows_a = [row("q1", **full), row("u1", answerable=False, refusal_correct=0.0, latency_s=2.0)]
     rows_b = [
         row("q1", **{**full, "token_f1": 0.6, "latency_s": 5.0}),
@@ -184,7 +184,7 @@ def test_reports_show_every_family_and_are_self_contained(tmp_path: Path) -> Non
     c = compare_rows(a_info, rows_a, b_info, rows_b)
     assert c.families == list(FAMILIES)
     md = markdown(c)
-    for title in ("Retrieval", "Answers", "Claim-level", "Hallucination", "Refusal", "Citations", "Operations"):
+    for title in ("Outcomes", "Retrieval", "Answers", "Claim-level", "Hallucination", "Refusal", "Citations", "Operations"):
         assert f"## {title}" in md
     assert "Abstention recall" in md and "Latency p95" in md and "Time to first token p50" in md
     page = html_report(c)
