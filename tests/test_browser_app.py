@@ -160,13 +160,13 @@ def login(page: Any, url: str, user: str) -> None:
 
 
 def ask(page: Any, question: str) -> Any:
-    """Ask and return the last assistant message once the answer is final (feedback thumbs shown)."""
+    """Ask; True when the "checking the sources" state was seen before the final answer (feedback thumbs)."""
     page.get_by_placeholder("Ask a question about your documents").fill(question)
     page.keyboard.press("Enter")
     streamed = False
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline:
-        if page.get_by_text("▌").count():
+        if page.get_by_text(re.compile("Comprobando las fuentes|Checking the sources")).count():
             streamed = True
         if page.locator('[data-testid="stFeedback"], [data-testid="stButtonGroup"]').count():
             break
@@ -180,7 +180,8 @@ def ask(page: Any, question: str) -> Any:
 def test_ask_sees_a_streamed_cited_answer(page: Any, app_url: str) -> None:
     login(page, app_url, "ana")
     streamed = ask(page, "¿Cuál es la dieta diaria para un viaje internacional?")
-    assert streamed, "the answer did not appear token by token"
+    # Nothing unverified is shown: a "checking the sources" state, then the verified answer.
+    assert streamed, "no 'checking the sources' state before the answer"
     badge = page.get_by_text(re.compile(r"local · qwen2\.5-0\.5b"))
     assert badge.count() >= 1
     # The 0.5B model's answer may be refused by verification; then the closest sources are listed instead.
@@ -198,7 +199,9 @@ def test_user_without_group_is_refused_restricted_answer(page: Any, app_url: str
     ask(page, "¿Cuál es la banda salarial de un jefe de almacén en 2026?")
     body = page.locator("body").inner_text()
     assert "bandas_salariales" not in body and "Bandas salariales" not in body
-    page.get_by_text(re.compile(r"no contienen|do not contain", re.I)).first.wait_for()
+    # No figure of the restricted salary bands (samples/FACTS.md F75) reaches a user outside rrhh, whether
+    # Fuente refuses or answers from what pablo may see.
+    assert not any(figure in body for figure in ("20.500", "27.000", "31.000", "35.000", "45.000", "61.000"))
 
 
 def test_upload_is_ingested_and_answerable(page: Any, app_url: str, tmp_path: Path) -> None:
