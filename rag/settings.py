@@ -306,9 +306,11 @@ class LLMServerSettings(_Section):
     )
     draft_tokens: int = Field(10, ge=1, description="Tokens guessed per speculative step.")
     prompt_cache: bool = Field(
-        True,
+        False,
         description="Keep the processed states of recent prompts in RAM (llama.cpp's cache), so the fixed system "
-        "prompts of the answer and the translation are not processed again when calls alternate.",
+        "prompts of the answer and the translation are not processed again when calls alternate. Off by default: "
+        "llama-cpp-python stores each state with its full logits (n_ctx x vocabulary floats, about 2.5 GB for "
+        "Qwen at 4096), and the 1.5B server grew to 14 GB with it here.",
     )
     cache_mb: int = Field(1024, ge=64, description="Size of that prompt cache.")
 
