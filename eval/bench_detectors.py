@@ -244,19 +244,14 @@ def run_detectors(
 GROUNDING_THRESHOLDS = (0.0, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 
 
-def _half(record_id: str) -> str:
-    import hashlib
-
-    return "dev" if int(hashlib.sha256(record_id.encode()).hexdigest(), 16) % 2 == 0 else "test"
-
-
 def run_grounding(records: Sequence[RAGTruthRecord], out_dir: Path) -> dict[str, Any]:
     """The extract protocol's grounding checks as a detector: threshold chosen on the dev half, scored on the test half."""
+    from eval.datasets import dev_or_test
     from eval.detectors import GroundingDetector, regrounded
 
     detector = GroundingDetector(overlap_min=0.0)
     detections = _run_rows(detector, records, out_dir / "detectors.grounding.rows.jsonl")
-    halves = {h: [i for i, r in enumerate(records) if _half(r.id) == h] for h in ("dev", "test")}
+    halves = {h: [i for i, r in enumerate(records) if dev_or_test(r.id) == h] for h in ("dev", "test")}
 
     def f1_on(idx: list[int], threshold: float) -> dict[str, Any]:
         return score_detections(

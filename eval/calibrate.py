@@ -19,7 +19,6 @@ Usage:
 from __future__ import annotations
 
 import argparse
-import hashlib
 import itertools
 import json
 import math
@@ -28,6 +27,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from eval.datasets import dev_or_test
 from rag.settings import REPO_ROOT, load_settings
 
 QUESTIONS = REPO_ROOT / "samples" / "questions.jsonl"
@@ -39,11 +39,6 @@ GRID = {
     "retrieval_min": [-1.0, 0.1, 0.2, 0.25, 0.3, 0.35],
     "overlap_min": [0.0, 0.25, 0.34, 0.5, 0.67],
 }
-
-
-def split_of(question_id: str) -> str:
-    """dev or test, by a hash of the id: the same question always lands in the same half."""
-    return "dev" if int(hashlib.sha256(question_id.encode()).hexdigest(), 16) % 2 == 0 else "test"
 
 
 @dataclass(frozen=True)
@@ -123,7 +118,7 @@ def collect(sample: int | None, rows_file: Path) -> list[Row]:
                 reason=answer.reason,
                 text=answer.generated_text,
                 seconds=round(time.monotonic() - started, 1),
-                split=split_of(q["id"]),
+                split=dev_or_test(q["id"]),
             )
             rows.append(row)
             with rows_file.open("a", encoding="utf-8") as fh:

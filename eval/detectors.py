@@ -181,22 +181,22 @@ class GroundingDetector:
     def detect(self, question: str, context: str, response: str) -> Detection:
         import time
 
-        from rag.text import keyword_tokens, question_terms
+        from rag.text import keyword_tokens
         from rag.verify import is_refusal
-        from rag.verify.facts import NUMBER, FactIndex, extract_facts
+        from rag.verify.facts import FactIndex, extract_facts
+        from rag.verify.grounding import own_words
 
         started = time.monotonic()
         passages = FactIndex.of([context])
         asked = FactIndex.of([question])
         words = set(keyword_tokens(context))
-        asked_terms = question_terms(question)
         sentences: list[SentenceVerdict] = []
         for text, start, end in sentence_spans(response):
             if is_refusal(text):
                 sentences.append(SentenceVerdict(start, end, "refusal", None))
                 continue
             missing = [f for f in extract_facts(text) if not passages.has(f) and not asked.has(f)]
-            own = question_terms(NUMBER.sub(" ", text)) - asked_terms
+            own = own_words(text, [question])
             overlap = len(own & words) / len(own) if own else 1.0
             if not own and not extract_facts(text):
                 sentences.append(SentenceVerdict(start, end, "connective", None))

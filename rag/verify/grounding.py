@@ -49,6 +49,11 @@ def _context_text(item: Evidence) -> str:
     return " ".join([item.chunk.title, *item.chunk.section, item.text])
 
 
+def own_words(answer: str, queries: Sequence[str]) -> set[str]:
+    """The answer's content terms that the question (or its translations) did not bring, numbers and units out."""
+    return question_terms(NUMBER.sub(" ", answer)) - set().union(*(question_terms(q) for q in queries))
+
+
 def _overlap(answer: str, items: Sequence[Evidence], queries: Sequence[str], language: str | None) -> float:
     """Share of the answer's own words that its cited items (in the answer's language) contain.
 
@@ -59,7 +64,7 @@ def _overlap(answer: str, items: Sequence[Evidence], queries: Sequence[str], lan
     same = [i for i in items if language is None or i.chunk.language == language]
     if not same:
         return 1.0
-    own = question_terms(NUMBER.sub(" ", answer)) - set().union(*(question_terms(q) for q in queries))
+    own = own_words(answer, queries)
     if not own:
         return 1.0
     found = set().union(*(set(keyword_tokens(_context_text(i))) for i in same))
