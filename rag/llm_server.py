@@ -9,10 +9,12 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -40,7 +42,11 @@ def server_command(settings: Settings, model_path: Path) -> list[str]:
         "--model_alias",
         settings.llm.local.model,
         *(["--draft_model", cfg.draft, "--draft_model_num_pred_tokens", str(cfg.draft_tokens)] if cfg.draft else []),
-        *(["--cache", "true", "--cache_type", "ram", "--cache_size", str(cfg.cache_mb << 20)] if cfg.prompt_cache else []),
+        *(
+            ["--cache", "true", "--cache_type", "ram", "--cache_size", str(cfg.cache_mb << 20)]
+            if cfg.prompt_cache
+            else []
+        ),
     ]
 
 
@@ -89,10 +95,32 @@ def start_background(settings: Settings) -> int:
     )
 
 
+def _listening(base_url: str) -> bool:
+    """Whether something accepts connections at the endpoint's address (a server busy generating does)."""
+    parts = urlsplit(base_url)
+    try:
+        with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 80), timeout=1.0):
+            return True
+    except OSError:
+        return False
+
+
 def ensure_local_server(settings: Settings) -> None:
-    """Make sure the local endpoint answers, starting the packaged server when allowed."""
-    if is_up(settings.llm.local.base_url):
+    """Make sure the local endpoint answers, starting the packaged server when allowed.
+
+    A server that is busy with a long generation accepts the connection but answers late: it is waited
+    for, never doubled (a second one could not bind the port anyway).
+    """
+    base_url = settings.llm.local.base_url
+    if is_up(base_url):
         return
+    if _listening(base_url):
+        if is_up(base_url, timeout=settings.llm.server.start_timeout_s):
+            return
+        raise LLMUnavailable(
+            f"Something listens at {base_url} but did not answer within {settings.llm.server.start_timeout_s:.0f} s; "
+            "it may be busy or not a model server: check it, or stop it with `fuente serve-llm --stop`."
+        )
     if settings.llm.local.kind != "llamacpp" or not settings.llm.server.autostart:
         raise LLMUnavailable(f"The local model server at {settings.llm.local.base_url} is not answering; start it.")
     start_background(settings)
