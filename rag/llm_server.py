@@ -41,6 +41,10 @@ def server_command(settings: Settings, model_path: Path) -> list[str]:
         str(cfg.threads),
         "--model_alias",
         settings.llm.local.model,
+        # By default a new request cuts the running generation short (llama-cpp-python's
+        # interrupt_requests): the app, the CLI and the API asking at once then get empty answers.
+        "--interrupt_requests",
+        "false",
         *(["--draft_model", cfg.draft, "--draft_model_num_pred_tokens", str(cfg.draft_tokens)] if cfg.draft else []),
         *(
             ["--cache", "true", "--cache_type", "ram", "--cache_size", str(cfg.cache_mb << 20)]

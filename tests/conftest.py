@@ -123,7 +123,8 @@ def llama_cpp_server(alias: str, log: Path, n_ctx: int = 2048) -> Iterator[dict[
     port = free_port()
     base_url = f"http://127.0.0.1:{port}/v1"
     cmd = [sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--host", "127.0.0.1",
-           "--port", str(port), "--n_ctx", str(n_ctx), "--n_threads", "2", "--model_alias", alias]  # fmt: skip
+           "--port", str(port), "--n_ctx", str(n_ctx), "--n_threads", "2", "--model_alias", alias,
+           "--interrupt_requests", "false"]  # as rag.llm_server.server_command: concurrent calls queue  # fmt: skip
     with running(cmd, log=log, ready_url=base_url + "/models", what=f"llama.cpp server {alias}"):
         yield {"base_url": base_url, "model": alias, "port": port, "context_tokens": n_ctx}
 

@@ -42,3 +42,39 @@ def test_a_server_that_listens_but_is_busy_is_waited_for_not_doubled(
         listener.close()
     assert time.monotonic() - started >= 2  # it waited for the busy server
     assert not (settings.paths.resolve("run") / "llm-server.pid").exists()  # and started no second one
+
+
+def test_the_served_model_queues_concurrent_questions_instead_of_cutting_one_short(
+    make_settings: SettingsFactory,
+) -> None:
+    from rag.llm_server import server_command
+
+    cmd = server_command(make_settings(), Path("model.gguf"))
+    assert cmd[cmd.index("--interrupt_requests") + 1] == "false"
+
+
+@pytest.mark.integration
+def test_two_questions_at_once_both_get_whole_answers(llama_server: dict[str, object]) -> None:
+    """llama-cpp-python's default cuts a running generation short when a new request arrives."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from openai import OpenAI
+
+    client = OpenAI(base_url=str(llama_server["base_url"]), api_key="x", timeout=120, max_retries=0)
+
+    def ask(word: str) -> str:  # streamed, as Fuente asks: the server cuts streams short
+        stream = client.chat.completions.create(
+            model=str(llama_server["model"]),
+            messages=[{"role": "user", "content": f"Count from 1 to {word}, the numbers separated by commas."}],
+            max_tokens=120,
+            temperature=0,
+            stream=True,
+        )
+        return "".join(e.choices[0].delta.content or "" for e in stream if e.choices)
+
+    with ThreadPoolExecutor(2) as pool:
+        first = pool.submit(ask, "40")
+        time.sleep(1.0)  # the first one is generating when the second arrives
+        second = pool.submit(ask, "30")
+        answers = [first.result(), second.result()]
+    assert "15" in answers[0] and "15" in answers[1], answers  # neither was cut off half-way
