@@ -135,6 +135,14 @@ def stop_background(settings: Settings) -> bool:
     if not pid_file.exists():
         return False
     with contextlib.suppress(ProcessLookupError, ValueError):
-        os.kill(int(pid_file.read_text()), signal.SIGTERM)
+        pid = int(pid_file.read_text())
+        os.kill(pid, signal.SIGTERM)
+        # uvicorn finishes the requests in flight first; one that is still busy after that gets SIGKILL,
+        # so "stopped" is true when it is printed.
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            os.kill(pid, 0)  # raises ProcessLookupError once it is gone
+            time.sleep(0.2)
+        os.kill(pid, signal.SIGKILL)
     pid_file.unlink(missing_ok=True)
     return True

@@ -78,3 +78,22 @@ def test_two_questions_at_once_both_get_whole_answers(llama_server: dict[str, ob
         second = pool.submit(ask, "30")
         answers = [first.result(), second.result()]
     assert "15" in answers[0] and "15" in answers[1], answers  # neither was cut off half-way
+
+
+def test_stop_ends_a_server_that_does_not_stop_on_sigterm(make_settings: SettingsFactory) -> None:
+    import subprocess
+    import sys
+
+    from rag.llm_server import stop_background
+
+    settings = make_settings()
+    stubborn = subprocess.Popen(
+        [sys.executable, "-c", "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(60)"],
+        start_new_session=True,
+    )
+    run = settings.paths.resolve("run")
+    run.mkdir(parents=True, exist_ok=True)
+    (run / "llm-server.pid").write_text(str(stubborn.pid))
+    time.sleep(0.5)  # the handler is installed
+    assert stop_background(settings)
+    assert stubborn.wait(timeout=5) == -9  # SIGKILL after the grace period, not left running
