@@ -34,6 +34,7 @@ from rag.language import detect_language
 from rag.llm import ChatClient, Completion, Message
 from rag.pii import Redactor, total_counts
 from rag.policy import decide_route, prepare_for_cloud
+from rag.protocol import LANGUAGE_NAMES
 from rag.querylog import QueryLog
 from rag.retrieval import HybridRetriever, Retrieved, covers
 from rag.settings import Settings, VerificationSettings
@@ -44,7 +45,6 @@ from rag.verify.sentences import evidence_units
 __all__ = ["Answer", "Assistant", "Citation", "Turn", "User", "build_messages", "citation_for", "question_language"]
 
 log = logging.getLogger(__name__)
-LANGUAGE_NAMES = {"es": "Spanish", "en": "English"}
 _SPANISH_HINTS = re.compile(
     r"[¿¡ñáéíóú]|\b(qué|cuál|cuánto|cuántos|cómo|dónde|cuándo|quién|el|la|los|las|de|del|para)\b", re.I
 )
