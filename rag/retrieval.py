@@ -46,6 +46,19 @@ def rrf(rankings: list[tuple[list[str], float]], k: int) -> dict[str, float]:
     return scores
 
 
+def query_scores(dense: list[str], sparse: list[str], weights: tuple[float, float, int]) -> dict[str, float]:
+    """One query's fused ranking, scaled so that first place on both sides scores 1.
+
+    Queries are fused with different weights and rrf_k (a question the embedder does not cover uses
+    rrf_k 2, its English translation 60), so their raw RRF scores live on different scales: without the
+    scaling, :func:`fuse_queries` would let the rrf_k-2 question's every chunk outscore the
+    translation's best one, and the translation could never bring in the other language's document.
+    """
+    dense_weight, sparse_weight, k = weights
+    top = (dense_weight + sparse_weight) / (k + 1) or 1.0
+    return {cid: score / top for cid, score in rrf([(dense, dense_weight), (sparse, sparse_weight)], k).items()}
+
+
 def fuse_queries(per_query: list[dict[str, float]]) -> dict[str, float]:
     """Combine the fused rankings of a question and its translations: best score, ties to agreement.
 
@@ -67,8 +80,8 @@ def fuse_queries(per_query: list[dict[str, float]]) -> dict[str, float]:
     return combined
 
 
-# Small enough not to lift a chunk over one ranked a place higher by its best query: with rrf_k 60
-# one place near the top is worth about 2.6e-4 a ranking, the bonus at most 0.001 x the summed scores.
+# Small enough not to lift a chunk over one ranked a place higher by its best query: scaled (first place
+# = 1), one place near the top with rrf_k 60 is worth about 0.008, the bonus at most 0.001 x the summed scores.
 AGREEMENT_BONUS = 0.001
 
 
@@ -116,13 +129,11 @@ class HybridRetriever:
         languages: frozenset[str] | None = getattr(self.embedder, "languages", None)
         for q in queries:
             covered = languages is None or covers(languages, query_language(q))
-            dense_weight, sparse_weight, rrf_k = fusion_weights(p, covered)
             dense = self.index.chroma.query(self.embedder.embed_query(q), keys, p.dense_k)
             sparse = self.index.bm25.search(q, keys, p.sparse_k)
             best_dense = max([best_dense, *(score for _, score in dense)])
-            per_query.append(
-                rrf([([c for c, _ in dense], dense_weight), ([c for c, _ in sparse], sparse_weight)], rrf_k)
-            )
+            weights = fusion_weights(p, covered)
+            per_query.append(query_scores([c for c, _ in dense], [c for c, _ in sparse], weights))
         fused = sorted(fuse_queries(per_query).items(), key=lambda item: item[1], reverse=True)
         want = k or p.k
         chunks = self.index.records.get_chunks([cid for cid, _ in fused[: want * 3]])

@@ -57,9 +57,14 @@ def embedder() -> SentenceTransformerEmbedder:
         "test", environ={"FUENTE_HOME": str(TEST_MODELS.parent), "FUENTE__PATHS__MODELS": str(TEST_MODELS)}
     )
     path = ensure_model(settings, settings.embedding.model)
-    return SentenceTransformerEmbedder(
+    model = SentenceTransformerEmbedder(
         path, model_id=settings.embedding.model, batch_size=settings.embedding.batch_size
     )
+    # As rag.embedders.build_embedder does: the catalog says which languages the model covers (MiniLM:
+    # English only), which decides the fusion weights and whether a question is translated.
+    spec = next(s for s in settings.models.catalog if s.name == settings.embedding.model)
+    model.languages = frozenset(spec.languages) if spec.languages else None
+    return model
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ from rag.retrieval import (
     covers,
     fuse_queries,
     fusion_weights,
+    query_scores,
     query_language,
     rrf,
     visible_access_keys,
@@ -58,6 +59,17 @@ def test_fusion_leans_on_bm25_for_questions_the_embedder_does_not_cover() -> Non
         dw, sw, k = fusion_weights(params, covers(english_only, language))
         scores = rrf([(dense, dw), (keyword, sw)], k)
         assert max(scores, key=scores.__getitem__) == top, language
+
+
+def test_a_translation_brings_its_top_chunk_past_the_uncovered_question() -> None:
+    # The Spanish question (rrf_k 2, dense 0.15) and its English translation (rrf_k 60) rank different
+    # chunks first; unscaled, every chunk of the question would outscore the translation's best.
+    params = RetrievalSettings(uncovered_dense_weight=0.15, uncovered_rrf_k=2)
+    question = query_scores(["es1", "es2"], ["es2", "es3", "es4"], fusion_weights(params, covered=False))
+    translation = query_scores(["en1", "es2"], ["en1"], fusion_weights(params, covered=True))
+    fused = sorted(fuse_queries([question, translation]).items(), key=lambda kv: kv[1], reverse=True)
+    assert [cid for cid, _ in fused[:2]] == ["en1", "es2"] or [cid for cid, _ in fused[:2]] == ["es2", "en1"]
+    assert max(question.values()) <= 1.0 and max(translation.values()) == pytest.approx(1.0)
 
 
 @pytest.mark.integration
