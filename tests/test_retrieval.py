@@ -13,8 +13,8 @@ from rag.retrieval import (
     covers,
     fuse_queries,
     fusion_weights,
-    query_scores,
     query_language,
+    query_scores,
     rrf,
     visible_access_keys,
 )
