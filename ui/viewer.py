@@ -1,0 +1,133 @@
+"""The source viewer: a citation opens its evidence in place, in a dialog.
+
+A PDF shows the cited page as an image with the quoted sentence highlighted
+(:mod:`ui.pdf_view`); every other format shows the cited chunk with the quote marked and its
+tables as tables (:mod:`ui.chunk_view`). Everything is decided when the citation is clicked,
+with the user as they are at that moment: the chunk is shown only when both its indexed label
+and the label its access files give it now let the user in (:func:`ui.corpus.cited_chunk`), and
+the page image and the download only when the file still holds the indexed bytes
+(:func:`ui.corpus.source_path`). A source the user may no longer see is one sentence, nothing more.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import streamlit as st
+
+from rag.settings import Settings
+from ui import corpus, pdf_view
+from ui.chunk_view import ChunkHTML, render_chunk
+from ui.context import Context
+from ui.i18n import _
+from ui.render import escape
+
+
+@dataclass(frozen=True)
+class SourceView:
+    """What the viewer shows for one citation."""
+
+    chunk: corpus.CitedChunk
+    quote: str
+    page: pdf_view.PageView | None = None
+    """The rendered page, for a PDF whose file is still there."""
+    text: ChunkHTML | None = None
+    """The chunk as HTML, for every other format (and a PDF whose file is gone)."""
+    download: Path | None = None
+
+    @property
+    def highlighted(self) -> bool:
+        if self.page is not None:
+            return self.page.found
+        return self.text is not None and self.text.found
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _render_pdf(path: str, stamp: tuple[int, int], page: int, quote: str) -> pdf_view.PageView:
+    # ``stamp`` (size, mtime) makes a rewritten file a new entry; source_path already vouched for its bytes.
+    return pdf_view.render(Path(path), page, quote)
+
+
+def build(settings: Settings, groups: frozenset[str], citation: Mapping[str, Any]) -> SourceView | None:
+    """The view of ``citation`` for a user in ``groups``, or None when they may not see its source now."""
+    chunk = corpus.cited_chunk(settings, str(citation.get("chunk_id", "")), groups)
+    if chunk is None:
+        return None
+    path = corpus.source_path(settings, chunk.source_uri, groups)
+    quote = str(citation.get("quote") or "")
+    if chunk.format == "pdf" and chunk.part is None and path is not None:
+        # A closest source (a refusal's) has no quote: its passage's opening is marked instead.
+        mark = quote or str(citation.get("snippet") or "")
+        number = citation.get("page") or chunk.page or pdf_view.find_page(path, mark) or 1
+        stat = path.stat()
+        page = _render_pdf(str(path), (stat.st_size, stat.st_mtime_ns), int(number), mark)
+        return SourceView(chunk, quote, page=page, download=path)
+    return SourceView(chunk, quote, text=render_chunk(chunk.text, quote), download=path)
+
+
+def location(meta: Mapping[str, Any]) -> str:
+    """Where in its document a chunk is, in the interface language (page, slide, sheet, attachment, section)."""
+    parts = []
+    if meta.get("page") is not None:
+        parts.append(_("p. {page}", page=meta["page"]))
+    if meta.get("slide") is not None:
+        parts.append(_("slide {slide}", slide=meta["slide"]))
+    if meta.get("sheet"):
+        parts.append(_("sheet {sheet}", sheet=meta["sheet"]))
+    if meta.get("part"):
+        parts.append(_("attachment {name}", name=meta["part"]))
+    if meta.get("section"):
+        parts.append(str(meta["section"]))
+    return ", ".join(parts)
+
+
+def _show(ctx: Context, citation: Mapping[str, Any], key: str) -> None:
+    view = build(ctx.settings, ctx.user.groups, citation)
+    if view is None:
+        st.error(_("This source is no longer available to you: it was removed, changed or its access changed."))
+        return
+    st.markdown(f"**{escape(view.chunk.title)}**")
+    where = str(citation.get("where") or citation.get("location") or "")
+    if view.page is not None:
+        page = view.page
+        status = (
+            _("Page {page} of {pages}, the quoted sentence highlighted.", page=page.page, pages=page.pages)
+            if page.found and view.quote
+            else _("Page {page} of {pages}, the passage highlighted.", page=page.page, pages=page.pages)
+            if page.found
+            else _(
+                "Page {page} of {pages}; the sentence could not be located on it (a scanned page?).",
+                page=page.page,
+                pages=page.pages,
+            )  # fmt: skip
+        )
+        st.caption(escape(status) + (f" · {escape(where)}" if where else ""))
+        st.image(page.png, width="stretch")
+        if view.quote and not page.found:
+            st.markdown("> " + escape(view.quote))
+    elif view.text is not None:
+        if where:
+            st.caption(escape(where))
+        if view.quote and not view.text.found:
+            st.caption(_("The quoted sentence is not in this passage any more; the passage is shown as indexed."))
+        st.html(view.text.html)
+    if view.download is not None:
+        st.download_button(
+            _("Download the original"),
+            view.download.read_bytes(),
+            file_name=view.download.name,
+            key=f"dl-{key}",
+            icon=":material/download:",
+            on_click="ignore",
+        )
+    else:
+        st.caption(_("The original file is no longer available; what was indexed is shown."))
+
+
+def open_source(ctx: Context, citation: Mapping[str, Any], key: str) -> None:
+    """Open the viewer on ``citation`` (call when its button was clicked)."""
+    # The title is translated per call: a decorator fixed at import would freeze one language.
+    st.dialog(_("Source"), width="large")(_show)(ctx, citation, key)
