@@ -35,7 +35,7 @@ def _add(ctx: Context) -> None:
     st.subheader(_("Add documents"))
     mode = st.radio(
         _("From"), ["upload", "folder"], horizontal=True,
-        format_func=lambda m: _("Upload files") if m == "upload" else _("A source folder"),
+        format_func={"upload": _("Upload files"), "folder": _("A source folder")}.__getitem__,
     )  # fmt: skip
     if mode == "upload":
         files = st.file_uploader(_("Files"), accept_multiple_files=True)

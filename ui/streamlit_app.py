@@ -31,8 +31,9 @@ def _oidc_logged_in() -> bool:
     return bool(st.user.to_dict().get("is_logged_in", False))
 
 
-def _language_names(code: str) -> str:
-    return _("Browser language") if code == i18n.AUTO else i18n.LANGUAGE_NAMES[code]
+def _language_names() -> dict[str, str]:
+    # Labels computed now: a selector's format_func may be called again outside this run.
+    return {i18n.AUTO: _("Browser language"), **i18n.LANGUAGE_NAMES}
 
 
 def _login_language() -> None:
@@ -40,7 +41,7 @@ def _login_language() -> None:
     current = st.session_state.get(i18n.CHOICE_KEY, i18n.AUTO)
     picked = st.selectbox(
         _("Language"), [i18n.AUTO, *i18n.LANGUAGES], index=[i18n.AUTO, *i18n.LANGUAGES].index(current),
-        format_func=_language_names, key="login_language",
+        format_func=_language_names().__getitem__, key="login_language",
     )  # fmt: skip
     if picked != current:
         st.session_state[i18n.CHOICE_KEY] = picked
@@ -91,7 +92,11 @@ def _language_menu(user: UserRecord, stored: str | None) -> None:
     options = [i18n.AUTO, *i18n.LANGUAGES]
     current = stored if stored in i18n.LANGUAGES else i18n.AUTO
     picked = st.selectbox(
-        _("Language"), options, index=options.index(current), format_func=_language_names, key="user_language"
+        _("Language"),
+        options,
+        index=options.index(current),
+        format_func=_language_names().__getitem__,
+        key="user_language",
     )
     if picked != current:
         _preferences().set_language(user.name, None if picked == i18n.AUTO else picked)
