@@ -146,4 +146,9 @@ def test_a_table_quote_reads_as_one_line() -> None:
     assert quote_line("| Tipo de viaje | Importe por día |\n| Internacional | 75 € |") == (
         "Tipo de viaje: Internacional · Importe por día: 75 €"
     )
+    snippet = "| Tipo de viaje | Importe por día | |---|---| | Nacional | 48 € | | Internacional | 75 € | | Otro"
+    assert quote_line(snippet) == (
+        "Tipo de viaje: Nacional · Importe por día: 48 € — Tipo de viaje: Internacional · Importe por día: 75 €"
+    )
     assert quote_line("La dieta\n es de 75 €.") == "La dieta es de 75 €."
+    assert quote_line("## 6. Liquidación\nEn **Gastos+** en **30 días**.") == "6. Liquidación En Gastos+ en 30 días."

@@ -68,7 +68,7 @@ def _sources(ctx: Context, citations: list[dict[str, Any]], key: str) -> None:
         where = viewer.location(place) if place is not None else str(c.get("location") or "")
         label = f"\\[{c['n']}\\] {escape(c['title'])}" + (f" · {escape(where)}" if where else "")
         if st.button(label, key=f"src-{key}-{c['n']}", icon=":material/description:", type="tertiary"):
-            viewer.open_source(ctx, {**c, "where": where}, f"{key}-{c['n']}")
+            viewer.open_source(ctx, {**c, "place": place}, f"{key}-{c['n']}")
         line = quote_line(str(c.get("quote") or c.get("snippet") or ""))
         if line:
             short = line if len(line) <= QUOTE_CHARS else line[: QUOTE_CHARS - 1].rsplit(" ", 1)[0] + "…"

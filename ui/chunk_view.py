@@ -157,12 +157,19 @@ def render_chunk(text: str, quote: str) -> ChunkHTML:
 
 def quote_line(quote: str) -> str:
     """A quote as one line of plain text: a table row quoted under its header row reads
-    ``header: cell · header: cell`` instead of two lines of pipes."""
+    ``header: cell · header: cell`` instead of two lines of pipes; Markdown emphasis and heading marks go."""
+    quote = _EMPHASIS.sub("", quote)
+    quote = re.sub(r"(?m)^\s*#{1,6}\s+", "", quote)
+    if "\n" not in quote.strip() and quote.strip().startswith("|"):
+        # A snippet is the chunk with its whitespace collapsed: "| a | b | |---|---| | c | d |".
+        quote = re.sub(r"\|\s+\|", "|\n|", quote)
     rows = [
         [c.strip() for c in re.split(r"(?<!\\)\|", line.strip().strip("|"))]
         for line in quote.replace("\r", "").split("\n")
         if line.strip() and not _SEPARATOR.match(line.strip())
     ]
+    if len(rows) > 2 and len(rows[-1]) != len(rows[0]):
+        rows = rows[:-1]  # a snippet cut off in its last row
     tabular = [r for r in rows if len(r) > 1]
     if len(tabular) == len(rows) >= 2 and all(len(r) == len(rows[0]) for r in rows):
         header = rows[0]

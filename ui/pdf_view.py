@@ -142,6 +142,8 @@ def render(path: Path, page_number: int, quote: str, width: int = WIDTH) -> Page
         for b in boxes:
             draw.rectangle((b.left, b.top, b.right, b.bottom), fill=FILL, outline=OUTLINE, width=2)
         image = Image.alpha_composite(image, overlay)
+    # A hairline frame: a white page on the app's white background has no edges otherwise.
+    ImageDraw.Draw(image).rectangle((0, 0, image.size[0] - 1, image.size[1] - 1), outline=(200, 200, 200, 255))
     out = io.BytesIO()
     image.convert("RGB").save(out, format="PNG", optimize=True)
     return PageView(out.getvalue(), number, pages, tuple(boxes), image.size[0], image.size[1])

@@ -114,9 +114,9 @@ def _activate(user: UserRecord | None) -> str | None:
 
 
 def main() -> None:
-    # Employees get the app, not Streamlit's developer chrome, however it is started: no toolbar
-    # (Deploy, rerun, settings), no tracebacks or "ask Google/ChatGPT" links on an error.
-    st.set_option("client.toolbarMode", "viewer")
+    # Employees get the app, not Streamlit's chrome, however it is started: no menu or toolbar (Deploy,
+    # rerun, print, screencast), no tracebacks or "ask Google/ChatGPT" links on an error.
+    st.set_option("client.toolbarMode", "minimal")
     st.set_option("client.showErrorDetails", "none")
     st.set_page_config(page_title="Fuente", layout="wide")
     private_files(settings())  # embedded mode: uploads, conversations and the index are owner-only

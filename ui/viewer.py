@@ -25,6 +25,8 @@ from ui.context import Context
 from ui.i18n import _
 from ui.render import escape
 
+IMAGE_WIDTH = 760
+
 
 @dataclass(frozen=True)
 class SourceView:
@@ -84,36 +86,37 @@ def location(meta: Mapping[str, Any]) -> str:
     return ", ".join(parts)
 
 
+def _status(view: SourceView) -> str:
+    page = view.page
+    if page is None:
+        return ""
+    if page.found and view.quote:
+        return _("Page {page} of {pages}, the quoted sentence highlighted.", page=page.page, pages=page.pages)
+    if page.found:
+        return _("Page {page} of {pages}, the passage highlighted.", page=page.page, pages=page.pages)
+    return _(
+        "Page {page} of {pages}; the sentence could not be located on it (a scanned page?).",
+        page=page.page,
+        pages=page.pages,
+    )
+
+
 def _show(ctx: Context, citation: Mapping[str, Any], key: str) -> None:
     view = build(ctx.settings, ctx.user.groups, citation)
     if view is None:
         st.error(_("This source is no longer available to you: it was removed, changed or its access changed."))
         return
     st.markdown(f"**{escape(view.chunk.title)}**")
-    where = str(citation.get("where") or citation.get("location") or "")
-    if view.page is not None:
-        page = view.page
-        status = (
-            _("Page {page} of {pages}, the quoted sentence highlighted.", page=page.page, pages=page.pages)
-            if page.found and view.quote
-            else _("Page {page} of {pages}, the passage highlighted.", page=page.page, pages=page.pages)
-            if page.found
-            else _(
-                "Page {page} of {pages}; the sentence could not be located on it (a scanned page?).",
-                page=page.page,
-                pages=page.pages,
-            )  # fmt: skip
-        )
-        st.caption(escape(status) + (f" · {escape(where)}" if where else ""))
-        st.image(page.png, width="stretch")
-        if view.quote and not page.found:
-            st.markdown("> " + escape(view.quote))
-    elif view.text is not None:
-        if where:
-            st.caption(escape(where))
-        if view.quote and not view.text.found:
-            st.caption(_("The quoted sentence is not in this passage any more; the passage is shown as indexed."))
-        st.html(view.text.html)
+    place = citation.get("place")
+    if isinstance(place, Mapping):
+        # The page is in the status line already.
+        where = location({k: v for k, v in place.items() if not (view.page is not None and k == "page")})
+    else:
+        where = str(citation.get("location") or "")
+    status = _status(view)
+    if status or where:
+        st.caption(" · ".join(escape(p) for p in (status, where) if p))
+    # The download first: a page image is taller than the screen.
     if view.download is not None:
         st.download_button(
             _("Download the original"),
@@ -125,6 +128,15 @@ def _show(ctx: Context, citation: Mapping[str, Any], key: str) -> None:
         )
     else:
         st.caption(_("The original file is no longer available; what was indexed is shown."))
+    if view.page is not None:
+        if view.quote and not view.page.found:
+            st.markdown("> " + escape(view.quote))
+        # Narrower than the dialog: the whole width of a page and the lines around the quote fit on screen.
+        st.image(view.page.png, width=IMAGE_WIDTH)
+    elif view.text is not None:
+        if view.quote and not view.text.found:
+            st.caption(_("The quoted sentence is not in this passage any more; the passage is shown as indexed."))
+        st.html(view.text.html)
 
 
 def open_source(ctx: Context, citation: Mapping[str, Any], key: str) -> None:
