@@ -65,7 +65,7 @@ def _sources(ctx: Context, citations: list[dict[str, Any]], key: str) -> None:
     places = corpus.chunk_places(ctx.settings, [str(c.get("chunk_id", "")) for c in citations], ctx.user.groups)
     for c in citations:
         place = places.get(str(c.get("chunk_id", "")))
-        where = viewer.location(place) if place is not None else str(c.get("location") or "")
+        where = viewer.location(place, str(c["title"])) if place is not None else str(c.get("location") or "")
         label = f"\\[{c['n']}\\] {escape(c['title'])}" + (f" · {escape(where)}" if where else "")
         if st.button(label, key=f"src-{key}-{c['n']}", icon=":material/description:", type="tertiary"):
             viewer.open_source(ctx, {**c, "place": place}, f"{key}-{c['n']}")

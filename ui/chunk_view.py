@@ -159,7 +159,7 @@ def quote_line(quote: str) -> str:
     """A quote as one line of plain text: a table row quoted under its header row reads
     ``header: cell · header: cell`` instead of two lines of pipes; Markdown emphasis and heading marks go."""
     quote = _EMPHASIS.sub("", quote)
-    quote = re.sub(r"(?m)^\s*#{1,6}\s+", "", quote)
+    quote = re.sub(r"(?m)(^|\s)#{1,6}\s+", r"\1", quote)  # also inside a snippet's collapsed lines
     if "\n" not in quote.strip() and quote.strip().startswith("|"):
         # A snippet is the chunk with its whitespace collapsed: "| a | b | |---|---| | c | d |".
         quote = re.sub(r"\|\s+\|", "|\n|", quote)

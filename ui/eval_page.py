@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 import threading
 import time
@@ -19,6 +20,7 @@ from ui.i18n import _, n_, translated
 from ui.render import escape, plain, safe_inline
 
 ROLE = "ai_lead"
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -211,6 +213,8 @@ def _start(ctx: Context, book: Any, dataset: str, contenders: list[str], limit: 
             job.run_ids = runner.run(contenders, samples, dataset=dataset, dataset_hash=digest, progress=progress)
         except Exception as e:
             job.error = str(e) if isinstance(e, FuenteError) else f"{type(e).__name__}: {e}"
+            if not isinstance(e, FuenteError):
+                log.exception("evaluation run from the app failed")
         finally:
             job.finished = True
             store.close()

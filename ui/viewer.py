@@ -70,8 +70,11 @@ def build(settings: Settings, groups: frozenset[str], citation: Mapping[str, Any
     return SourceView(chunk, quote, text=render_chunk(chunk.text, quote), download=path)
 
 
-def location(meta: Mapping[str, Any]) -> str:
-    """Where in its document a chunk is, in the interface language (page, slide, sheet, attachment, section)."""
+def location(meta: Mapping[str, Any], title: str = "") -> str:
+    """Where in its document a chunk is, in the interface language (page, slide, sheet, attachment, section).
+
+    A section path that starts with the document's ``title`` (its first heading) leaves it out.
+    """
     parts = []
     if meta.get("page") is not None:
         parts.append(_("p. {page}", page=meta["page"]))
@@ -81,8 +84,11 @@ def location(meta: Mapping[str, Any]) -> str:
         parts.append(_("sheet {sheet}", sheet=meta["sheet"]))
     if meta.get("part"):
         parts.append(_("attachment {name}", name=meta["part"]))
-    if meta.get("section"):
-        parts.append(str(meta["section"]))
+    section = str(meta.get("section") or "")
+    if title and section.startswith(title + " > "):
+        section = section[len(title) + 3 :]
+    if section and section != title:
+        parts.append(section)
     return ", ".join(parts)
 
 
@@ -110,7 +116,8 @@ def _show(ctx: Context, citation: Mapping[str, Any], key: str) -> None:
     place = citation.get("place")
     if isinstance(place, Mapping):
         # The page is in the status line already.
-        where = location({k: v for k, v in place.items() if not (view.page is not None and k == "page")})
+        shown = {k: v for k, v in place.items() if not (view.page is not None and k == "page")}
+        where = location(shown, view.chunk.title)
     else:
         where = str(citation.get("location") or "")
     status = _status(view)
