@@ -90,7 +90,9 @@ def _logout() -> None:
 def _language_menu(user: UserRecord, stored: str | None) -> None:
     """The sidebar's language selector; the choice is stored for the user (``auto``: follow the browser)."""
     options = [i18n.AUTO, *i18n.LANGUAGES]
-    current = stored if stored in i18n.LANGUAGES else i18n.AUTO
+    # What the page is drawn in: the stored choice, else one made on the login page, else the browser's.
+    session = st.session_state.get(i18n.CHOICE_KEY)
+    current = stored if stored in i18n.LANGUAGES else session if session in i18n.LANGUAGES else i18n.AUTO
     picked = st.selectbox(
         _("Language"),
         options,
