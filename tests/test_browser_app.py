@@ -1,18 +1,20 @@
 """The app in a real browser: `streamlit run` on a free port, headless Debian Chromium via playwright.
 
 One app process serves every test here: a temporary FUENTE_HOME with part of the sample corpus
-ingested, a users file, two stored evaluation runs, and the real 0.5B llama.cpp server. The tests
-save screenshots to docs/screenshots/ (the README shows them).
+ingested (the travel policy, the IT security policy PDF, the HR folder), a users file, and the
+real 0.5B llama.cpp server. A Spanish browser gets the Spanish interface, an English one the
+English interface. The tests save the README's screenshots to docs/screenshots/: real answers,
+the source viewer on a real PDF page, and two evaluation runs started from the page itself.
 """
 
 from __future__ import annotations
 
-import math
+import io
 import os
 import re
 import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -37,46 +39,24 @@ CHROMIUM_ARGS = [
 ]
 SHOTS = REPO_ROOT / "docs" / "screenshots"
 PASSWORD = "correct horse battery"
-# What the tests ingest: the travel policy (open to employees) and the HR folder (rrhh only).
-CORPUS_PARTS = ["internal/politica_viajes.md", "internal/_access.yaml", "rrhh"]
-
-
-def _store_runs(settings: Any) -> None:
-    """Two real stored runs (the eval suite's RunStore), as `fuente eval run` leaves them."""
-    from eval.store import RunStore
-
-    questions = [
-        ("a01", "¿Cuál es la dieta diaria para un viaje internacional?", []),
-        ("a02", "¿Cuánto se paga por kilómetro si uso mi coche para un viaje de trabajo?", []),
-        ("r01", "¿Cuál es la banda salarial de un jefe de almacén en 2026?", ["finanzas"]),
-    ]
-    with RunStore.from_settings(settings) as store:
-        for contender, quality, seconds in (("local", 1.0, 9.0), ("local-0.5b", 0.5, 4.0)):
-            run_id = store.start_run(contender=contender, dataset="sample", dataset_hash="0" * 64, config={})
-            for i, (qid, question, groups) in enumerate(questions):
-                store.add_row(
-                    run_id,
-                    {
-                        "question_id": qid,
-                        "question": question,
-                        "groups": groups,
-                        "answer": f"Answer of {contender} to {qid} [1].",
-                        "answerable": True,
-                        "refused": False,
-                        "verdict": "supported",
-                        "citations": [{"n": 1, "title": "Política de viajes", "location": "Dietas"}],
-                        "metrics": {
-                            "token_f1": quality if i else 1.0,
-                            "recall@k": 1.0,
-                            "support_offline": math.nan,
-                            "latency_s": seconds + i,
-                        },
-                        "judge": {"correctness": {"mean": quality, "spread": 0.0}},
-                        "timings": {"total_s": seconds + i},
-                        "error": None,
-                    },
-                )
-            store.finish_run(run_id, summary={})
+# What the tests ingest: the travel policy and the IT security policy (open to employees), the HR folder (rrhh only).
+CORPUS_PARTS = ["internal/politica_viajes.md", "internal/it_security_policy.pdf", "internal/_access.yaml", "rrhh"]
+DEMO_QUESTION = "¿Cuál es la dieta diaria para un viaje internacional?"
+# The interface's words the tests look for, per language (ui/locales).
+WORDS = {
+    "es": {"user": "Usuario", "password": "Contraseña", "login": "Iniciar sesión", "title": "Pregunta a Fuente",
+           "ask": "Haz una pregunta sobre tus documentos", "checking": "Comprobando las fuentes",
+           "page": r"Página (\d+) de (\d+)", "quote_lit": "con la frase citada resaltada", "download": "Descargar el original"},
+    "en": {"user": "User", "password": "Password", "login": "Log in", "title": "Ask Fuente",
+           "ask": "Ask a question about your documents", "checking": "Checking the sources",
+           "page": r"Page (\d+) of (\d+)", "quote_lit": "the quoted sentence highlighted", "download": "Download the original"},
+}  # fmt: skip
+REFUSALS = {
+    "es": re.compile(
+        r"Nada en los documentos que puedes ver|Ninguno de los pasajes más cercanos|La respuesta redactada no"
+    ),
+    "en": re.compile(r"Nothing in the documents you may see|None of the passages closest|The drafted answer was not"),
+}
 
 
 @pytest.fixture(scope="module")
@@ -105,7 +85,6 @@ def app_url(tmp_path_factory: pytest.TempPathFactory, embedder: Any, llama_serve
     ingest(settings, embedder, corpus)
     add_user(settings, "ana", password=PASSWORD, groups=frozenset({"rrhh"}), roles=frozenset({"admin"}))
     add_user(settings, "pablo", password=PASSWORD, groups=frozenset(), roles=frozenset({"user"}))
-    _store_runs(settings)
     port = free_port()
     from ui.app_cli import streamlit_command
 
@@ -136,37 +115,46 @@ def _refuse(route: Any, seen: list[str]) -> None:
 
 
 @pytest.fixture
-def page(browser: Any) -> Iterator[Any]:
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    # Nothing may leave the machine: any request to another host fails the test.
-    outside: list[str] = []
-    context.route(
-        re.compile(r"^(?!https?://(127\.0\.0\.1|localhost)[:/]).*"),
-        lambda route: _refuse(route, outside),
-    )
-    pg = context.new_page()
-    pg.set_default_timeout(30_000)
-    yield pg
-    context.close()
-    assert not [u for u in outside if not u.startswith("data:")], f"the page fetched outside hosts: {outside}"
+def open_page(browser: Any) -> Iterator[Callable[[str], Any]]:
+    """A page in a browser whose language is ``locale`` (navigator.language and Accept-Language)."""
+    contexts: list[tuple[Any, list[str]]] = []
+
+    def make(locale: str) -> Any:
+        context = browser.new_context(viewport={"width": 1280, "height": 900}, locale=locale)
+        # Nothing may leave the machine: any request to another host fails the test.
+        outside: list[str] = []
+        context.route(
+            re.compile(r"^(?!https?://(127\.0\.0\.1|localhost)[:/]).*"),
+            lambda route: _refuse(route, outside),
+        )
+        contexts.append((context, outside))
+        pg = context.new_page()
+        pg.set_default_timeout(30_000)
+        return pg
+
+    yield make
+    for context, outside in contexts:
+        context.close()
+        assert not [u for u in outside if not u.startswith("data:")], f"the page fetched outside hosts: {outside}"
 
 
-def login(page: Any, url: str, user: str) -> None:
+def login(page: Any, url: str, user: str, lang: str) -> None:
+    w = WORDS[lang]
     page.goto(url)
-    page.get_by_role("textbox", name="User").fill(user)
-    page.get_by_role("textbox", name="Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    page.get_by_role("heading", name="Ask Fuente").wait_for()
+    page.get_by_role("textbox", name=w["user"], exact=True).fill(user)
+    page.get_by_role("textbox", name=w["password"]).fill(PASSWORD)
+    page.get_by_role("button", name=w["login"]).click()
+    page.get_by_role("heading", name=w["title"]).wait_for()
 
 
-def ask(page: Any, question: str) -> Any:
+def ask(page: Any, question: str, lang: str) -> bool:
     """Ask; True when the "checking the sources" state was seen before the final answer (feedback thumbs)."""
-    page.get_by_placeholder("Ask a question about your documents").fill(question)
+    page.get_by_placeholder(WORDS[lang]["ask"]).fill(question)
     page.keyboard.press("Enter")
     streamed = False
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline:
-        if page.get_by_text(re.compile("Comprobando las fuentes|Checking the sources")).count():
+        if page.get_by_text(WORDS[lang]["checking"]).count():
             streamed = True
         if page.locator('[data-testid="stFeedback"], [data-testid="stButtonGroup"]').count():
             break
@@ -177,26 +165,105 @@ def ask(page: Any, question: str) -> Any:
     return streamed
 
 
-def test_ask_sees_a_streamed_cited_answer(page: Any, app_url: str) -> None:
-    login(page, app_url, "ana")
-    streamed = ask(page, "¿Cuál es la dieta diaria para un viaje internacional?")
+def refused(page: Any, lang: str) -> bool:
+    return page.get_by_text(REFUSALS[lang]).count() > 0
+
+
+def open_source(page: Any, title: re.Pattern[str]) -> Any:
+    """Click the first source button whose label matches ``title``; the viewer dialog."""
+    page.get_by_role("button", name=title).first.click()
+    dialog = page.get_by_role("dialog")
+    dialog.wait_for()
+    return dialog
+
+
+_CHAT_SHOT: dict[str, bool] = {"taken": False, "answered": False}
+
+
+def chat_screenshot(page: Any, *, answered: bool) -> None:
+    """The README's chat screenshot: the module's first chat, replaced by a later one only when that one
+    was answered and the first was refused (the 0.5B model refuses some questions; both are real)."""
+    if not _CHAT_SHOT["taken"] or (answered and not _CHAT_SHOT["answered"]):
+        page.screenshot(path=str(SHOTS / "chat.png"), full_page=True)
+        _CHAT_SHOT.update(taken=True, answered=answered)
+
+
+def yellow_pixels(element: Any) -> int:
+    """Highlight-coloured pixels in a screenshot of ``element`` (the PDF page image)."""
+    import numpy as np
+    from PIL import Image
+
+    px = np.asarray(Image.open(io.BytesIO(element.screenshot())).convert("RGB")).astype(int)
+    return int(((px[..., 0] > 200) & (px[..., 1] > 170) & (px[..., 2] < 150)).sum())
+
+
+def test_spanish_interface_end_to_end(open_page: Callable[[str], Any], app_url: str) -> None:
+    page = open_page("es-ES")
+    login(page, app_url, "ana", "es")
+    for link in ("Chat", "Ingesta", "Evaluación", "Administración"):
+        page.get_by_role("link", name=link).wait_for()
+    page.get_by_role("button", name="Cerrar sesión").wait_for()
+    streamed = ask(page, DEMO_QUESTION, "es")
     # Nothing unverified is shown: a "checking the sources" state, then the verified answer.
-    assert streamed, "no 'checking the sources' state before the answer"
-    badge = page.get_by_text(re.compile(r"local · qwen2\.5-0\.5b"))
-    assert badge.count() >= 1
-    # The 0.5B model's answer may be refused by verification; then the closest sources are listed instead.
-    refused = page.get_by_text("Los documentos no contienen esa información.").count() > 0
-    if not refused:
-        assert "75" in page.locator("body").inner_text()
-    source = page.get_by_role("button", name=re.compile(r"\[\d+\] Política de viajes"))
-    source.first.click()
-    page.get_by_text("Open the source file").wait_for()
-    page.screenshot(path=str(SHOTS / "chat.png"), full_page=True)
+    assert streamed, "no 'Comprobando las fuentes' state before the answer"
+    assert page.get_by_text(re.compile(r"local · qwen2\.5-0\.5b · \d+\.\d s")).count() >= 1  # route, model, time
+    body = page.locator("body").inner_text()
+    assert "**" not in body
+    was_refused = refused(page, "es")
+    if not was_refused:
+        assert "75" in body
+    chat_screenshot(page, answered=not was_refused)
+    # The 0.5B model's answer may be refused by verification; then the closest sources open instead.
+    dialog = open_source(page, re.compile(r"\[\d+\] Política de viajes"))
+    dialog.get_by_role("button", name=WORDS["es"]["download"]).wait_for()
+    marked = dialog.locator("mark")
+    if not was_refused:
+        # The cited evidence opens with the quoted sentence (or table row) marked: the per-diem amount.
+        assert marked.count() >= 1
+        assert "75" in " ".join(marked.all_inner_texts())
+        assert dialog.locator("table").count() >= 1 or "75" in dialog.inner_text()
+    assert "|---" not in dialog.inner_text()  # tables are tables, not pipes
+    page.keyboard.press("Escape")
+    page.get_by_role("link", name="Ingesta").click()
+    page.get_by_role("heading", name="Ingesta").wait_for()
+    for tab in ("Añadir", "Trabajos", "Documentos", "Estadísticas"):
+        page.get_by_role("tab", name=tab).wait_for()
+    page.get_by_role("link", name="Administración").click()
+    page.get_by_role("heading", name="Estado del índice").wait_for()
+    page.get_by_text("🟢 local: activo").wait_for()
+    page.screenshot(path=str(SHOTS / "admin.png"), full_page=True)
 
 
-def test_user_without_group_is_refused_restricted_answer(page: Any, app_url: str) -> None:
-    login(page, app_url, "pablo")
-    ask(page, "¿Cuál es la banda salarial de un jefe de almacén en 2026?")
+def test_pdf_citation_opens_its_page_highlighted(open_page: Callable[[str], Any], app_url: str) -> None:
+    # A Spanish interface, an English question and document: the answer keeps the question's language.
+    page = open_page("es-ES")
+    login(page, app_url, "ana", "es")
+    ask(page, "What is the minimum password length?", "es")
+    was_refused = refused(page, "es")
+    chat_screenshot(page, answered=not was_refused)
+    button = page.get_by_role("button", name=re.compile(r"\[\d+\] IT Security Policy · p\. \d")).first
+    cited_page = int(re.search(r"p\. (\d+)", button.inner_text()).group(1))  # type: ignore[union-attr]
+    dialog = open_source(page, re.compile(r"\[\d+\] IT Security Policy · p\. \d"))
+    caption = dialog.get_by_text(re.compile(WORDS["es"]["page"]))
+    caption.wait_for()
+    shown = re.search(WORDS["es"]["page"], caption.inner_text())
+    assert shown and (int(shown.group(1)), int(shown.group(2))) == (cited_page, 2)  # the cited page of 2
+    image = dialog.locator("img").first
+    image.wait_for()
+    page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=image.element_handle())
+    dialog.get_by_role("button", name=WORDS["es"]["download"]).wait_for()
+    assert not page.locator('[data-testid="stMainMenu"]').count()  # no Streamlit menu for employees
+    page.screenshot(path=str(SHOTS / "viewer.png"))
+    assert yellow_pixels(image) > 500, "no highlight drawn on the page"
+    if not was_refused:
+        assert WORDS["es"]["quote_lit"] in caption.inner_text()
+        assert cited_page == 1  # the password rules are on page 1 (samples/FACTS.md F39)
+
+
+def test_user_without_group_is_refused_restricted_answer(open_page: Callable[[str], Any], app_url: str) -> None:
+    page = open_page("en-US")
+    login(page, app_url, "pablo", "en")
+    ask(page, "¿Cuál es la banda salarial de un jefe de almacén en 2026?", "en")
     body = page.locator("body").inner_text()
     assert "bandas_salariales" not in body and "Bandas salariales" not in body
     # No figure of the restricted salary bands (samples/FACTS.md F75) reaches a user outside rrhh, whether
@@ -204,14 +271,15 @@ def test_user_without_group_is_refused_restricted_answer(page: Any, app_url: str
     assert not any(figure in body for figure in ("20.500", "27.000", "31.000", "35.000", "45.000", "61.000"))
 
 
-def test_upload_is_ingested_and_answerable(page: Any, app_url: str, tmp_path: Path) -> None:
+def test_upload_is_ingested_and_answerable(open_page: Callable[[str], Any], app_url: str, tmp_path: Path) -> None:
     doc = tmp_path / "sala_servidores.md"
     doc.write_text(
         "# Sala de servidores\n\nEl código de acceso a la sala de servidores de Aurora Logística es ZX-4471. "
         "Solo el equipo de sistemas puede entrar.\n",
         encoding="utf-8",
     )
-    login(page, app_url, "ana")
+    page = open_page("en-US")
+    login(page, app_url, "ana", "en")
     page.get_by_role("link", name="Ingestion").click()
     page.locator('input[type="file"]').set_input_files(str(doc))
     page.get_by_text("sala_servidores.md").wait_for()
@@ -228,26 +296,35 @@ def test_upload_is_ingested_and_answerable(page: Any, app_url: str, tmp_path: Pa
     page.get_by_role("tab", name="Statistics").click()
     page.screenshot(path=str(SHOTS / "ingestion.png"), full_page=True)
     page.get_by_role("link", name="Chat").click()
-    ask(page, "¿Cuál es el código de acceso a la sala de servidores?")
+    ask(page, "¿Cuál es el código de acceso a la sala de servidores?", "en")
     assert page.get_by_role("button", name=re.compile(r"Sala de servidores")).count() >= 1
-    page.get_by_role("link", name="Admin").click()
-    page.get_by_role("heading", name="Index health").wait_for()
-    page.get_by_text("🟢 local: up").wait_for()
-    page.screenshot(path=str(SHOTS / "admin.png"), full_page=True)
 
 
-def test_compare_two_eval_runs(page: Any, app_url: str) -> None:
-    login(page, app_url, "ana")
+def test_real_eval_runs_are_started_and_compared(open_page: Callable[[str], Any], app_url: str) -> None:
+    page = open_page("en-US")
+    login(page, app_url, "ana", "en")
     page.get_by_role("link", name="Evaluation").click()
+    page.get_by_role("heading", name="Start a run").wait_for()
+    contenders = page.get_by_text("Contenders", exact=True).locator("xpath=ancestor::div[@data-testid='stMultiSelect']")
+    for name in ("local", "local-answer-v2"):
+        contenders.locator("input").click()
+        page.get_by_role("option", name=name, exact=True).click()
+    page.keyboard.press("Escape")
+    questions = page.get_by_label("Questions (0: all)")
+    questions.fill("2")
+    questions.press("Enter")
+    page.get_by_role("button", name="Start", exact=True).click()
+    # Two contenders, two questions each, answered by the real 0.5B model and scored by the eval suite.
+    page.get_by_text(re.compile(r"local, local-answer-v2 on sample: done \(2 runs\)")).wait_for(timeout=600_000)
+    page.get_by_role("link", name="Evaluation").click()  # a full rerun lists the new runs
     page.get_by_role("heading", name="Runs").wait_for()
     select = page.get_by_text("Compare runs (two or more)").locator("xpath=ancestor::div[@data-testid='stMultiSelect']")
-    for contender in ("local ·", "local-0.5b ·"):
+    for contender in ("local ·", "local-answer-v2 ·"):
         select.locator("input").click()
         page.get_by_role("option", name=re.compile("^" + re.escape(contender))).click()
     page.keyboard.press("Escape")  # close the drop-down before the screenshot
     page.get_by_role("heading", name=re.compile("Metrics")).wait_for(timeout=120_000)
     page.get_by_role("heading", name="Per question", exact=True).wait_for()
     body = page.locator("body").inner_text()
-    assert "Answer of local to a01" in body and "Answer of local-0.5b to a01" in body
-    assert "r01" not in body  # asked for finanzas, which ana is not in
+    assert DEMO_QUESTION[:30] in body  # the first sample question, answered by both runs
     page.screenshot(path=str(SHOTS / "evaluation.png"), full_page=True)

@@ -28,8 +28,24 @@ from rag.users import UserRecord, UsersFile, current, users_file
 DEFAULT_NAME_CLAIMS = ("preferred_username", "email", "name")
 
 
+def N_(message: str) -> str:
+    """Marks a message for the catalogues; it is translated where it is shown (:meth:`OIDCRefused.shown`)."""
+    return message
+
+
 class OIDCRefused(Exception):
     """The identity provider's account may not use Fuente; the message says why, in one sentence."""
+
+    def __init__(self, message: str, **values: Any) -> None:
+        super().__init__(message.format(**values))
+        self.message = message
+        self.values = values
+
+    def shown(self, lang: str) -> str:
+        """The sentence in ``lang``."""
+        from ui.i18n import translate
+
+        return translate(lang, self.message, **self.values)
 
 
 def oidc_mapping(users: UsersFile) -> dict[str, Any]:
@@ -50,7 +66,7 @@ def user_from_claims(claims: Mapping[str, Any], mapping: Mapping[str, Any]) -> U
     """
     subject, issuer = claims.get("sub"), claims.get("iss")
     if not subject or not issuer:
-        raise OIDCRefused("The identity provider sent no subject or issuer for this account; ask an administrator.")
+        raise OIDCRefused(N_("The identity provider sent no subject or issuer for this account; ask an administrator."))
     name_claim = mapping.get("name_claim")
     names = (name_claim,) if name_claim else DEFAULT_NAME_CLAIMS
     display = next((str(claims[c]) for c in names if claims.get(c)), str(subject))
@@ -61,11 +77,13 @@ def user_from_claims(claims: Mapping[str, Any], mapping: Mapping[str, Any]) -> U
     try:
         groups = frozenset(check_group_name(str(group_map[v])) for v in values if v in group_map)
     except ValueError as e:
-        raise OIDCRefused(f"The oidc mapping in the users file names an invalid group ({e}); fix it.") from e
+        raise OIDCRefused(
+            N_("The oidc mapping in the users file names an invalid group ({error}); fix it."), error=str(e)
+        ) from e
     roles = frozenset({"user"} | {role_map[v] for v in values if v in role_map})
     if not groups and mapping.get("require_group", True):
         raise OIDCRefused(
-            "Your account is in no group mapped to Fuente, so it cannot log in; ask an administrator to map one."
+            N_("Your account is in no group mapped to Fuente, so it cannot log in; ask an administrator to map one.")
         )
     return UserRecord(oidc_key(str(issuer), str(subject)), groups, roles, source="oidc", display=display)
 

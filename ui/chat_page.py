@@ -1,7 +1,11 @@
-"""Chat: streamed, cited answers, with the route, support marks, refusals and feedback."""
+"""Chat: streamed, cited answers, with the route, support marks, refusals and feedback.
+
+Each citation is a button that opens the source viewer (:mod:`ui.viewer`) on its evidence.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict
 from typing import Any
 
@@ -9,18 +13,15 @@ import streamlit as st
 
 from rag.assistant import Answer, Turn, User
 from rag.errors import FuenteError
-from ui import corpus
-from ui.context import Context, allowed_hosts, require
+from ui import corpus, viewer
+from ui.chunk_view import quote_line
+from ui.context import Context, allowed_hosts, failure, require
 from ui.conversations import Conversations, new_conversation_id
+from ui.i18n import _, n_
 from ui.render import escape, render_answer, unsupported_sentences
 
 CURSOR = " ▌"
-
-
-def _spanish(question: str) -> bool:
-    from rag.assistant import question_language
-
-    return question_language(question) == "es"
+QUOTE_CHARS = 220
 
 
 def _store(ctx: Context) -> Conversations:
@@ -36,58 +37,89 @@ def _answer_dict(answer: Answer) -> dict[str, Any]:
     return data
 
 
-def _source(ctx: Context, c: dict[str, Any], key: str) -> None:
-    """A citation: a popover with the title, where in the document, the snippet and the file."""
-    label = f"\\[{c['n']}\\] {escape(c['title'])}"
-    with st.popover(label):
-        st.markdown(f"**{escape(c['title'])}**")
-        st.caption(escape(c["location"] or "whole document"))
-        if c.get("quote"):
-            st.markdown("> " + escape(c["quote"]))
-        else:
-            st.text(c["snippet"])
-        path = corpus.source_path(ctx.settings, c["source_uri"], ctx.user.groups)
-        if path is not None:
-            st.download_button(
-                "Open the source file",
-                path.read_bytes(),
-                file_name=path.name,
-                key=f"dl-{key}",
-                icon=":material/download:",
+def badge_text(a: Mapping[str, Any]) -> str:
+    """Route, model and time of an answer: ``local · qwen2.5-1.5b · 4.2 s``."""
+    seconds = (a.get("timings") or {}).get("total_s")
+    took = _("{seconds:.1f} s", seconds=float(seconds)) if isinstance(seconds, int | float) else None
+    return " · ".join(p for p in (str(a.get("route", "")), str(a.get("model", "")), took) if p)
+
+
+def refusal_reason(a: Mapping[str, Any]) -> str:
+    """Why nothing was answered, in one sentence of the interface language (from the verdict, not the log's reason)."""
+    closest = bool(a.get("closest_sources"))
+    if a.get("verdict") in ("unsupported", "partially_supported"):
+        if closest:
+            return _(
+                "The drafted answer was not backed by the documents you may see, so it is not shown; the closest sources are below."
             )
-        else:
-            st.caption("The source file is no longer available.")
+        return _("The drafted answer was not backed by the documents you may see, so it is not shown.")
+    if closest:
+        return _(
+            "None of the passages closest to your question in the documents you may see answers it; they are below."
+        )
+    return _("Nothing in the documents you may see matches this question.")
+
+
+def _sources(ctx: Context, citations: list[dict[str, Any]], key: str) -> None:
+    """One button per source, which opens the viewer; under it, the quoted sentence as one line."""
+    places = corpus.chunk_places(ctx.settings, [str(c.get("chunk_id", "")) for c in citations], ctx.user.groups)
+    for c in citations:
+        place = places.get(str(c.get("chunk_id", "")))
+        where = viewer.location(place, str(c["title"])) if place is not None else str(c.get("location") or "")
+        label = f"\\[{c['n']}\\] {escape(c['title'])}" + (f" · {escape(where)}" if where else "")
+        if st.button(label, key=f"src-{key}-{c['n']}", icon=":material/description:", type="tertiary"):
+            viewer.open_source(ctx, {**c, "place": place}, f"{key}-{c['n']}")
+        line = quote_line(str(c.get("quote") or c.get("snippet") or ""))
+        if line:
+            short = line if len(line) <= QUOTE_CHARS else line[: QUOTE_CHARS - 1].rsplit(" ", 1)[0] + "…"
+            st.caption("“" + escape(short) + "”")
 
 
 def show_answer(ctx: Context, a: dict[str, Any], key: str) -> None:
     icon = ":material/cloud:" if a["route"] == "cloud" else ":material/computer:"
-    st.badge(f"{a['route']} · {a['model']}", icon=icon, color="orange" if a["route"] == "cloud" else "blue")
+    st.badge(badge_text(a), icon=icon, color="orange" if a["route"] == "cloud" else "blue")
     if a["refused"]:
-        st.warning(escape(a["text"]), icon=":material/block:")
+        st.warning(refusal_reason(a), icon=":material/block:")
         if a["closest_sources"]:
-            st.caption("Closest sources" if a.get("language") != "es" else "Fuentes más cercanas")
-            for c in a["closest_sources"]:
-                _source(ctx, c, f"{key}-closest-{c['n']}")
+            st.caption(_("Closest sources"))
+            _sources(ctx, a["closest_sources"], f"{key}-closest")
     else:
-        st.markdown(render_answer(a["text"], a["sentences"], refused=False, allowed_hosts=allowed_hosts(ctx.settings)))
-        unsupported = unsupported_sentences(a["sentences"])
+        titles = [str(c.get("title", "")) for c in a["citations"]]
+        st.markdown(
+            render_answer(
+                a["text"],
+                a["sentences"],
+                refused=False,
+                allowed_hosts=allowed_hosts(ctx.settings),
+                titles=titles,
+                unsupported_note=_("not supported by the cited sources"),
+            )
+        )
+        unsupported = unsupported_sentences(a["sentences"], titles)
         if unsupported:
-            st.caption(f"⚠️ {len(unsupported)} sentence(s) are not supported by the cited sources.")
-        for c in a["citations"]:
-            _source(ctx, c, f"{key}-cite-{c['n']}")
+            st.caption(
+                "⚠️ "
+                + n_(
+                    "{n} sentence is not supported by the cited sources.",
+                    "{n} sentences are not supported by the cited sources.",
+                    len(unsupported),
+                )
+            )
+        if a["citations"]:
+            _sources(ctx, a["citations"], f"{key}-cite")
     _feedback(ctx, a["question_id"], key)
 
 
 def _feedback(ctx: Context, question_id: str, key: str) -> None:
     sent = st.session_state.setdefault("feedback_sent", set())
     if question_id in sent:
-        st.caption("Thanks for the feedback.")
+        st.caption(_("Thanks for the feedback."))
         return
     thumbs = st.feedback("thumbs", key=f"fb-{key}")
     if thumbs is None:
         return
-    comment = st.text_input("Comment (optional)", key=f"fbc-{key}")
-    if st.button("Send feedback", key=f"fbs-{key}"):
+    comment = st.text_input(_("Comment (optional)"), key=f"fbc-{key}")
+    if st.button(_("Send feedback"), key=f"fbs-{key}"):
         ctx.runtime.feedback(question_id, thumbs == 1, comment)
         sent.add(question_id)
         st.rerun()
@@ -96,12 +128,12 @@ def _feedback(ctx: Context, question_id: str, key: str) -> None:
 def _sidebar(ctx: Context) -> None:
     store = _store(ctx)
     with st.sidebar:
-        if st.button("New conversation", icon=":material/add:"):
+        if st.button(_("New conversation"), icon=":material/add:"):
             st.session_state.conversation = new_conversation_id()
             st.session_state.turns = []
         past = store.of_user(ctx.user.name)
         if past:
-            st.caption("Your conversations")
+            st.caption(_("Your conversations"))
             for conv in past:
                 title = conv.first_question[:40] + ("…" if len(conv.first_question) > 40 else "")
                 if st.button(escape(title), key=f"conv-{conv.conversation_id}"):
@@ -114,13 +146,19 @@ def page() -> None:
     st.session_state.setdefault("conversation", new_conversation_id())
     st.session_state.setdefault("turns", [])
     _sidebar(ctx)
-    st.title("Ask Fuente")
+    st.title(_("Ask Fuente"))
     turns: list[tuple[str, dict[str, Any]]] = st.session_state.turns
+    if not turns:
+        st.caption(
+            _(
+                "Ask about your organisation's documents; every answer cites its sources, and a citation opens the passage."
+            )
+        )
     for i, (asked, shown) in enumerate(turns):
         st.chat_message("user").text(asked)
         with st.chat_message("assistant"):
             show_answer(ctx, shown, f"t{i}")
-    question = st.chat_input("Ask a question about your documents")
+    question = st.chat_input(_("Ask a question about your documents"))
     if not question:
         return
     st.chat_message("user").text(question)
@@ -132,16 +170,14 @@ def page() -> None:
         try:
             tokens, future = ctx.runtime.ask_stream(question, User(ctx.user.name, ctx.user.groups), history)
             # Nothing unverified is shown as an answer: the text arrives once the sources were checked.
-            box.markdown(
-                "*" + escape("Comprobando las fuentes…" if _spanish(question) else "Checking the sources…") + "*"
-            )
+            box.markdown("*" + escape(_("Checking the sources…")) + "*")
             for piece in tokens:
                 text += piece
                 box.markdown(escape(text) + CURSOR)
             answer = future.result()
         except FuenteError as e:
             box.empty()
-            st.error(str(e))
+            st.error(failure(e))
             return
         box.empty()
         data = _answer_dict(answer)

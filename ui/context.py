@@ -11,8 +11,17 @@ from dataclasses import dataclass
 
 import streamlit as st
 
+from rag.errors import (
+    FuenteError,
+    IndexLockedError,
+    LLMOverloaded,
+    LLMStreamBroken,
+    LLMTimeout,
+    LLMUnavailable,
+)
 from rag.settings import Settings, load_settings
 from rag.users import UserRecord
+from ui.i18n import _
 from ui.runtime import Runtime
 
 USER_KEY = "fuente_user"
@@ -23,9 +32,14 @@ def settings() -> Settings:
     return load_settings(os.environ.get("FUENTE_PROFILE"))
 
 
-@st.cache_resource(show_spinner="Loading the models…")
-def runtime() -> Runtime:
+@st.cache_resource(show_spinner=False)
+def _runtime() -> Runtime:
     return Runtime(settings())
+
+
+def runtime() -> Runtime:
+    with st.spinner(_("Loading the models…")):
+        return _runtime()
 
 
 @dataclass(frozen=True)
@@ -56,11 +70,11 @@ def require(role: str) -> Context:
     """The page's context, or a refusal and a stop when the user is not logged in or lacks the role."""
     user = current_user()
     if user is None:
-        st.error("Log in to use Fuente.")
+        st.error(_("Log in to use Fuente."))
         st.stop()
     assert user is not None
     if not user.has_role(role):
-        st.error(f"This page needs the {role} role; ask an administrator for it.")
+        st.error(_("This page needs the {role} role; ask an administrator for it.", role=role))
         st.stop()
     return Context(settings(), runtime(), user)
 
@@ -68,3 +82,22 @@ def require(role: str) -> Context:
 def allowed_hosts(s: Settings) -> tuple[str, ...]:
     """Hosts answers may link to: FUENTE_APP_LINK_HOSTS, comma-separated (none by default)."""
     return tuple(h.strip() for h in os.environ.get("FUENTE_APP_LINK_HOSTS", "").split(",") if h.strip())
+
+
+def failure(e: FuenteError) -> str:
+    """What went wrong, in one sentence of the interface language.
+
+    The failures a user meets every day (the model server down, slow or busy, the index being
+    written) are told by their class; any other error keeps its own sentence.
+    """
+    if isinstance(e, LLMUnavailable):
+        return _("The language model cannot be reached right now; try again in a minute, or tell an administrator.")
+    if isinstance(e, LLMTimeout):
+        return _("The language model took too long to answer; try again, or ask a shorter question.")
+    if isinstance(e, LLMOverloaded):
+        return _("The language model is busy with other questions; try again in a minute.")
+    if isinstance(e, LLMStreamBroken):
+        return _("The answer stopped half-way because the language model failed; ask again.")
+    if isinstance(e, IndexLockedError):
+        return _("Another ingestion is writing to the index; wait until it finishes and try again.")
+    return str(e)

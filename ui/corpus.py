@@ -8,6 +8,7 @@ sets they may see (open to everyone, or sharing a group with them).
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 from collections import Counter
@@ -153,12 +154,8 @@ def source_path(settings: Settings, source_uri: str, groups: frozenset[str]) -> 
     path = Path(source_uri)
     if not path.is_file() or real(path) != path or fence(settings).refuses(path):
         return None
-    resolver = AccessResolver(
-        settings.access, sources=access_sources(settings), known_roots=[Path(r) for r in job_roots(settings)]
-    )
     try:
-        label = resolver.label_for(path)
-        if not label.visible_to(groups):
+        if not _label_admits(settings, path, groups):
             return None
         st = path.stat()
         # Unchanged size and mtime: the indexed bytes (as ingestion trusts them); otherwise compare the hash.
@@ -167,6 +164,90 @@ def source_path(settings: Settings, source_uri: str, groups: frozenset[str]) -> 
     except (FileRejected, OSError):
         return None
     return path
+
+
+def _label_admits(settings: Settings, path: Path, groups: frozenset[str]) -> bool:
+    """Whether the label the access files give ``path`` now lets ``groups`` in.
+
+    Raises:
+        FileRejected, OSError: the file cannot be labelled (outside every source, unreadable).
+    """
+    resolver = AccessResolver(
+        settings.access, sources=access_sources(settings), known_roots=[Path(r) for r in job_roots(settings)]
+    )
+    return resolver.label_for(path).visible_to(groups)
+
+
+@dataclass(frozen=True)
+class CitedChunk:
+    """The indexed text a citation points to, with what the source viewer needs to show it."""
+
+    chunk_id: str
+    text: str
+    title: str
+    source_uri: str
+    format: str
+    page: int | None
+    part: str | None
+    section: str
+    kind: str
+
+
+def cited_chunk(settings: Settings, chunk_id: str, groups: frozenset[str]) -> CitedChunk | None:
+    """The chunk behind a citation, when the user may see its document now; else None.
+
+    Its indexed label must let the user in (as retrieval's does), and so must the label its access
+    files give the file now, while the file exists: a folder relabeled since the last ingestion shows
+    nothing to its old readers. A chunk no longer indexed (its document changed or was deleted) is None.
+    """
+    if not settings.paths.records_db.exists():
+        return None
+    with _records(settings) as conn:
+        row = conn.execute(
+            "SELECT c.text, c.access_key, c.meta, d.format FROM chunks c JOIN documents d ON d.doc_id = c.doc_id "
+            "WHERE c.chunk_id=?",
+            (chunk_id,),
+        ).fetchone()
+    if row is None or not may_see(row["access_key"], groups):
+        return None
+    meta = json.loads(row["meta"])
+    path = Path(meta["source_uri"])
+    try:
+        if path.is_file() and not _label_admits(settings, path, groups):
+            return None
+    except (FileRejected, OSError):
+        return None
+    page = meta.get("page")
+    return CitedChunk(
+        chunk_id,
+        row["text"],
+        meta["title"],
+        meta["source_uri"],
+        row["format"],
+        int(page) if page is not None else None,
+        meta.get("part"),
+        str(meta.get("section") or ""),
+        str(meta.get("kind") or "text"),
+    )
+
+
+def chunk_places(settings: Settings, chunk_ids: list[str], groups: frozenset[str]) -> dict[str, dict[str, Any]]:
+    """Where each chunk is in its document (page, slide, sheet, part, section), for the chunks of
+    ``chunk_ids`` the user may see; the chat shows them in the interface language."""
+    if not chunk_ids or not settings.paths.records_db.exists():
+        return {}
+    marks = ",".join("?" * len(chunk_ids))
+    with _records(settings) as conn:
+        rows = conn.execute(
+            f"SELECT chunk_id, access_key, meta FROM chunks WHERE chunk_id IN ({marks})", chunk_ids
+        ).fetchall()
+    keep = ("page", "slide", "sheet", "part", "section")
+    out: dict[str, dict[str, Any]] = {}
+    for r in rows:
+        if may_see(r["access_key"], groups):
+            meta = json.loads(r["meta"])
+            out[r["chunk_id"]] = {k: meta[k] for k in keep if meta.get(k) not in (None, "")}
+    return out
 
 
 def delete_document(index: Index, doc_id: str) -> int:

@@ -13,7 +13,8 @@ from ingest.pipeline import uploads_dir
 from rag.errors import FuenteError
 from rag.types import EVERYONE, Sensitivity
 from ui import corpus
-from ui.context import Context, require
+from ui.context import Context, failure, require
+from ui.i18n import _, n_
 from ui.render import escape
 from ui.runtime import JobProgress
 
@@ -31,57 +32,83 @@ def source_folders(ctx: Context) -> list[str]:
 
 
 def _add(ctx: Context) -> None:
-    st.subheader("Add documents")
-    mode = st.radio("From", ["Upload files", "A source folder"], horizontal=True)
-    if mode == "Upload files":
-        files = st.file_uploader("Files", accept_multiple_files=True)
+    st.subheader(_("Add documents"))
+    mode = st.radio(
+        _("From"), ["upload", "folder"], horizontal=True,
+        format_func={"upload": _("Upload files"), "folder": _("A source folder")}.__getitem__,
+    )  # fmt: skip
+    if mode == "upload":
+        files = st.file_uploader(_("Files"), accept_multiple_files=True)
         admin = ctx.user.has_role("admin")
         choices = sorted(ctx.user.groups | {EVERYONE})
         # A knowledge manager labels documents only with groups they belong to, so they cannot hide
         # documents from themselves or hand them to groups they do not manage; an admin may use any.
         # No defaults: who may see an upload and how sensitive it is are chosen, never assumed.
-        groups = st.multiselect("Groups who may see them", choices, default=[], placeholder="Choose groups")
+        groups = st.multiselect(_("Groups who may see them"), choices, default=[], placeholder=_("Choose groups"))
         if admin:
-            extra = st.text_input("Other groups (comma-separated, admin only)")
+            extra = st.text_input(_("Other groups (comma-separated, admin only)"))
             groups += [g.strip() for g in extra.split(",") if g.strip()]
         sensitivity = st.selectbox(
-            "Sensitivity", [s.value for s in Sensitivity], index=None, placeholder="Choose a sensitivity"
+            _("Sensitivity"), [s.value for s in Sensitivity], index=None, placeholder=_("Choose a sensitivity")
         )
-        if st.button("Start ingestion", type="primary", disabled=not files):
+        if st.button(_("Start ingestion"), type="primary", disabled=not files):
             if not groups or sensitivity is None:
-                st.error("Choose the groups who may see the files (or everyone) and their sensitivity.")
+                st.error(_("Choose the groups who may see the files (or everyone) and their sensitivity."))
                 return
             _require_role(ctx)
             if not admin and not set(groups) <= choices_set(ctx):
-                st.error("You may label uploads only with your own groups (or everyone).")
+                st.error(_("You may label uploads only with your own groups (or everyone)."))
                 return
             try:
                 written, refused = corpus.save_uploads(
                     ctx.settings, [(f.name, f.getvalue()) for f in files or []], groups, sensitivity
                 )
             except FuenteError as e:
-                st.error(str(e))
+                st.error(failure(e))
                 return
             for name in refused:
-                st.warning(f"Skipped {escape(name)}: hidden or reserved file name.")
+                st.warning(_("Skipped {name}: hidden or reserved file name.", name=escape(name)))
             if written:
                 # Only the files just uploaded: the rest of the folder is not ingested again.
-                _start(ctx, written, f"upload of {len(written)} file(s) to {written[0].parent.name}")
+                _start(
+                    ctx, written,
+                    n_("upload of {n} file to {folder}", "upload of {n} files to {folder}", len(written),
+                       folder=written[0].parent.name),
+                )  # fmt: skip
     else:
         folders = source_folders(ctx)
         if not folders:
-            st.info("No source folders are configured; set FUENTE_APP_SOURCES or ingest one with `fuente ingest`.")
+            st.info(_("No source folders are configured; set FUENTE_APP_SOURCES or ingest one with `fuente ingest`."))
             return
-        picked = st.selectbox("Folder", folders)
-        st.caption("Groups and sensitivity come from the folder's _access.yaml files and the configured rules.")
-        widen = ctx.user.has_role("admin") and st.checkbox(
-            "Apply relabels that widen access",
-            help="Off: a file whose access file was widened, renamed or removed keeps its old label and is "
-            "reported as held. Admins only.",
+        picked = st.selectbox(_("Folder"), folders)
+        st.caption(
+            escape(_("Groups and sensitivity come from the folder's _access.yaml files and the configured rules."))
         )
-        if st.button("Start ingestion", type="primary") and picked:
+        widen = ctx.user.has_role("admin") and st.checkbox(
+            _("Apply relabels that widen access"),
+            help=_(
+                "Off: a file whose access file was widened, renamed or removed keeps its old label and is reported as held. Admins only."
+            ),
+        )
+        if st.button(_("Start ingestion"), type="primary") and picked:
             _require_role(ctx)
-            _start(ctx, [Path(picked)], f"folder {picked}", allow_widen=widen and ctx.user.has_role("admin"))
+            _start(
+                ctx,
+                [Path(picked)],
+                _("folder {folder}", folder=picked),
+                allow_widen=widen and ctx.user.has_role("admin"),
+            )
+
+
+def status_name(status: str) -> str:
+    """A job's or file's status in the interface language (the log keeps its English word)."""
+    names = {
+        "completed": _("completed"), "completed_with_errors": _("completed with errors"), "planned": _("planned"),
+        "indexed": _("indexed"), "running": _("running"), "failed": _("failed"), "interrupted": _("interrupted"),
+        "added": _("added"), "updated": _("updated"), "unchanged": _("unchanged"), "deleted": _("deleted"),
+        "skipped": _("skipped"), "moved": _("moved"), "relabeled": _("relabeled"), "held": _("held"),
+    }  # fmt: skip
+    return names.get(status, status)
 
 
 def choices_set(ctx: Context) -> set[str]:
@@ -90,7 +117,7 @@ def choices_set(ctx: Context) -> set[str]:
 
 def _require_role(ctx: Context) -> None:
     if not ctx.user.has_role(ROLE):  # checked again at the action, not only when the page is drawn
-        st.error("Ingestion needs the knowledge_manager role.")
+        st.error(_("Ingestion needs the knowledge_manager role."))
         st.stop()
 
 
@@ -98,7 +125,7 @@ def _start(ctx: Context, paths: list[Path], label: str, retry: bool = False, all
     try:
         ctx.runtime.ingest(paths, label=label, retry=retry, allow_widen=allow_widen)
     except FuenteError as e:
-        st.error(str(e))
+        st.error(failure(e))
 
 
 @st.fragment(run_every=1.0)
@@ -111,8 +138,9 @@ def _progress() -> None:
     if not job.done:
         total = job.to_parse
         share = min(job.parsed / total, 1.0) if total else 0.0
-        st.progress(share, text=f"Running {escape(job.label)}: {job.parsed}/{total if total is not None else '?'} "
-                    f"files, {job.chunks_embedded} chunks embedded")  # fmt: skip
+        st.progress(share, text=_("Running {label}: {parsed}/{total} files, {chunks} chunks embedded",
+                                  label=escape(job.label), parsed=job.parsed,
+                                  total=total if total is not None else "?", chunks=job.chunks_embedded))  # fmt: skip
         return
     if st.session_state.get("job_seen") != job.started:
         # The job just finished: redraw the whole page once so jobs, documents and statistics update.
@@ -123,62 +151,75 @@ def _progress() -> None:
     elif job.summary is not None:
         c = job.summary.counts
         st.success(
-            f"Job {job.summary.job_id} {job.summary.status}: {c.get('added', 0)} added, {c.get('updated', 0)} updated, "
-            f"{c.get('relabeled', 0)} relabeled, {c.get('deleted', 0)} deleted, {c.get('skipped', 0)} skipped, "
-            f"{c.get('failed', 0)} failed."
-        )
+            _("Job {job} {status}: {added} added, {updated} updated, {relabeled} relabeled, {deleted} deleted, {skipped} skipped, {failed} failed.",
+              job=job.summary.job_id, status=status_name(job.summary.status), added=c.get("added", 0),
+              updated=c.get("updated", 0), relabeled=c.get("relabeled", 0), deleted=c.get("deleted", 0),
+              skipped=c.get("skipped", 0), failed=c.get("failed", 0))
+        )  # fmt: skip
         if c.get("held"):
             st.warning(
-                f"{c['held']} file(s) held: their access would widen (an access file changed or is missing). "
-                "They keep their old label; see the job, restore the access file or run "
-                "`fuente ingest --allow-widen`."
-            )
+                n_("{n} file held: its access would widen (an access file changed or is missing). It keeps its old label; see the job, restore the access file or run `fuente ingest --allow-widen`.",
+                   "{n} files held: their access would widen (an access file changed or is missing). They keep their old label; see the job, restore the access file or run `fuente ingest --allow-widen`.",
+                   c["held"])
+            )  # fmt: skip
 
 
 def _jobs(ctx: Context) -> None:
-    st.subheader("Jobs")
-    if st.button("Re-index everything", icon=":material/refresh:"):
+    st.subheader(_("Jobs"))
+    if st.button(_("Re-index everything"), icon=":material/refresh:"):
         roots = corpus.job_roots(ctx.settings)
         if roots:
-            _start(ctx, [Path(r) for r in roots], "re-index", retry=True)
+            _start(ctx, [Path(r) for r in roots], _("re-index"), retry=True)
         else:
-            st.info("Nothing has been ingested yet.")
-    for job, hidden in corpus.jobs(ctx.settings, ctx.user.groups):
-        took = f"{job.ended - job.started:.1f} s" if job.ended else "running"
+            st.info(_("Nothing has been ingested yet."))
+    jobs = corpus.jobs(ctx.settings, ctx.user.groups)
+    if not jobs:
+        st.info(_("No jobs yet: add documents above."))
+    for job, hidden in jobs:
+        took = _("{seconds:.1f} s", seconds=job.ended - job.started) if job.ended else _("running")
         when = time.strftime("%Y-%m-%d %H:%M", time.localtime(job.started))
-        with st.expander(f"Job {job.job_id} · {when} · {job.status} · {took}"):
-            st.text("Roots: " + ", ".join(job.roots))
+        with st.expander(_("Job {job} · {when} · {status} · {took}", job=job.job_id, when=when,
+                           status=status_name(job.status), took=took)):  # fmt: skip
+            st.text(_("Roots: {roots}", roots=", ".join(job.roots)))
             if job.files:
                 st.dataframe(
                     pd.DataFrame(
                         [
-                            {"status": f.status, "chunks": f.chunks, "file": f.path, "reason": f.reason or ""}
+                            {
+                                _("status"): status_name(f.status),
+                                _("chunks"): f.chunks,
+                                _("file"): f.path,
+                                _("reason"): f.reason or "",
+                            }
                             for f in job.files
-                        ]
+                        ]  # fmt: skip
                     ),
                     hide_index=True,
                 )
             if hidden:
-                st.caption(f"{hidden} file(s) in groups you do not belong to are not shown.")
+                st.caption(
+                    n_("{n} file in groups you do not belong to is not shown.",
+                       "{n} files in groups you do not belong to are not shown.", hidden)
+                )  # fmt: skip
 
 
 def _documents(ctx: Context) -> None:
     docs = corpus.documents(ctx.settings, ctx.user.groups)
-    st.subheader(f"Documents ({len(docs)})")
+    st.subheader(_("Documents ({count})", count=len(docs)))
     if not docs:
-        st.info("No documents you may see are indexed.")
+        st.info(_("No documents you may see are indexed."))
         return
     st.dataframe(
         pd.DataFrame(
             [
                 {
-                    "title": d.title,
-                    "type": d.format,
-                    "groups": d.groups,
-                    "sensitivity": d.sensitivity,
-                    "language": d.language,
-                    "chunks": d.chunks,
-                    "file": d.source_uri,
+                    _("title"): d.title,
+                    _("type"): d.format,
+                    _("groups"): d.groups,
+                    _("sensitivity"): d.sensitivity,
+                    _("language"): d.language,
+                    _("chunks"): d.chunks,
+                    _("file"): d.source_uri,
                 }
                 for d in docs
             ]  # fmt: skip
@@ -187,43 +228,50 @@ def _documents(ctx: Context) -> None:
     )
     by_id = {d.doc_id: d for d in docs}
     doc_id = st.selectbox(
-        "Delete a document", list(by_id), format_func=lambda i: f"{by_id[i].title} — {by_id[i].source_uri}"
+        _("Delete a document"), list(by_id), format_func=lambda i: f"{by_id[i].title} — {by_id[i].source_uri}"
     )
-    if st.button("Delete it from the index", icon=":material/delete:"):
+    if st.button(_("Delete it from the index"), icon=":material/delete:"):
         _require_role(ctx)
         if doc_id not in {d.doc_id for d in corpus.documents(ctx.settings, ctx.user.groups)}:
-            st.error("That document is not one you may see.")
+            st.error(_("That document is not one you may see."))
             return
         try:
             job = ctx.runtime.write(
                 "delete", f"delete {by_id[doc_id].title}", lambda index: corpus.delete_document(index, doc_id)
             )
         except FuenteError as e:
-            st.error(str(e))
+            st.error(failure(e))
             return
         if job.error:
             st.error(job.error)
         else:
-            st.success(f"Deleted {by_id[doc_id].title}: its chunks are gone from every index (and its upload, if any).")
+            st.success(
+                _("Deleted {title}: its chunks are gone from every index (and its upload, if any).",
+                  title=escape(by_id[doc_id].title))
+            )  # fmt: skip
             st.rerun()
 
 
 def _statistics(ctx: Context) -> None:
     stats = corpus.statistics(corpus.documents(ctx.settings, ctx.user.groups))
-    st.subheader("Corpus")
+    st.subheader(_("Corpus"))
+    if not any(stats.values()):
+        st.info(_("No documents you may see are indexed."))
+        return
+    names = {"group": _("Documents by group"), "type": _("Documents by type"), "language": _("Documents by language")}
     cols = st.columns(3)
     for col, (name, counts) in zip(cols, stats.items(), strict=True):
         with col:
-            st.caption(f"Documents by {name}")
+            st.caption(names[name])
             if counts:
-                st.bar_chart(pd.DataFrame({"documents": counts}).sort_index(), horizontal=True)
+                st.bar_chart(pd.DataFrame({_("documents"): counts}).sort_index(), horizontal=True)
 
 
 def page() -> None:
     ctx = require(ROLE)
-    st.title("Ingestion")
+    st.title(_("Ingestion"))
     _progress()
-    add, jobs, docs, stats = st.tabs(["Add", "Jobs", "Documents", "Statistics"])
+    add, jobs, docs, stats = st.tabs([_("Add"), _("Jobs"), _("Documents"), _("Statistics")])
     with add:
         _add(ctx)
     with jobs:
