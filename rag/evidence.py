@@ -19,9 +19,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from rag.embedders import Embedder
+from rag.retrieval import covers
 from rag.settings import EvidenceSettings
 from rag.text import fold, keyword_tokens, question_terms
 from rag.types import Chunk, Evidence
+from rag.verify.question import focus_of, holds_value
 from rag.verify.sentences import evidence_units
 
 _MIN_UNIT_WORDS = 3
@@ -54,6 +56,28 @@ def _units(hits: Sequence[Chunk]) -> list[_Unit]:
     return out
 
 
+_PAGE_MARK = re.compile(r"\b(page|p[aá]gina|p[aá]g\.)\s*\d+(\s*(of|de)\s*\d+)?\b", re.IGNORECASE)
+_SEPARATORS = re.compile(r"\s[·|•]\s")
+
+
+def is_boilerplate(text: str) -> bool:
+    """Running headers and footers, banners and metadata lines: they name the document, never answer.
+
+    "Aurora Logística S.L. · IT Security Policy v4.0 · Internal Page 1", "ACME - REMOTE WORK POLICY
+    Version 2.0" and "Última actualización: 9 de marzo · Responsable: Comunicación" all share the
+    question's company and topic words, so an embedding model ranks them first for any question about it.
+    """
+    if _PAGE_MARK.search(text) or len(_SEPARATORS.findall(text)) >= 2:
+        return True
+    if _SEPARATORS.search(text) and len(text.split()) <= 14:
+        return True
+    words = [w for w in text.split() if any(c.isalpha() for c in w)]
+    if len(words) >= 4 and all(w.isupper() for w in words[:4]):
+        return True  # a banner or a heading run into its first line
+    letters = [c for c in text if c.isalpha()]
+    return len(text.split()) >= 3 and len(letters) >= 12 and sum(c.isupper() for c in letters) >= 0.6 * len(letters)
+
+
 def _context(chunk: Chunk) -> str:
     """Title and section path: they belong to every unit of the chunk (a table row under "Dietas")."""
     return " ".join([chunk.title, *chunk.section])
@@ -73,7 +97,7 @@ class EvidenceSelector:
         (by chunk rank, then position in the chunk), each with its best score over the queries.
         """
         s = self.settings
-        units = [u for u in _units(hits) if len(u.text.split()) >= _MIN_UNIT_WORDS]
+        units = [u for u in _units(hits) if len(u.text.split()) >= _MIN_UNIT_WORDS and not is_boilerplate(u.text)]
         if not units or not queries:
             return ()
         vectors = self.embedder.embed_documents([u.text for u in units])
@@ -89,6 +113,17 @@ class EvidenceSelector:
         def idf(term: str) -> float:
             return math.log(1.0 + len(units) / (1.0 + df.get(term, 0)))
 
+        # A question that asks for a value is answered by a sentence that holds one ("412 personas"), not
+        # by the one that repeats its words ("la plantilla de Aurora Logística").
+        value = (
+            np.array([s.value_weight * holds_value(u.text) for u in units]) if focus_of(queries[0]).asks_value else 0.0
+        )
+        # An embedding model that does not cover a unit's language (MiniLM: English only) scores it by
+        # shared names and numbers more than by meaning: its similarity counts for less there.
+        covered_by = getattr(self.embedder, "languages", None)
+        semantic_weight = np.array(
+            [s.semantic_weight * (1.0 if covers(covered_by, u.chunk.language) else s.uncovered_semantic) for u in units]
+        )
         scores = np.full(len(units), -np.inf)
         for query in queries:
             qv = self.embedder.embed_query(query)
@@ -105,7 +140,7 @@ class EvidenceSelector:
                 ]
             )
             prior = np.array([s.rank_weight / (1 + u.rank) for u in units])
-            scores = np.maximum(scores, s.semantic_weight * semantic + s.lexical_weight * lexical + prior)
+            scores = np.maximum(scores, semantic_weight * semantic + s.lexical_weight * lexical + prior + value)
 
         # Best first: a small model reads the top of the list most carefully (the 1.5B named the right
         # row at position 3 and then copied the sentence of another; moved to 1, it answered).

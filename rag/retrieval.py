@@ -46,43 +46,32 @@ def rrf(rankings: list[tuple[list[str], float]], k: int) -> dict[str, float]:
     return scores
 
 
-def query_scores(dense: list[str], sparse: list[str], weights: tuple[float, float, int]) -> dict[str, float]:
-    """One query's fused ranking, scaled so that first place on both sides scores 1.
-
-    Queries are fused with different weights and rrf_k (a question the embedder does not cover uses
-    rrf_k 2, its English translation 60), so their raw RRF scores live on different scales: without the
-    scaling, :func:`fuse_queries` would let the rrf_k-2 question's every chunk outscore the
-    translation's best one, and the translation could never bring in the other language's document.
-    """
-    dense_weight, sparse_weight, k = weights
-    top = (dense_weight + sparse_weight) / (k + 1) or 1.0
-    return {cid: score / top for cid, score in rrf([(dense, dense_weight), (sparse, sparse_weight)], k).items()}
-
-
 def fuse_queries(per_query: list[dict[str, float]]) -> dict[str, float]:
-    """Combine the fused rankings of a question and its translations: best score, ties to agreement.
+    """Combine the fused rankings of a question and its translations by rank: each query's n-th place
+    ranks with the others' n-th places (the question's first), agreement breaks the remaining ties.
 
-    A sum would let the original question's language win twice over: an English-only embedder ranks
-    same-language chunks high for any question, and BM25 matches the same words, so a Spanish
-    question's own rankings bury the English document its translation found. Taking each chunk's best
-    score gives every query language its own top places; the small sum term still prefers chunks that
-    several queries agree on.
+    Scores cannot be compared across queries: a question the embedder does not cover is fused with
+    rrf_k 2, its English translation with rrf_k 60, and rrf_k 60 keeps scores high far down a list, so
+    a best-score merge lets one query's tenth place bury the other's second. A sum would let the
+    question's own language win twice over. Interleaving by rank gives every query language its own
+    top places; the returned value is 1/rank plus a small agreement term (higher is better).
     """
     if len(per_query) == 1:
         return per_query[0]
     combined: dict[str, float] = {}
-    for scores in per_query:
-        for cid, score in scores.items():
-            combined[cid] = max(combined.get(cid, 0.0), score)
-    for scores in per_query:
-        for cid, score in scores.items():
-            combined[cid] += AGREEMENT_BONUS * score
+    for q, scores in enumerate(per_query):
+        ranked = sorted(scores, key=lambda cid: -scores[cid])
+        for rank, cid in enumerate(ranked, start=1):
+            # Earlier queries win ties of rank: 1e-6 per query is far below one place (1/r - 1/(r+1)).
+            combined[cid] = max(combined.get(cid, 0.0), 1.0 / rank - 1e-6 * q)
+    for cid in combined:
+        combined[cid] += AGREEMENT_BONUS * (sum(cid in scores for scores in per_query) - 1)
     return combined
 
 
-# Small enough not to lift a chunk over one ranked a place higher by its best query: scaled (first place
-# = 1), one place near the top with rrf_k 60 is worth about 0.008, the bonus at most 0.001 x the summed scores.
-AGREEMENT_BONUS = 0.001
+# Per further query that also found the chunk: small enough not to reorder places (one place at
+# rank 20 is worth 1/20 - 1/21 = 0.0024), large enough to beat the query-order tie-break.
+AGREEMENT_BONUS = 0.0001
 
 
 def query_language(text: str) -> str:
@@ -127,16 +116,25 @@ class HybridRetriever:
         per_query: list[dict[str, float]] = []
         best_dense = 0.0
         languages: frozenset[str] | None = getattr(self.embedder, "languages", None)
+        found: list[tuple[str, list[str], list[str]]] = []
         for q in queries:
-            covered = languages is None or covers(languages, query_language(q))
+            language = query_language(q)
             dense = self.index.chroma.query(self.embedder.embed_query(q), keys, p.dense_k)
             sparse = self.index.bm25.search(q, keys, p.sparse_k)
             best_dense = max([best_dense, *(score for _, score in dense)])
-            weights = fusion_weights(p, covered)
-            per_query.append(query_scores([c for c, _ in dense], [c for c, _ in sparse], weights))
+            found.append((language, [c for c, _ in dense], [c for c, _ in sparse]))
+        chunks = self.index.records.get_chunks(list({c for _, d, s in found for c in (*d, *s)}))
+        asked = found[0][0]
+        for i, (language, dense_ids, sparse_ids) in enumerate(found):
+            if i > 0 and asked != "und":
+                # A translation is there to find the other language's chunks; in the question's own
+                # language the question itself ranks better, and its places are the question's.
+                dense_ids = [c for c in dense_ids if c in chunks and chunks[c].language != asked]
+                sparse_ids = [c for c in sparse_ids if c in chunks and chunks[c].language != asked]
+            dense_weight, sparse_weight, rrf_k = fusion_weights(p, languages is None or covers(languages, language))
+            per_query.append(rrf([(dense_ids, dense_weight), (sparse_ids, sparse_weight)], rrf_k))
         fused = sorted(fuse_queries(per_query).items(), key=lambda item: item[1], reverse=True)
         want = k or p.k
-        chunks = self.index.records.get_chunks([cid for cid, _ in fused[: want * 3]])
         out: list[ScoredChunk] = []
         seen: set[str] = set()
         for cid, score in fused:

@@ -394,6 +394,15 @@ class EvidenceSettings(_Section):
     )
     rank_weight: float = Field(0.05, ge=0, description="Bonus 1/(1+rank) for items of better-ranked chunks.")
     min_score: float = Field(0.0, description="Items scoring below this are never given to the model.")
+    value_weight: float = Field(
+        0.15, ge=0, description="Bonus for items holding a value (number, date, time) when the question asks for one."
+    )
+    uncovered_semantic: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        description="Embedding similarity counts this much for items in a language the embedding model does not cover.",
+    )
 
 
 class VerificationSettings(_Section):

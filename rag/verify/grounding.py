@@ -6,6 +6,9 @@ The model named evidence items and wrote a short answer. Fuente shows it only wh
 * every fact of the answer (number, amount, date, time, name) is in the cited items, their title and
   section, or the question itself ("in Lisbon" asked, "Lisbon" answered). A fact the model took from
   an item it forgot to cite brings that item in; a fact in no item is an invention;
+* the cited items are about what the question names (its years and codes: "revenue in 2023" is not
+  answered by a sentence about 2025), and an answer to a question that asks for a value (how many,
+  when, what price) holds one the question did not bring (rag/verify/question.py);
 * the cited items answer the question: their relevance score (the evidence selector's, over the
   question and its translation) and the share of the question's terms they contain reach the
   calibrated thresholds. Relevance is judged on the quotes, which stay in their own language, so a
@@ -22,6 +25,7 @@ from rag.settings import VerificationSettings
 from rag.text import coverage, keyword_tokens, question_terms
 from rag.types import Evidence, SentenceCheck, SentenceKind, Verdict
 from rag.verify.facts import NUMBER, Fact, FactIndex, extract_facts
+from rag.verify.question import focus_of, missing_anchors, new_value
 from rag.verify.refusal import is_refusal
 from rag.verify.sentences import split_sentences, strip_citations
 
@@ -129,6 +133,14 @@ def ground(
         if extra:
             visible += extra[:1]
             missing = _facts_missing(text, visible, asked)
+    focus = focus_of(queries[0]) if queries else None
+    if focus is not None:
+        absent = missing_anchors(focus, [_context_text(i) for i in visible])
+        if absent:
+            return verdict(Verdict.UNSUPPORTED, f"the cited evidence is not about {', '.join(sorted(absent))}, which the "
+                           "question names", visible, tuple(sorted(absent)))  # fmt: skip
+        if focus.asks_value and not new_value(text, list(queries)):
+            return verdict(Verdict.UNSUPPORTED, "the question asks for a value and the answer gives none", visible)
     overlap = _overlap(text, visible, queries, language)
     relevance = max(i.score for i in visible)
     cover = max(coverage(question_terms(q), " ".join(_context_text(i) for i in visible)) for q in queries)

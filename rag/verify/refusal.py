@@ -37,6 +37,19 @@ _REFUSAL_PATTERNS = [
     ),
     re.compile(r"\bi\s+(can\s*not|cannot|can't|could\s+not|couldn't)\s+find\b.*\binformation\b"),
     re.compile(r"\bno\s+information\b"),
+    # "... is not provided in the given evidence", "no se menciona en la evidencia".
+    # Only with the evidence named: "Breakfast is not included." is an answer, not a refusal.
+    re.compile(
+        r"\b(is|are|was|were)\s+not\s+(provided|mentioned|specified|stated|given|included|listed|found|available)"
+        r"\s+(in|by)\s+(the\s+)?(given\s+|provided\s+)?(evidence|documents?|context|sources?|texts?|items?)\b"
+    ),
+    re.compile(
+        r"\bno\s+(se\s+)?(menciona|especifica|indica|proporciona|encuentra|aparece|incluye|detalla)\b.*"
+        r"\b(evidencia|documentos?|fuentes?|contexto|elementos?|textos?)\b"
+    ),
+    re.compile(
+        r"\b(evidence|evidencia|items?|elementos?)\b.*\b(do|does)\s*(not|n't)\s+(contain|include|mention|say)\b"
+    ),
     # "I am unable to answer ..." / "No puedo responder ..." (seen in RAGTruth responses).
     re.compile(r"\bi(\s+am|'m)\s+(unable|not\s+able)\s+to\s+(answer|determine|find|say)\b"),
     re.compile(r"\bno\s+(puedo|es\s+posible)\s+(responder|contestar|determinar|saber)\b"),

@@ -1,0 +1,103 @@
+"""What a question asks for, as far as it can be told without a model: a value, and the names it is about.
+
+Two checks that need no model and hold in any domain:
+
+* A question that asks for a value ("¿cuánto…?", "how many…", "when…", "what is the price of…")
+  is answered only by an answer that holds a value (number, amount, date, time, weekday, month) that
+  the question did not already bring. "The EBITDA is budgeted for 2026." restates the question; it
+  does not answer "What EBITDA is budgeted for 2026?".
+* The years and codes a question names ("revenue in 2023", "band B3", "incident P1") must be in the
+  evidence an answer rests on: a sentence about 2025 does not answer a question about 2023, however
+  alike the two read to an embedding model.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from rag.text import fold
+from rag.verify.facts import FactIndex, FactKind, extract_facts
+
+# Folded, accents removed: "cuántos" -> "cuantos".
+_VALUE_QUESTION = re.compile(
+    r"\b(cuant[oa]s?|how\s+(many|much|long|often|quickly|soon|far|fast|old|big|large|high)|cuando|when|"
+    r"a\s+que\s+hora|at\s+what\s+time|en\s+que\s+(plazo|ano|fecha|dia|mes)|cada\s+cuanto|"
+    r"(que|what|which)\s+(dia|dias|day|days|fecha|date|ano|year|hora|time|mes|month))\b"
+)
+# "What is the price / ¿Cuál es el plazo / What does X cost": a what-question about a measure asks for a value.
+_WHAT_QUESTION = re.compile(r"^\W*(what|which|cual|cuales|que)\b")
+_MEASURE = re.compile(
+    r"\b(precio|price|cuesta|cuestan|cost|costs|coste|costo|importe|amount|tarifa|rate|tasa|porcentaje|percentage|"
+    r"salario|salary|sueldo|presupuest\w*|budget\w*|facturacion|revenue|ingresos|ebitda|velocidad|speed|plazo|"
+    r"deadline|fecha|date|dieta|allowance|limite|limit|duracion|duration|plantilla|headcount|interes|interest|"
+    r"maxim[oa]|minim[oa]|maximum|minimum|longitud|length|numero|number|horario|schedule|"
+    r"response\s+time|tiempo\s+de\s+respuesta)\b"
+)
+_NOT_A_VALUE = re.compile(
+    r"\b(como|how\s+(do|does|to|can|should)|procedimiento|procedure|process|proceso|why|por\s+que)\b"
+)
+_WEEKDAY_OR_MONTH = re.compile(
+    r"\b(lunes|martes|miercoles|jueves|viernes|sabado|domingo|monday|tuesday|wednesday|thursday|friday|"
+    r"saturday|sunday|enero|febrero|marzo|abril|mayo|junio|julio|agosto|septiembre|setiembre|octubre|"
+    r"noviembre|diciembre|january|february|march|april|june|july|august|september|october|november|december)\b"
+)
+_NUMBER_WORD = re.compile(
+    r"\b(un|una|uno|dos|tres|cuatro|cinco|seis|siete|ocho|nueve|diez|once|doce|quince|veinte|treinta|cien|mil|"
+    r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|hundred|thousand|"
+    r"medio|media|half)\b"
+)
+_YEAR = re.compile(r"(?<![\w.,])(19\d\d|20\d\d)(?![\w])")
+# A code: letters and digits together ("B3", "P1", "PRN-ZGZ-02", "ISO-27001"), not a plain number or word.
+_CODE = re.compile(r"(?<![\w-])(?=[\w-]*[a-z])(?=[\w-]*\d)[a-z0-9]+(?:-[a-z0-9]+)*(?![\w-])")
+_VALUE_KINDS = (FactKind.NUMBER, FactKind.DATE, FactKind.TIME)
+
+
+@dataclass(frozen=True)
+class Focus:
+    """What a question asks for: whether a value, and which years and codes it is about."""
+
+    asks_value: bool
+    anchors: frozenset[str]
+    """Folded years and codes the question names; evidence that answers it holds each of them."""
+
+
+def focus_of(question: str) -> Focus:
+    """The :class:`Focus` of a question (Spanish or English)."""
+    text = fold(question)
+    anchors = {m.group(1) for m in _YEAR.finditer(text)}
+    anchors |= {m.group(0) for m in _CODE.finditer(text) if not _YEAR.fullmatch(m.group(0))}
+    asks = bool(_VALUE_QUESTION.search(text)) or bool(
+        _WHAT_QUESTION.search(text) and _MEASURE.search(text) and not _NOT_A_VALUE.search(text)
+    )
+    return Focus(asks, frozenset(anchors))
+
+
+def holds_value(text: str) -> bool:
+    """Whether ``text`` holds a number, amount, date, time, weekday or month (in figures or words)."""
+    folded = fold(text)
+    if _WEEKDAY_OR_MONTH.search(folded) or _NUMBER_WORD.search(folded):
+        return True
+    return any(f.kind in _VALUE_KINDS for f in extract_facts(text))
+
+
+def new_value(answer: str, queries: tuple[str, ...] | list[str]) -> bool:
+    """Whether the answer holds a value that none of ``queries`` (the question, its translations) brought."""
+    asked = FactIndex.of(queries)
+    if any(f.kind in _VALUE_KINDS and not asked.has(f) for f in extract_facts(answer)):
+        return True
+    said = {m.group(0) for q in queries for m in _WEEKDAY_OR_MONTH.finditer(fold(q))}
+    said |= {m.group(0) for q in queries for m in _NUMBER_WORD.finditer(fold(q))}
+    folded = fold(answer)
+    words = {m.group(0) for m in _WEEKDAY_OR_MONTH.finditer(folded)} | {
+        m.group(0) for m in _NUMBER_WORD.finditer(folded) if m.group(0) not in ("un", "una", "uno", "one")
+    }
+    return bool(words - said)
+
+
+def missing_anchors(focus: Focus, texts: list[str]) -> set[str]:
+    """The question's years and codes that none of ``texts`` holds (as a whole token, dates included)."""
+    if not focus.anchors:
+        return set()
+    folded = " ".join(fold(t) for t in texts)
+    return {a for a in focus.anchors if not re.search(rf"(?<![\w-]){re.escape(a)}(?![\w-])", folded)}
