@@ -227,11 +227,26 @@ class Assistant:
         if not self.needs_translation(language):
             return None
         target = LANGUAGE_NAMES[_other(language)]
+        if protocol.shares_translation(self.prompt):
+            return self._translate_in_prefix(question, target)
         # v2 frames the question as text to translate: with v1's bare question, the 0.5B model
         # answered it ("10") instead of translating it.
         return self._short_llm(
             prompts.load("translate_v2").substitute(target=target), f"Translate into {target}:\n{question}"
         )
+
+    def _translate_in_prefix(self, question: str, target: str) -> str | None:
+        """Translate under the answer prompt's system message, so the answer call reuses its processed prefix."""
+        fmt = protocol.response_format(self.local.endpoint.kind, protocol.TRANSLATION_SCHEMA)
+        if not self.settings.llm.structured_output:
+            fmt = None
+        try:
+            done = self.local.complete(protocol.translation_messages(question, target, prompt=self.prompt),
+                                       max_tokens=120, response_format=fmt)  # fmt: skip
+        except GenerationError as e:
+            log.warning("translating the question failed: %s", e)
+            return None
+        return protocol.parse_translation(done.text)
 
     # -- the main path -----------------------------------------------------------------------------
     def ask(
