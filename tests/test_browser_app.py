@@ -107,7 +107,7 @@ def app_url(tmp_path_factory: pytest.TempPathFactory, embedder: Any, llama_serve
     add_user(settings, "pablo", password=PASSWORD, groups=frozenset(), roles=frozenset({"user"}))
     _store_runs(settings)
     port = free_port()
-    from ui.app_cli import streamlit_command
+    from ui.cli.serve import streamlit_command
 
     url = f"http://127.0.0.1:{port}"
     cmd = streamlit_command(port, "127.0.0.1")
