@@ -43,10 +43,10 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
 import numpy as np  # noqa: E402
 
 from ingest.chunking import Chunker  # noqa: E402
+from ingest.errors import FileRejected  # noqa: E402
 from ingest.parsing import ParseOptions, parse_file  # noqa: E402
 from ingest.pipeline import Ingestor, parse_options  # noqa: E402
 from rag.embedders import Embedder, ExportedEmbedder, SentenceTransformerEmbedder, build_embedder  # noqa: E402
-from rag.errors import FileRejected  # noqa: E402
 from rag.index import Index  # noqa: E402
 from rag.settings import REPO_ROOT, Settings, load_settings  # noqa: E402
 

@@ -23,7 +23,7 @@ from pathlib import Path
 from string import Template
 from typing import Any
 
-from eval.datasets import EvalError
+from eval.errors import EvalError
 from rag.llm import ChatClient
 from rag.settings import Settings
 from rag.types import EVERYONE, Chunk

@@ -25,7 +25,8 @@ from typing import Any, Protocol
 
 from eval import metrics as M
 from eval.contenders import Contender, ContenderBook, answering_models, check_ready, contender_settings
-from eval.datasets import EvalError, EvalSample
+from eval.datasets import EvalSample
+from eval.errors import EvalError
 from eval.store import RunStore, git_commit
 from rag.assistant import Answer, User, build_messages
 from rag.embedders import Embedder

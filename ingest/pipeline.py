@@ -17,15 +17,15 @@ from pathlib import Path
 
 from ingest.access import AccessResolver
 from ingest.chunking import ChunkDraft, Chunker
+from ingest.errors import FileRejected
 from ingest.jobs import FileOutcome, JobLog, JobSummary
-from ingest.lock import writer_lock
 from ingest.parse_pool import parse_all
 from ingest.parsing import ParseOptions
 from ingest.plan import Plan, Relabel, ScannedFile, make_plan
 from ingest.scan import Fence, FoundFile, Unreachable, real, scan
 from rag.embedders import Embedder
-from rag.errors import FileRejected
 from rag.index import Index
+from rag.index.lock import writer_lock
 from rag.language import detect_language
 from rag.records import FileRecord, Records
 from rag.settings import Settings

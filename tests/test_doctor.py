@@ -164,7 +164,7 @@ def test_vectors_missing_from_the_index_fail_the_index_line(home: Path, tmp_path
     assert "run `fuente ingest`" in result.detail and one_sentence(result.detail), result.detail
 
     # While an ingestion holds the writer lock the counts may differ for a moment: a warning, not a failure.
-    from ingest.lock import writer_lock
+    from rag.index.lock import writer_lock
 
     with writer_lock(settings.paths.lock_file):
         (result,) = run_checks(settings, only=["index"])

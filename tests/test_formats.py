@@ -16,10 +16,10 @@ import openpyxl
 import pytest
 from pptx import Presentation
 
+from ingest.errors import FileRejected, ParseFailure, SkipFile
 from ingest.parsing import ParseOptions, parse_file
 from ingest.parsing.convert import convert, soffice_path
 from ingest.parsing.safety import OLE2_MAGIC
-from rag.errors import FileRejected, ParseFailure, SkipFile
 from rag.types import BlockKind, ParsedFile
 
 OPTIONS = ParseOptions(ocr=False)

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from ingest.errors import ParseFailure
 from ingest.parse_pool import ParsePool
 from ingest.parsing import ParseOptions
 from ingest.pipeline import Ingestor
-from rag.errors import ParseFailure
 from rag.index import Index
 from rag.types import ParsedFile
 from tests.conftest import SettingsFactory
@@ -96,7 +96,7 @@ def test_workers_that_cannot_start_stop_the_job_instead_of_failing_every_file(
     # broken installation. That is the job's problem, not the files'.
     import importlib
 
-    from rag.errors import IngestError
+    from ingest.errors import IngestError
 
     (tmp_path / "vanishing_parser.py").write_text(
         "from ingest.parsing import parse_file\n\ndef parse(path, options):\n    return parse_file(path, options)\n"

@@ -18,9 +18,9 @@ import pytest
 from reportlab.lib.pagesizes import A4
 from reportlab.pdfgen import canvas
 
+from ingest.errors import FileRejected, ParseFailure, SkipFile
 from ingest.parsing import SUPPORTED_SUFFIXES, ParseOptions, parse_bytes, parse_file
 from ingest.parsing.safety import OLE2_MAGIC
-from rag.errors import FileRejected, ParseFailure, SkipFile
 from rag.types import BlockKind, ParsedFile
 
 OPTIONS = ParseOptions(ocr=False)

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from ingest.errors import FileRejected, ParseFailure, SkipFile
 from ingest.parsing import ParseOptions, parse_file
-from rag.errors import FileRejected, ParseFailure, SkipFile
 from rag.types import BlockKind, ParsedFile
 
 REPO_ROOT = Path(__file__).resolve().parents[1]

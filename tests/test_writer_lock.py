@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from ingest.jobs import JobLog
-from ingest.lock import writer_lock
 from rag.index import Index
+from rag.index.lock import writer_lock
 from rag.settings import REPO_ROOT, Settings
 from tests.conftest import SAMPLE_CORPUS, TEST_MODELS, SettingsFactory
 

@@ -36,7 +36,7 @@ T = TypeVar("T")
 TokenSink = Callable[[str], None]
 
 
-class ApiError(Exception):
+class ApiError(FuenteError):
     """An error the API answers with, in OpenAI's shape: HTTP status, type, code and one sentence."""
 
     def __init__(

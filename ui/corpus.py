@@ -20,10 +20,11 @@ from typing import Any
 import yaml
 
 from ingest.access import AccessResolver
+from ingest.errors import FileRejected
 from ingest.jobs import JobLog, JobSummary
 from ingest.pipeline import access_sources, fence, sha256_path, uploads_dir
 from ingest.scan import real
-from rag.errors import ConfigError, FileRejected
+from rag.errors import ConfigError
 from rag.index import Index
 from rag.records import Records, connect
 from rag.settings import Settings, check_group_name

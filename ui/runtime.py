@@ -6,7 +6,7 @@ concurrent use. So the :class:`rag.app.App` is built on, and only ever used from
 thread; pages submit calls to it and wait (streamed tokens come back through a queue).
 
 Writes (ingestion, deleting a document) go to a second worker thread, the app's single writer,
-with its own connections and embedder. It holds the index's OS writer lock (``ingest.lock``)
+with its own connections and embedder. It holds the index's OS writer lock (``rag.index.lock``)
 while it writes, so a ``fuente ingest`` in another process is refused rather than writing at the
 same time, and a running ingestion never blocks questions. Both threads use the same in-process
 Chroma client (Chroma shares one per path), so answers see new documents as soon as they are in.
@@ -30,6 +30,7 @@ from ingest.pipeline import Ingestor, ProgressSink
 from rag.app import App, build_app
 from rag.assistant import Answer, Turn, User
 from rag.errors import FuenteError
+from rag.index.lock import IndexLockedError
 from rag.llm_server import ensure_local_server
 from rag.settings import Settings
 
@@ -38,8 +39,8 @@ T = TypeVar("T")
 _DONE = object()
 
 
-class WriterBusyError(FuenteError):
-    """The app's writer is already running a job."""
+class WriterBusyError(IndexLockedError):
+    """The app's writer is already running a job (the index is taken, as by another process's lock)."""
 
 
 @dataclass
@@ -169,7 +170,7 @@ class Runtime:
 
     def write(self, kind: str, label: str, fn: Callable[[Any], object]) -> JobProgress:
         """Run ``fn(index)`` on the writer thread, under the index's writer lock."""
-        from ingest.lock import writer_lock
+        from rag.index.lock import writer_lock
 
         progress = self._claim(kind, label)
 

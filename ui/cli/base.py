@@ -16,7 +16,8 @@ from rich.console import Console
 from typer.core import TyperGroup
 from typer.exceptions import TyperException
 
-from rag.errors import FuenteError, IndexLockedError
+from rag.errors import FuenteError
+from rag.index.lock import IndexLockedError
 from rag.settings import Settings
 
 EXIT_OK = 0

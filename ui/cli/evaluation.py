@@ -60,7 +60,8 @@ def run_command(
 ) -> None:
     """Ask every contender the same questions (temperature 0) and store each run."""
     from eval.contenders import contender_settings, load_book
-    from eval.datasets import EvalError, dataset_hash, dataset_path, load_dataset
+    from eval.datasets import dataset_hash, dataset_path, load_dataset
+    from eval.errors import EvalError
     from eval.runner import Progress, Runner, RunOptions, ingest_corpus, select
 
     base = settings_of(ctx)
