@@ -1,13 +1,15 @@
-"""Shared fixtures: settings in a temporary FUENTE_HOME, the real packaged embedding model, corpora."""
+"""Shared fixtures: settings in a temporary FUENTE_HOME, the real packaged embedding model, corpora, servers.
+
+Plain helpers (paths, settings, ports, ingestion, checks) are in ``tests/helpers.py``.
+"""
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -17,26 +19,8 @@ import pytest
 
 from rag.embedders import SentenceTransformerEmbedder
 from rag.models import ensure_model
-from rag.settings import REPO_ROOT, Settings, deep_merge, load_settings
-
-SAMPLE_CORPUS = REPO_ROOT / "samples" / "corpus"
-# Models are provisioned once per checkout (``make setup`` does it) and shared by every test.
-TEST_MODELS = Path(os.environ.get("FUENTE_TEST_MODELS", REPO_ROOT / ".fuente" / "models"))
-
-
-def shared_data() -> Path:
-    """The read-only public benchmarks and documents beside the repo (never copied into it)."""
-    return Path(os.environ.get("FUENTE_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))
-
-
-def require_shared(sub: str) -> Path:
-    path = shared_data() / sub
-    if not path.exists():
-        pytest.skip(f"{path} is absent: set FUENTE_SHARED_DATA to the shared data folder to run this test.")
-    return path
-
-
-SettingsFactory = Callable[..., Settings]
+from rag.settings import Settings, deep_merge, load_settings
+from tests.helpers import SAMPLE_CORPUS, SMALL_CORPUS, TEST_MODELS, SettingsFactory, free_port
 
 
 @pytest.fixture
@@ -70,12 +54,14 @@ def corpus(tmp_path: Path) -> Path:
     return target
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+@pytest.fixture
+def small_corpus(tmp_path: Path) -> Path:
+    """Three sample files (:data:`tests.helpers.SMALL_CORPUS`) in a folder of their own."""
+    target = tmp_path / "small"
+    target.mkdir()
+    for rel in SMALL_CORPUS:
+        shutil.copy2(SAMPLE_CORPUS / rel, target / Path(rel).name)
+    return target
 
 
 @contextmanager

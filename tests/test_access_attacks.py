@@ -23,7 +23,7 @@ from rag.index import Index
 from rag.search import search
 from rag.settings import Settings
 from rag.users import UserRecord, add_user, remove_user, users_file
-from tests.conftest import SettingsFactory
+from tests.helpers import SettingsFactory
 from ui import corpus
 from ui.auth import OIDCRefused, refresh_user, user_from_claims
 

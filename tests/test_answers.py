@@ -12,8 +12,7 @@ from rag.errors import GenerationError, LLMUnavailable
 from rag.index import Index
 from rag.llm import ChatClient
 from rag.settings import LLMEndpointSettings
-from tests.conftest import SettingsFactory, free_port
-from tests.test_ingest_pipeline import ingest
+from tests.helpers import SettingsFactory, free_port, ingest
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -179,7 +178,7 @@ def test_cross_language_question_finds_the_other_language_document(
     make_settings: SettingsFactory, embedder, tmp_path: Path, llama_server: dict[str, Any]
 ) -> None:  # type: ignore[no-untyped-def]
     """The packaged MiniLM is English-only: the model's translation of the question bridges the languages."""
-    from tests.conftest import SAMPLE_CORPUS
+    from tests.helpers import SAMPLE_CORPUS
 
     corpus = tmp_path / "few"
     (corpus / "internal").mkdir(parents=True)

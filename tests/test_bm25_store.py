@@ -19,7 +19,7 @@ from rag.index.bm25_store import MAX_SEGMENTS_PER_SET, POINTER, BM25Store, Segme
 from rag.records import Records
 from rag.text import keyword_tokens
 from rag.types import AccessLabel, Chunk, Sensitivity
-from tests.conftest import require_shared
+from tests.helpers import require_shared
 
 
 @pytest.fixture(scope="module")

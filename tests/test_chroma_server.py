@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import sys
 import threading
@@ -25,18 +24,12 @@ from rag.embedders import SentenceTransformerEmbedder
 from rag.errors import ConfigError, StoreError
 from rag.index import Index
 from rag.settings import Settings
-from tests.conftest import TEST_MODELS, SettingsFactory
+from tests.helpers import TEST_MODELS, SettingsFactory, chunks_of, free_port, ingest, one_sentence
 
 pytestmark = pytest.mark.integration
 
 HOST = "127.0.0.1"
 CHROMA = Path(sys.executable).parent / "chroma"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return int(s.getsockname()[1])
 
 
 def _client(port: int) -> Any:
@@ -95,14 +88,6 @@ def http_settings(make_settings: SettingsFactory, port: int, **index: Any) -> Se
     return make_settings(index={"provider": "http", "host": HOST, "port": port, "collection_prefix": prefix, **index})
 
 
-def ingest(settings: Settings, embedder: Any, *roots: Path) -> Any:
-    index = Index(settings)
-    try:
-        return Ingestor(settings, index, lambda: embedder).run(list(roots))
-    finally:
-        index.close()
-
-
 def server_ids(port: int, prefix: str) -> dict[str, set[str]]:
     """Chunk ids per access set, read straight from the server rather than through ChromaStore."""
     client = _client(port)
@@ -119,19 +104,6 @@ def recorded_ids(settings: Settings) -> dict[str, set[str]]:
         return index.records.chunk_ids_by_access()
     finally:
         index.close()
-
-
-def chunks_of(settings: Settings, path: Path) -> set[str]:
-    index = Index(settings)
-    try:
-        row = index.records.conn.execute("SELECT doc_id FROM files WHERE path=?", (str(path),)).fetchone()
-        return set(index.records.chunk_ids_of(row[0])) if row and row[0] else set()
-    finally:
-        index.close()
-
-
-def one_sentence(message: str) -> bool:
-    return message.endswith(".") and ". " not in message and "?" not in message
 
 
 def test_corpus_lands_on_the_server_and_stays_in_sync(

@@ -26,6 +26,7 @@ import pytest
 import yaml
 
 from rag.settings import REPO_ROOT, Settings, load_settings
+from tests.helpers import free_port
 
 COMPOSE_FILE = REPO_ROOT / "docker-compose.yml"
 ENV_EXAMPLE = REPO_ROOT / ".env.example"
@@ -345,14 +346,6 @@ def test_vllm_parses_the_compose_command_lines() -> None:
 
 
 # -- the Chroma token proxy, for real ------------------------------------------------------------------
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @contextmanager

@@ -20,7 +20,7 @@ import pytest
 
 from rag.index import Index
 from rag.settings import REPO_ROOT, load_settings
-from tests.conftest import TEST_MODELS
+from tests.helpers import TEST_MODELS
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

@@ -15,20 +15,10 @@ from typer.testing import CliRunner
 from rag.doctor import CHECKS, Status, check_disk, check_users, run_checks
 from rag.embedders import SentenceTransformerEmbedder
 from rag.index import Index
-from rag.settings import Settings, deep_merge, load_settings
-from tests.conftest import SAMPLE_CORPUS, TEST_MODELS, free_port
-from tests.test_ingest_pipeline import ingest
+from rag.settings import Settings, load_settings
+from tests.helpers import SAMPLE_CORPUS, TEST_MODELS, free_port, ingest, one_sentence, settings_for
 
 USERS = {"users": {"ana": {"groups": ["rrhh"]}, "luis": {"groups": []}}}
-
-
-def one_sentence(message: str) -> bool:
-    return message.endswith(".") and ". " not in message.rstrip(".")
-
-
-def settings_for(home: Path, **overrides: Any) -> Settings:
-    environ = {"FUENTE_HOME": str(home), "FUENTE__PATHS__MODELS": str(TEST_MODELS)}
-    return load_settings("test", environ=environ, overrides=deep_merge({}, overrides))
 
 
 @pytest.fixture(scope="module")

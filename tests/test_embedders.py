@@ -12,7 +12,7 @@ import pytest
 from rag import embed_backends
 from rag.embedders import ExportedEmbedder, SentenceTransformerEmbedder, build_embedder
 from rag.settings import REPO_ROOT
-from tests.conftest import SettingsFactory, require_shared
+from tests.helpers import SettingsFactory, require_shared
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ import pytest
 from eval.bench_detectors import annotator_agreement, correlation
 from eval.benchmarks_page import render
 from eval.datasets import RAGCheckerPair, load_dataset
-from tests.conftest import require_shared
+from tests.helpers import require_shared
 
 
 def test_correlation_and_annotator_agreement() -> None:

@@ -12,40 +12,9 @@ import pytest
 from ingest.pipeline import Ingestor
 from rag.embedders import SentenceTransformerEmbedder
 from rag.index import Index
-from tests.conftest import SettingsFactory
+from tests.helpers import SettingsFactory, chunks_of, index_state, ingest
 
 pytestmark = pytest.mark.integration
-
-
-def ingest(settings, embedder: SentenceTransformerEmbedder, *roots: Path, **kwargs):  # type: ignore[no-untyped-def]
-    index = Index(settings)
-    try:
-        return Ingestor(settings, index, lambda: embedder).run(list(roots), **kwargs)
-    finally:
-        index.close()
-
-
-def index_state(settings) -> dict[str, set[str]]:  # type: ignore[no-untyped-def]
-    """Chunk ids as Chroma, BM25 and the records each see them."""
-    index = Index(settings)
-    try:
-        chroma = set().union(*index.chroma.ids_by_access().values()) if index.chroma.access_keys() else set()
-        return {
-            "chroma": chroma,
-            "bm25": index.bm25.chunk_ids(),
-            "records": set().union(*index.records.chunk_ids_by_access().values()) or set(),
-        }
-    finally:
-        index.close()
-
-
-def chunks_of(settings, path: Path) -> set[str]:  # type: ignore[no-untyped-def]
-    index = Index(settings)
-    try:
-        row = index.records.conn.execute("SELECT doc_id FROM files WHERE path=?", (str(path),)).fetchone()
-        return set(index.records.chunk_ids_of(row[0])) if row and row[0] else set()
-    finally:
-        index.close()
 
 
 def test_sample_corpus_is_indexed_consistently(make_settings: SettingsFactory, embedder, corpus: Path) -> None:

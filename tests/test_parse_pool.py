@@ -17,7 +17,7 @@ from ingest.parsing import ParseOptions
 from ingest.pipeline import Ingestor
 from rag.index import Index
 from rag.types import ParsedFile
-from tests.conftest import SettingsFactory
+from tests.helpers import SettingsFactory
 
 CRASH = (".crash", "tests.crashing_parser:parse")
 

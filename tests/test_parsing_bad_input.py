@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import io
 import os
-import re
 import zipfile
 from email.message import EmailMessage
 from pathlib import Path
@@ -22,14 +21,10 @@ from ingest.errors import FileRejected, ParseFailure, SkipFile
 from ingest.parsing import SUPPORTED_SUFFIXES, ParseOptions, parse_bytes, parse_file
 from ingest.parsing.safety import OLE2_MAGIC
 from rag.types import BlockKind, ParsedFile
+from tests.helpers import assert_one_sentence
 
 OPTIONS = ParseOptions(ocr=False)
 SPANISH = "¿Dónde está el niño? La señora pagó 25 € por el café «ñoño»."
-
-
-def assert_one_sentence(reason: str) -> None:
-    assert reason[:1].isupper() and reason.endswith("."), reason
-    assert "\n" not in reason and not re.search(r"[.!?] [A-Z]", reason), reason
 
 
 def rejected(path: Path, options: ParseOptions = OPTIONS) -> FileRejected:

@@ -134,7 +134,7 @@ class EchoClient(ChatClient):
 @pytest.fixture(scope="module")
 def matrix(tmp_path_factory: pytest.TempPathFactory, embedder: Any) -> Iterator[tuple[Settings, Path]]:
     from rag.settings import load_settings
-    from tests.conftest import TEST_MODELS
+    from tests.helpers import TEST_MODELS
 
     base = tmp_path_factory.mktemp("matrix")
     environ = {"FUENTE_HOME": str(base / "home"), "FUENTE__PATHS__MODELS": str(TEST_MODELS)}

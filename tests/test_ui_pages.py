@@ -17,7 +17,7 @@ from streamlit.testing.v1 import AppTest
 
 from rag.settings import REPO_ROOT, Settings, load_settings
 from rag.users import UserRecord, add_user, list_users
-from tests.conftest import TEST_MODELS, SettingsFactory, free_port
+from tests.helpers import TEST_MODELS, SettingsFactory, free_port
 from ui.context import USER_KEY
 from ui.runtime import Runtime
 

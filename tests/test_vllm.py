@@ -25,9 +25,8 @@ from rag.embedders import SentenceTransformerEmbedder
 from rag.errors import LLMRejected
 from rag.index import Index
 from rag.llm import ChatClient, Completion, Message
-from rag.settings import REPO_ROOT, LLMEndpointSettings, Settings, deep_merge, load_settings
-from tests.conftest import SAMPLE_CORPUS, TEST_MODELS, free_port
-from tests.test_ingest_pipeline import ingest
+from rag.settings import REPO_ROOT, LLMEndpointSettings
+from tests.helpers import SAMPLE_CORPUS, TEST_MODELS, free_port, ingest, settings_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.vllm]
 
@@ -134,12 +133,6 @@ def home(tmp_path_factory: pytest.TempPathFactory, embedder: SentenceTransformer
     return root
 
 
-def settings_for(home: Path, **overrides: Any) -> Settings:
-    environ = {"FUENTE_HOME": str(home), "FUENTE__PATHS__MODELS": str(TEST_MODELS)}
-    base: dict[str, Any] = {"retrieval": {"translate_query": False}}
-    return load_settings("test", environ=environ, overrides=deep_merge(base, overrides))
-
-
 def messages_for(question: str) -> list[Message]:
     # A system message, as the assistant always sends: without one Qwen's template adds its own.
     return [
@@ -183,7 +176,7 @@ def test_sources_are_trimmed_so_the_server_never_rejects(
     """More sources than the context holds: sent whole, vLLM refuses them; the assistant trims and answers.
 
     The citation protocol (cite_v1) puts whole chunks in the prompt, so it is the one that can overflow."""
-    settings = settings_for(home, retrieval={"k": 16}, llm={"answer_protocol": "cite_v1"})
+    settings = settings_for(home, retrieval={"k": 16, "translate_query": False}, llm={"answer_protocol": "cite_v1"})
     index = Index(settings)
     # A tight window (of the server's 2048) keeps the prompt, and so the test, short on 2 cores.
     tight, max_tokens = 900, 64
@@ -209,7 +202,7 @@ def test_sources_are_trimmed_so_the_server_never_rejects(
 def test_ask_answers_from_the_corpus_and_is_logged(
     vllm_server: dict[str, Any], home: Path, embedder: SentenceTransformerEmbedder
 ) -> None:
-    settings = settings_for(home)
+    settings = settings_for(home, retrieval={"translate_query": False})
     index = Index(settings)
     client = ChatClient(endpoint(vllm_server))
     try:
