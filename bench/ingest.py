@@ -276,8 +276,8 @@ def time_pipeline(settings: Settings, embedder: Embedder, corpus: Path) -> Pipel
     clock = StageClock()
     index = Index(settings)
     # Methods are replaced on these two instances only, so the stage split needs no hooks in rag/.
-    setattr(index.chroma, "upsert", clock.timed("chroma write", index.chroma.upsert))  # noqa: B010
-    setattr(index.bm25, "sync", clock.timed("bm25 build", index.bm25.sync))  # noqa: B010
+    setattr(index.vectors, "upsert", clock.timed("chroma write", index.vectors.upsert))  # noqa: B010
+    setattr(index.keywords, "sync", clock.timed("bm25 build", index.keywords.sync))  # noqa: B010
     timed = TimedEmbedder(embedder, clock)
     try:
         start = time.perf_counter()

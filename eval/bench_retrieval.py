@@ -85,7 +85,7 @@ def build_paragraph_index(
 
 def _source_uri_map(pindex: ParagraphIndex, index: Any) -> dict[str, str]:
     """chunk id -> paragraph id, for every chunk in the index."""
-    ids = set().union(*index.chroma.ids_by_access().values())
+    ids = set().union(*index.vectors.ids_by_access().values())
     chunks = index.records.get_chunks(sorted(ids))
     return {cid: pindex.doc_of_source.get(c.source_uri, "") for cid, c in chunks.items()}
 
@@ -125,7 +125,7 @@ def run_questions(
     rows: list[dict[str, Any]] = []
     try:
         para_of_chunk = _source_uri_map(pindex, index)
-        keys = index.chroma.access_keys()
+        keys = index.vectors.access_keys()
         params = pindex.settings.retrieval.model_copy(update={"dense_k": depth, "sparse_k": depth})
         retriever = HybridRetriever(index, embedder, params)
         groups = frozenset({EVERYONE})
@@ -135,8 +135,8 @@ def run_questions(
 
         for n, q in enumerate(questions):
             started = time.monotonic()
-            dense = index.chroma.query(embedder.embed_query(q.question), keys, depth)
-            sparse = index.bm25.search(q.question, keys, depth)
+            dense = index.vectors.query(embedder.embed_query(q.question), keys, depth)
+            sparse = index.keywords.search(q.question, keys, depth)
             extra = extra_queries(q) if extra_queries else ()
             hybrid = retriever.retrieve(q.question, groups, extra_queries=extra, k=depth)
             rows.append(

@@ -134,7 +134,7 @@ def generate(
 
     index = Index(settings)
     try:
-        ids = [r[0] for r in index.records.conn.execute("SELECT chunk_id FROM chunks")]
+        ids = index.records.chunk_texts()[0]  # every chunk id, in a stable order
         chunks = list(index.records.get_chunks(ids).values())
     finally:
         index.close()

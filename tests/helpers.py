@@ -121,9 +121,9 @@ def index_state(settings: Settings) -> dict[str, set[str]]:
 
     index = Index(settings)
     try:
-        chroma = set().union(set(), *index.chroma.ids_by_access().values())
+        chroma = set().union(set(), *index.vectors.ids_by_access().values())
         records = set().union(set(), *index.records.chunk_ids_by_access().values())
-        return {"chroma": chroma, "bm25": index.bm25.chunk_ids(), "records": records}
+        return {"chroma": chroma, "bm25": index.keywords.chunk_ids(), "records": records}
     finally:
         index.close()
 
@@ -134,7 +134,7 @@ def chunks_of(settings: Settings, path: Path) -> set[str]:
 
     index = Index(settings)
     try:
-        row = index.records.conn.execute("SELECT doc_id FROM files WHERE path=?", (str(path),)).fetchone()
-        return set(index.records.chunk_ids_of(row[0])) if row and row[0] else set()
+        record = index.records.indexed_file(str(path))
+        return set(index.records.chunk_ids_of(record.doc_id)) if record and record.doc_id else set()
     finally:
         index.close()

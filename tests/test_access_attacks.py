@@ -184,7 +184,7 @@ def test_a_changed_label_is_a_relabel_without_embedding(settings: Settings, embe
     assert hit.sensitivity == "confidential"  # what the cloud route reads
     index = Index(settings)
     try:
-        coll = index.chroma._collection("direccion+rrhh", create=False)
+        coll = index.vectors._collection("direccion+rrhh", create=False)
         assert {m["sensitivity"] for m in coll.get(include=["metadatas"])["metadatas"]} == {"confidential"}
     finally:
         index.close()
@@ -197,10 +197,10 @@ def test_a_changed_label_is_a_relabel_without_embedding(settings: Settings, embe
     assert hit.groups == ["rrhh"]
     index = Index(settings)
     try:
-        assert set(index.chroma.ids_by_access().get("direccion+rrhh", set())) == set()
-        assert not index.bm25.search(CANARY, ["direccion+rrhh"], k=5)
-        assert index.bm25.search(CANARY, ["rrhh"], k=5)
-        assert index.chroma.count() == index.records.chunk_count() == len(index.bm25.chunk_ids())
+        assert set(index.vectors.ids_by_access().get("direccion+rrhh", set())) == set()
+        assert not index.keywords.search(CANARY, ["direccion+rrhh"], k=5)
+        assert index.keywords.search(CANARY, ["rrhh"], k=5)
+        assert index.vectors.count() == index.records.chunk_count() == len(index.keywords.chunk_ids())
     finally:
         index.close()
 

@@ -44,7 +44,7 @@ def chunk_count(settings: Settings) -> tuple[int, int]:
     """Chunks in the records and in Chroma."""
     index = Index(settings)
     try:
-        return index.records.chunk_count(), index.chroma.count()
+        return index.records.chunk_count(), index.vectors.count()
     finally:
         index.close()
 

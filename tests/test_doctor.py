@@ -142,9 +142,9 @@ def test_vectors_missing_from_the_index_fail_the_index_line(home: Path, tmp_path
     settings = settings_for(damaged)
     index = Index(settings)
     try:
-        key = index.chroma.access_keys()[0]
+        key = index.vectors.access_keys()[0]
         victims = sorted(index.records.chunk_ids_by_access()[key])[:2]
-        index.chroma.delete(key, victims)  # as if a write to Chroma had been lost
+        index.vectors.delete(key, victims)  # as if a write to Chroma had been lost
         recorded = index.records.chunk_count()
     finally:
         index.close()
@@ -166,20 +166,16 @@ def test_vectors_missing_from_the_index_fail_the_index_line(home: Path, tmp_path
 @pytest.mark.integration
 def test_an_access_set_whose_documents_were_all_deleted_is_fine(home: Path, tmp_path: Path) -> None:
     """Deleting every document of an access set leaves its collection empty behind; that is no mismatch."""
-    from rag.records import Records
-
     copy = tmp_path / "home"
     shutil.copytree(home, copy)
     settings = settings_for(copy)
     index = Index(settings)
     try:
-        key = index.chroma.access_keys()[-1]
+        key = index.vectors.access_keys()[-1]
         doomed = {c.doc_id for c in index.records.get_chunks(sorted(index.records.chunk_ids_by_access()[key])).values()}
         for doc_id in doomed:  # what ingestion does when those files disappear
-            index.chroma.delete(key, index.records.chunk_ids_of(doc_id))
-            with index.records.transaction() as conn:
-                Records.delete_document(conn, doc_id)
-        assert key in index.chroma.access_keys()  # the collection is still there, empty
+            index.delete_document(doc_id)
+        assert key in index.vectors.access_keys()  # the collection is still there, empty
     finally:
         index.close()
     (result,) = run_checks(settings, only=["index"])
@@ -263,8 +259,8 @@ def test_doctor_reads_a_chroma_server_with_the_compose_settings(
         # A Chroma server that has lost vectors (restored from an older snapshot than the records).
         store = Index(settings)
         try:
-            key = store.chroma.access_keys()[0]
-            store.chroma.delete(key, sorted(store.records.chunk_ids_by_access()[key])[:1])
+            key = store.vectors.access_keys()[0]
+            store.vectors.delete(key, sorted(store.records.chunk_ids_by_access()[key])[:1])
         finally:
             store.close()
         (index,) = run_checks(settings, only=["index"])

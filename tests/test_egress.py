@@ -6,9 +6,9 @@ import sqlite3
 from pathlib import Path
 
 from rag.egress import EgressLog, safe_endpoint
+from rag.index.records import Records
 from rag.pii import Redactor, total_counts
 from rag.policy import prepare_for_cloud
-from rag.records import Records
 from rag.types import AccessLabel, Chunk, Sensitivity
 from tests.helpers import SettingsFactory
 

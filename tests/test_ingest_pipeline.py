@@ -33,20 +33,20 @@ def test_access_labels_reach_every_chunk(make_settings: SettingsFactory, embedde
     ingest(settings, embedder, corpus)
     index = Index(settings)
     try:
-        assert set(index.chroma.access_keys()) == {"everyone", "rrhh", "direccion+finanzas"}
+        assert set(index.vectors.access_keys()) == {"everyone", "rrhh", "direccion+finanzas"}
         rrhh = index.records.get_chunks(sorted(index.records.chunk_ids_by_access()["rrhh"]))
         assert rrhh and all("/rrhh/" in c.source_uri for c in rrhh.values())
         assert {c.access.sensitivity.value for c in rrhh.values()} == {"confidential"}
-        coll = index.chroma._collection("rrhh", create=False)
+        coll = index.vectors._collection("rrhh", create=False)
         got = coll.get(where={"g_rrhh": True}, include=["metadatas"])
         assert len(got["ids"]) == len(rrhh)
         assert all(m["groups"] == "|rrhh|" for m in got["metadatas"])
         # The rrhh documents are Spanish; language is detected per chunk (tables may be undetermined).
         assert [m["language"] for m in got["metadatas"]].count("es") > len(got["ids"]) / 2
         # BM25 keeps the same access sets: a keyword search limited to `everyone` finds no rrhh chunk.
-        hits = index.bm25.search("bandas salariales nómina", ["everyone"], k=20)
+        hits = index.keywords.search("bandas salariales nómina", ["everyone"], k=20)
         assert not set(cid for cid, _ in hits) & set(rrhh)
-        assert set(cid for cid, _ in index.bm25.search("bandas salariales", ["rrhh"], k=5)) <= set(rrhh)
+        assert set(cid for cid, _ in index.keywords.search("bandas salariales", ["rrhh"], k=5)) <= set(rrhh)
     finally:
         index.close()
 
@@ -108,7 +108,7 @@ def test_rename_and_move_are_not_reembedded(make_settings: SettingsFactory, embe
     index = Index(settings)
     try:
         assert {c.source_uri for c in index.records.get_chunks(sorted(ids)).values()} == {str(new)}
-        metas = index.chroma._collection("everyone", create=False).get(ids=sorted(ids), include=["metadatas"])
+        metas = index.vectors._collection("everyone", create=False).get(ids=sorted(ids), include=["metadatas"])
         assert {m["source_uri"] for m in metas["metadatas"]} == {str(new)}
     finally:
         index.close()

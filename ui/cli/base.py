@@ -50,7 +50,7 @@ def exit_code(e: FuenteError) -> int:
 class HandledGroup(TyperGroup):
     """The root command group: every subcommand (and the global options) runs inside its handler."""
 
-    def invoke(self, ctx: typer.Context) -> Any:
+    def invoke(self, ctx: Any) -> Any:  # typer's own (vendored) click Context
         try:
             return super().invoke(ctx)
         except (typer.Exit, typer.Abort, TyperException):

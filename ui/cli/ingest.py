@@ -16,7 +16,7 @@ from ingest.jobs import FileOutcome, JobLog, JobSummary
 from ingest.pipeline import Ingestor, ProgressSink
 from rag.embedders import build_embedder
 from rag.index import Index
-from rag.records import connect
+from rag.sqlite import connect
 from ui.cli.base import EXIT_FAILED, EXIT_OK, err, fail, out, settings_of
 
 
