@@ -33,7 +33,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 # This file shares its name with the `ingest` package, and Python puts the script's folder first
 # on the import path; drop it so `import ingest` finds the package rather than this script.
@@ -46,8 +46,10 @@ from ingest.chunking import Chunker  # noqa: E402
 from ingest.errors import FileRejected  # noqa: E402
 from ingest.parsing import ParseOptions, parse_file  # noqa: E402
 from ingest.pipeline import Ingestor, parse_options  # noqa: E402
+from rag.app import build_writer  # noqa: E402
 from rag.embedders import Embedder, ExportedEmbedder, SentenceTransformerEmbedder, build_embedder  # noqa: E402
-from rag.index import Index  # noqa: E402
+from rag.index import Index, open_vector_store  # noqa: E402
+from rag.index.bm25_store import BM25Store  # noqa: E402
 from rag.settings import REPO_ROOT, Settings, load_settings  # noqa: E402
 
 TARGET_RATIO = 0.95
@@ -187,6 +189,19 @@ class StageClock:
         return wrapper
 
 
+class TimedStore:
+    """Forwards to a store; calls of the named methods are timed into their stages."""
+
+    def __init__(self, inner: object, clock: StageClock, stages: dict[str, str]) -> None:
+        self._inner = inner
+        self._clock = clock
+        self._stages = stages
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._inner, name)
+        return self._clock.timed(self._stages[name], attr) if name in self._stages else attr
+
+
 class TimedEmbedder:
     """An :class:`~rag.embedders.Embedder` that forwards to another and times encode and tokenize."""
 
@@ -274,14 +289,16 @@ def time_pipeline(settings: Settings, embedder: Embedder, corpus: Path) -> Pipel
         SystemExit: the job did not add every file.
     """
     clock = StageClock()
-    index = Index(settings)
-    # Methods are replaced on these two instances only, so the stage split needs no hooks in rag/.
-    setattr(index.vectors, "upsert", clock.timed("chroma write", index.vectors.upsert))  # noqa: B010
-    setattr(index.keywords, "sync", clock.timed("bm25 build", index.keywords.sync))  # noqa: B010
-    timed = TimedEmbedder(embedder, clock)
+    # The index is handed stores that time their writes, so the stage split needs no hooks in rag/.
+    index = Index(
+        settings,
+        vectors=TimedStore(open_vector_store(settings), clock, {"upsert": "chroma write"}),  # type: ignore[arg-type]
+        keywords=TimedStore(BM25Store(settings.paths.bm25_dir), clock, {"sync": "bm25 build"}),  # type: ignore[arg-type]
+    )
+    writer = build_writer(settings, embedder=TimedEmbedder(embedder, clock), index=index)
     try:
         start = time.perf_counter()
-        summary = Ingestor(settings, index, lambda: timed).run([corpus])
+        summary = Ingestor(writer).run([corpus])
         seconds = time.perf_counter() - start
         counts = summary.counts
         if counts.get("failed") or counts.get("skipped"):
@@ -291,7 +308,7 @@ def time_pipeline(settings: Settings, embedder: Embedder, corpus: Path) -> Pipel
         stages["other"] = seconds - sum(stages.values())
         return PipelineRun(seconds, counts["chunks_embedded"], stages)
     finally:
-        index.close()
+        writer.close()
 
 
 def time_legacy(articles: Sequence[Article], folder: Path, options: ParseOptions, count: int) -> dict[str, float]:

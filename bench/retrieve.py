@@ -48,10 +48,12 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
 
 import numpy as np  # noqa: E402
 
+from rag.app import build_search, build_writer  # noqa: E402
 from rag.embedders import Embedder, build_embedder  # noqa: E402
 from rag.index import Index  # noqa: E402
 from rag.index.base import NewDocument, RecordStore  # noqa: E402
-from rag.retrieval import HybridRetriever, visible_access_keys  # noqa: E402
+from rag.index.bm25_store import BM25Store  # noqa: E402
+from rag.retrieval import visible_access_keys  # noqa: E402
 from rag.settings import REPO_ROOT, Settings, load_settings  # noqa: E402
 from rag.types import AccessLabel, Chunk, Sensitivity  # noqa: E402
 
@@ -163,9 +165,9 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def measure(settings: Settings, embedder: Embedder, questions: list[str], target_ms: float) -> dict[str, object]:
-    index = Index(settings)
+    searcher = build_search(settings, embedder=embedder)
+    index, retriever = searcher.index, searcher.retriever
     try:
-        retriever = HybridRetriever(index, embedder, settings.retrieval)
         p = settings.retrieval
         all_keys = index.vectors.access_keys()
         everything = [k for k in all_keys]
@@ -220,7 +222,7 @@ def measure(settings: Settings, embedder: Embedder, questions: list[str], target
             "load_avg_1m": os.getloadavg()[0],
         }
     finally:
-        index.close()
+        searcher.close()
 
 
 def add_and_remove_one_document(settings: Settings, embedder: Embedder, data: Path) -> dict[str, object]:
@@ -234,20 +236,20 @@ def add_and_remove_one_document(settings: Settings, embedder: Embedder, data: Pa
     folder = Path(tempfile.mkdtemp(prefix="fuente-bench-add-"))
     doc = folder / "nueva_politica.md"
     doc.write_text("# Nueva política\n\n" + "\n\n".join(paragraphs[-12:]) + "\n", encoding="utf-8")
-    index = Index(settings)
-    try:
-        sync_times: list[float] = []
-        original_sync = index.keywords.sync
+    sync_times: list[float] = []
 
-        def timed_sync(records: RecordStore) -> bool:
+    class TimedKeywords(BM25Store):
+        def sync(self, records: RecordStore) -> bool:
             t = time.perf_counter()
             try:
-                return original_sync(records)
+                return super().sync(records)
             finally:
                 sync_times.append(time.perf_counter() - t)
 
-        index.keywords.sync = timed_sync  # type: ignore[method-assign]
-        ingestor = Ingestor(settings, index, lambda: embedder)
+    index = Index(settings, keywords=TimedKeywords(settings.paths.bm25_dir))
+    writer = build_writer(settings, embedder=embedder, index=index)
+    try:
+        ingestor = Ingestor(writer)
         before = index.records.chunk_count()
         t = time.perf_counter()
         ingestor.run([folder])
@@ -260,7 +262,7 @@ def add_and_remove_one_document(settings: Settings, embedder: Embedder, data: Pa
         remove_s = time.perf_counter() - t
         consistent = index.keywords.chunk_count() == index.records.chunk_count()
     finally:
-        index.close()
+        writer.close()
         shutil.rmtree(folder, ignore_errors=True)
     return {
         "added_chunks": added,

@@ -62,7 +62,7 @@ def build_paragraph_index(
 ) -> ParagraphIndex:
     """Writes each paragraph to a file and ingests the folder with the real pipeline."""
     from ingest.pipeline import Ingestor
-    from rag.index import Index
+    from rag.app import build_writer
 
     docs = workdir / "docs"
     docs.mkdir(parents=True)
@@ -73,12 +73,12 @@ def build_paragraph_index(
         path.write_text(text + "\n", encoding="utf-8")
         doc_of_source[str(path.resolve())] = doc_id
     settings = settings_for(home)
-    index = Index(settings)
+    writer = build_writer(settings, embedder=embedder)
     started = time.monotonic()
     try:
-        Ingestor(settings, index, lambda: embedder).run([docs])
+        Ingestor(writer).run([docs])
     finally:
-        index.close()
+        writer.close()
     ingest_s = time.monotonic() - started
     return ParagraphIndex(settings, home, doc_of_source, ingest_s)
 
@@ -116,18 +116,16 @@ def run_questions(
     extra_queries: Callable[[EvalSample], tuple[str, ...]] | None = None,
 ) -> list[dict[str, Any]]:
     """Per question: gold paragraph, dense, BM25 and shipped-hybrid rankings of paragraph ids (top ``depth``)."""
-    from rag.index import Index
-    from rag.retrieval import HybridRetriever
+    from rag.app import build_search
     from rag.types import EVERYONE
 
-    embedder = _QueryCache(embedder)
-    index = Index(pindex.settings)
+    params = pindex.settings.retrieval.model_copy(update={"dense_k": depth, "sparse_k": depth})
+    searcher = build_search(pindex.settings.model_copy(update={"retrieval": params}), embedder=_QueryCache(embedder))
+    index, embedder, retriever = searcher.index, searcher.embedder, searcher.retriever
     rows: list[dict[str, Any]] = []
     try:
         para_of_chunk = _source_uri_map(pindex, index)
         keys = index.vectors.access_keys()
-        params = pindex.settings.retrieval.model_copy(update={"dense_k": depth, "sparse_k": depth})
-        retriever = HybridRetriever(index, embedder, params)
         groups = frozenset({EVERYONE})
 
         def paragraphs(chunk_ids: Sequence[str]) -> list[str]:
@@ -157,7 +155,7 @@ def run_questions(
             if n % 100 == 0:
                 log.info("question %d/%d", n, len(questions))
     finally:
-        index.close()
+        searcher.close()
     return rows
 
 

@@ -481,10 +481,10 @@ class Runner:
 def ingest_corpus(settings: Settings, corpus: Path, embedder: Embedder) -> None:
     """Ingest ``corpus`` into ``settings``' index (a throwaway home for a reproducible run)."""
     from ingest.pipeline import Ingestor
-    from rag.index import Index
+    from rag.app import build_writer
 
-    index = Index(settings)
+    writer = build_writer(settings, embedder=embedder)
     try:
-        Ingestor(settings, index, lambda: embedder).run([corpus])
+        Ingestor(writer).run([corpus])
     finally:
-        index.close()
+        writer.close()

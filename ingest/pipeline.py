@@ -10,9 +10,10 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ingest.access import AccessResolver
 from ingest.chunking import ChunkDraft, Chunker
@@ -23,13 +24,14 @@ from ingest.parsing import ParseOptions
 from ingest.plan import Plan, Relabel, ScannedFile, make_plan
 from ingest.scan import Fence, FoundFile, Unreachable, real, scan
 from rag.embedders import Embedder
-from rag.index import Index
 from rag.index.base import FileRecord, NewDocument
-from rag.index.lock import writer_lock
 from rag.language import detect_language
 from rag.settings import Settings
 from rag.types import AccessLabel, Chunk, ParsedFile, Sensitivity
 from rag.users import users_file
+
+if TYPE_CHECKING:  # rag.app builds the assistant too; parsing workers need none of it
+    from rag.app import Writer
 
 log = logging.getLogger(__name__)
 
@@ -104,30 +106,21 @@ class _Run:
 
 
 class Ingestor:
-    """Runs ingestion jobs against one index."""
+    """Runs ingestion jobs on one writer (:func:`rag.app.build_writer`): its index, its embedder, its lock."""
 
-    def __init__(
-        self,
-        settings: Settings,
-        index: Index,
-        embedder_factory: Callable[[], Embedder],
-        progress: ProgressSink | None = None,
-    ) -> None:
-        self.settings = settings
-        self.index = index
-        self._embedder_factory = embedder_factory
-        self._embedder: Embedder | None = None
+    def __init__(self, writer: Writer, progress: ProgressSink | None = None) -> None:
+        self.writer = writer
+        self.settings = writer.settings
+        self.index = writer.index
         self._chunker: Chunker | None = None
         self.progress = progress or ProgressSink()
-        self.jobs = JobLog(index.log_connection())
+        self.jobs = JobLog(self.index.log_connection())
         self._allow_widen = False
 
     # -- lazy model: an unchanged corpus never loads it ----------------------------------------
     @property
     def embedder(self) -> Embedder:
-        if self._embedder is None:
-            self._embedder = self._embedder_factory()
-        return self._embedder
+        return self.writer.embedder
 
     @property
     def chunker(self) -> Chunker:
@@ -156,7 +149,7 @@ class Ingestor:
             job_id = self.jobs.start(root_names, dry_run=True)
             run = self._prepare(roots, root_names, retry_rejected)
             return self._finish(job_id, run, dry_run=True)
-        with writer_lock(self.settings.paths.lock_file, wait_s=wait_s):
+        with self.writer.locked(wait_s):
             self.jobs.mark_interrupted()
             job_id = self.jobs.start(root_names, dry_run=False)
             try:

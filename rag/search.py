@@ -47,7 +47,12 @@ def search(
     index: Index, embedder: Embedder, settings: Settings, query: str, groups: frozenset[str], k: int
 ) -> list[SearchHit]:
     """The chunks a user with ``groups`` would be given for ``query``, best first."""
-    retrieved = HybridRetriever(index, embedder, settings.retrieval).retrieve(query, groups, k=k)
+    return hits(HybridRetriever(index, embedder, settings.retrieval), query, groups, k)
+
+
+def hits(retriever: HybridRetriever, query: str, groups: frozenset[str], k: int) -> list[SearchHit]:
+    """What ``retriever`` gives a user with ``groups`` for ``query``, as search hits, best first."""
+    retrieved = retriever.retrieve(query, groups, k=k)
     return [
         SearchHit(
             rank=n,

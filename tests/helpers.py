@@ -106,13 +106,13 @@ class ScriptedJudge:
 def ingest(settings: Settings, embedder: Any, *roots: Path, **kwargs: Any) -> Any:
     """Run one ingestion job over ``roots`` with ``embedder``; the job's summary."""
     from ingest.pipeline import Ingestor
-    from rag.index import Index
+    from rag.app import build_writer
 
-    index = Index(settings)
+    writer = build_writer(settings, embedder=embedder)
     try:
-        return Ingestor(settings, index, lambda: embedder).run(list(roots), **kwargs)
+        return Ingestor(writer).run(list(roots), **kwargs)
     finally:
-        index.close()
+        writer.close()
 
 
 def index_state(settings: Settings) -> dict[str, set[str]]:

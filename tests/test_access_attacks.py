@@ -16,14 +16,13 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from ingest.jobs import JobSummary
 from ingest.pipeline import Ingestor
 from rag.errors import ConfigError
 from rag.index import Index
 from rag.search import search
 from rag.settings import Settings
 from rag.users import UserRecord, add_user, remove_user, users_file
-from tests.helpers import SettingsFactory
+from tests.helpers import SettingsFactory, ingest
 from ui import corpus
 from ui.auth import OIDCRefused, refresh_user, user_from_claims
 
@@ -41,14 +40,6 @@ def write(path: Path, text: str) -> Path:
 
 def access(folder: Path, groups: list[str], sensitivity: str = "confidential") -> Path:
     return write(folder / "_access.yaml", f"groups: [{', '.join(groups)}]\nsensitivity: {sensitivity}\n")
-
-
-def ingest(settings: Settings, embedder: Any, *roots: Path, **kwargs: Any) -> JobSummary:
-    index = Index(settings)
-    try:
-        return Ingestor(settings, index, lambda: embedder).run(list(roots), **kwargs)
-    finally:
-        index.close()
 
 
 def hits(settings: Settings, embedder: Any, query: str, groups: set[str]) -> list[Any]:

@@ -20,6 +20,7 @@ from chromadb.config import Settings as ChromaSettings
 from typer.testing import CliRunner
 
 from ingest.pipeline import Ingestor
+from rag.app import build_writer
 from rag.embedders import SentenceTransformerEmbedder
 from rag.errors import ConfigError, StoreError
 from rag.index import Index
@@ -122,11 +123,11 @@ def test_corpus_lands_on_the_server_and_stays_in_sync(
     def failing_embedder() -> SentenceTransformerEmbedder:
         raise AssertionError("an unchanged corpus must not load the embedding model")
 
-    index = Index(settings)
+    writer = build_writer(settings, embedder=failing_embedder)
     try:
-        again = Ingestor(settings, index, failing_embedder).run([corpus])
+        again = Ingestor(writer).run([corpus])
     finally:
-        index.close()
+        writer.close()
     assert again.counts["chunks_embedded"] == 0 and again.counts["unchanged"] == summary.counts["added"]
     assert server_ids(server, prefix) == on_server
 
@@ -184,7 +185,7 @@ def test_a_server_that_stops_mid_use_fails_the_job_with_a_store_error(
         index = Index(settings)  # opened while the server is up
     try:
         (folder / "cierre.md").write_text("# Cierre\n\nEn agosto la oficina cierra a las 15:00.\n")
-        ingestor = Ingestor(settings, index, lambda: embedder)
+        ingestor = Ingestor(build_writer(settings, embedder=embedder, index=index))
         with pytest.raises(StoreError) as caught:  # not an httpx error escaping from chromadb
             ingestor.run([folder])
         assert "Cannot reach the Chroma server" in str(caught.value) and one_sentence(str(caught.value))

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from ingest.pipeline import Ingestor
+from rag.app import build_writer
 from rag.embedders import SentenceTransformerEmbedder
 from rag.index import Index
 from tests.helpers import SettingsFactory, chunks_of, index_state, ingest
@@ -62,12 +63,12 @@ def test_second_run_embeds_and_writes_nothing(make_settings: SettingsFactory, em
     def failing_embedder() -> SentenceTransformerEmbedder:
         raise AssertionError("an unchanged corpus must not even load the embedding model")
 
-    index = Index(settings)
+    writer = build_writer(settings, embedder=failing_embedder)
     try:
-        summary = Ingestor(settings, index, failing_embedder).run([corpus])
-        assert index.records.generation() == generation
+        summary = Ingestor(writer).run([corpus])
+        assert writer.index.records.generation() == generation
     finally:
-        index.close()
+        writer.close()
     assert summary.counts["chunks_embedded"] == 0
     assert summary.counts["added"] == summary.counts["updated"] == summary.counts["deleted"] == 0
     assert summary.counts["unchanged"] > 0

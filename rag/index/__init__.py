@@ -26,7 +26,7 @@ from rag.types import AccessLabel, Chunk, Sensitivity
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Index", "ReconcileReport", "open_vector_store", "private_files"]
+__all__ = ["Deleted", "Index", "ReconcileReport", "open_vector_store", "private_files"]
 
 
 @dataclass(frozen=True)

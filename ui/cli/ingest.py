@@ -14,8 +14,7 @@ from rich.table import Table
 
 from ingest.jobs import FileOutcome, JobLog, JobSummary
 from ingest.pipeline import Ingestor, ProgressSink
-from rag.embedders import build_embedder
-from rag.index import Index
+from rag.app import build_writer
 from rag.sqlite import connect
 from ui.cli.base import EXIT_FAILED, EXIT_OK, err, fail, out, settings_of
 
@@ -83,20 +82,21 @@ def ingest_command(
     settings = settings_of(ctx)
     show_bar = not as_json and sys.stderr.isatty()
     started = time.monotonic()
-    index = Index(settings)
+    writer = build_writer(settings)
     try:
         if show_bar:
             columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
             with Progress(*columns, console=err) as progress:
-                ingestor = Ingestor(settings, index, lambda: build_embedder(settings), _Bar(progress))
+                ingestor = Ingestor(writer, _Bar(progress))
                 summary = ingestor.run(
                     paths, dry_run=dry_run, retry_rejected=retry, wait_s=wait, allow_widen=allow_widen
                 )
         else:
-            ingestor = Ingestor(settings, index, lambda: build_embedder(settings))
-            summary = ingestor.run(paths, dry_run=dry_run, retry_rejected=retry, wait_s=wait, allow_widen=allow_widen)
+            summary = Ingestor(writer).run(
+                paths, dry_run=dry_run, retry_rejected=retry, wait_s=wait, allow_widen=allow_widen
+            )
     finally:
-        index.close()
+        writer.close()
     if as_json:
         out.print_json(json.dumps(summary.to_dict(), ensure_ascii=False))
     else:

@@ -8,9 +8,8 @@ from typing import Annotated, Any
 
 import typer
 
-from rag.embedders import build_embedder
-from rag.index import Index
-from rag.search import audience, search
+from rag.app import build_search
+from rag.search import audience
 from ui.cli.base import out, settings_of
 
 
@@ -27,11 +26,11 @@ def search_command(
     """Retrieval only, as a user: each chunk's source, title, location, groups, sensitivity and a snippet."""
     settings = settings_of(ctx)
     who, group_set = audience(settings, user, groups)
-    index = Index(settings)
+    searcher = build_search(settings)
     try:
-        hits = search(index, build_embedder(settings), settings, query, group_set, k)
+        hits = searcher.search(query, group_set, k)
     finally:
-        index.close()
+        searcher.close()
     if as_json:
         data: dict[str, Any] = {
             "query": query,
