@@ -104,6 +104,8 @@ class SentenceTransformerEmbedder:
         return len(self._tokenizer(text, add_special_tokens=False, truncation=False)["input_ids"])
 
     def _encode(self, texts: list[str], prompt: str | None) -> np.ndarray:
+        if not texts:  # sentence-transformers gives a flat empty array; callers index rows
+            return np.zeros((0, self.dimension), dtype=np.float32)
         kwargs: dict[str, object] = {}
         if prompt:
             key = "prompt_name" if prompt in getattr(self._model, "prompts", {}) else "prompt"

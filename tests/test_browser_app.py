@@ -20,8 +20,8 @@ import pytest
 
 from rag.settings import REPO_ROOT, load_settings
 from rag.users import add_user
-from tests.conftest import running
 from tests.helpers import SAMPLE_CORPUS, TEST_MODELS, free_port, ingest
+from tests.servers import running
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

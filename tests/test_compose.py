@@ -27,11 +27,11 @@ import yaml
 
 from rag.settings import REPO_ROOT, Settings, load_settings
 from tests.helpers import free_port
+from tests.servers import VLLM_PYTHON
 
 COMPOSE_FILE = REPO_ROOT / "docker-compose.yml"
 ENV_EXAMPLE = REPO_ROOT / ".env.example"
 CHROMA_AUTH_TEMPLATE = REPO_ROOT / "docker" / "chroma-auth.conf.template"
-VLLM_PYTHON = REPO_ROOT / ".venv-vllm" / "bin" / "python"
 # Variables Compose itself reads from .env rather than the file interpolating them.
 COMPOSE_OWN = {"COMPOSE_PROFILES"}
 
@@ -410,7 +410,7 @@ def test_the_chroma_token_proxy_lets_only_the_token_through(
 
     from rag.errors import StoreError
     from rag.index import Index
-    from tests.test_chroma_server import chroma_server
+    from tests.servers import chroma_server
 
     token = env_example()["CHROMA_TOKEN"]
     with (

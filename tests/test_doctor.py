@@ -235,7 +235,7 @@ def test_doctor_reads_a_chroma_server_with_the_compose_settings(
 ) -> None:
     """The compose chain for real: the app's settings, the token proxy (nginx with the compose template),
     a `chroma run` behind it; ingestion through it, doctor on it, lost vectors, the server stopped."""
-    from tests.test_chroma_server import chroma_server
+    from tests.servers import chroma_server
     from tests.test_compose import chroma_auth_proxy, env_example
 
     folder = tmp_path / "docs"
@@ -293,8 +293,9 @@ def test_doctor_against_vllm_started_as_compose_starts_it(tmp_path: Path, monkey
     import httpx
 
     from rag.llm import ChatClient
+    from tests.servers import VLLM_MODEL, VLLM_PYTHON
+    from tests.servers import stop_group as _stop
     from tests.test_compose import env_example, flag, resolved_compose
-    from tests.test_vllm import VLLM_MODEL, VLLM_PYTHON, _stop
     from ui.cli import app
 
     if not VLLM_PYTHON.exists() or not (VLLM_MODEL / "config.json").exists():
