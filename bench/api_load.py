@@ -85,7 +85,7 @@ def local_stack(work: Path, queue_size: int, queue_timeout_s: float) -> Iterator
     from ingest.pipeline import Ingestor
     from rag import api_keys
     from rag.app import build_writer
-    from rag.models import ensure_model
+    from rag.provisioning import ensure_model
     from rag.users import add_user
 
     models = Path(os.environ.get("FUENTE_TEST_MODELS", REPO_ROOT / ".fuente" / "models"))

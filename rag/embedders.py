@@ -382,7 +382,7 @@ def build_embedder(settings: Settings) -> Embedder:
             timeout_s=cfg.timeout_s,
             tokenizer=cfg.tokenizer,
         )
-    from rag.models import ensure_model
+    from rag.provisioning import ensure_model
 
     specs = {spec.name: spec for spec in settings.models.catalog}
     if cfg.model in specs:

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from rag.embedders import SentenceTransformerEmbedder
-from rag.models import ensure_model
+from rag.provisioning import ensure_model
 from rag.settings import Settings, deep_merge, load_settings
 from tests.helpers import SAMPLE_CORPUS, SMALL_CORPUS, TEST_MODELS, SettingsFactory, free_port, ingest, settings_for
 from tests.servers import chroma_server, llama_cpp_server

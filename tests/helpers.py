@@ -100,6 +100,35 @@ class ScriptedJudge:
         }
 
 
+# -- parsing ----------------------------------------------------------------------------------------
+
+
+def _no_ocr() -> Any:
+    from ingest.parsing import ParseOptions
+
+    return ParseOptions(ocr=False)
+
+
+OPTIONS = _no_ocr()
+"""Parse options without OCR: the parsing tests that do not need tesseract."""
+
+
+def rejected(path: Path, options: Any = OPTIONS) -> Any:
+    """The :class:`ingest.errors.FileRejected` that parsing ``path`` raises, after checking its reason is one sentence."""
+    from ingest.errors import FileRejected
+    from ingest.parsing import parse_file
+
+    with pytest.raises(FileRejected) as info:
+        parse_file(path, options)
+    assert_one_sentence(info.value.reason)
+    return info.value
+
+
+def text_of(parsed: Any) -> str:
+    """A parsed file's text, its blocks joined by newlines."""
+    return "\n".join(block.text for block in parsed.blocks)
+
+
 # -- the index, as a test looks at it --------------------------------------------------------------
 
 

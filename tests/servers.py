@@ -70,7 +70,7 @@ def running(
 def llama_cpp_server(alias: str, log: Path, n_ctx: int = 2048) -> Iterator[dict[str, Any]]:
     """A real llama.cpp server (llama-cpp-python) with the packaged Qwen2.5-Coder-0.5B GGUF under ``alias``."""
     pytest.importorskip("llama_cpp", reason="llama-cpp-python is not installed; run `make setup`.")
-    from rag.models import ensure_model
+    from rag.provisioning import ensure_model
 
     settings = load_settings(
         "test", environ={"FUENTE_HOME": str(TEST_MODELS.parent), "FUENTE__PATHS__MODELS": str(TEST_MODELS)}

@@ -20,15 +20,11 @@ from ingest.errors import FileRejected, ParseFailure, SkipFile
 from ingest.parsing import ParseOptions, parse_file
 from ingest.parsing.convert import convert, soffice_path
 from ingest.parsing.safety import OLE2_MAGIC
-from rag.types import BlockKind, ParsedFile
-from tests.helpers import assert_one_sentence
+from rag.types import BlockKind
+from tests.helpers import assert_one_sentence, text_of
 
 OPTIONS = ParseOptions(ocr=False)
 DIETA = "La dieta diaria para un viaje internacional es de 85 euros por persona."
-
-
-def text_of(parsed: ParsedFile) -> str:
-    return "\n".join(b.text for b in parsed.blocks)
 
 
 def make_docx(path: Path) -> Path:

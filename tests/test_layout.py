@@ -43,3 +43,20 @@ def test_the_terminal_interface_lives_in_one_package() -> None:
         str(p.relative_to(REPO_ROOT)) for package in PACKAGES for p in modules(package) if "typer" in imported(p)
     }
     assert typer_users and all(name.startswith("ui/cli/") for name in typer_users), sorted(typer_users)
+
+
+# The lead's module, being reworked in its own branch; everything else stays under the limit.
+OVER_THE_LIMIT = {"rag/assistant.py"}
+MAX_LINES = 500
+
+
+def test_every_module_is_small() -> None:
+    folders = (*PACKAGES, "bench", "samples", "tests", "scripts")
+    sizes = {
+        str(p.relative_to(REPO_ROOT)): len(p.read_text(encoding="utf-8").splitlines())
+        for folder in folders
+        for p in sorted((REPO_ROOT / folder).rglob("*.py"))
+    }
+    assert len(sizes) > 100
+    too_big = {name: n for name, n in sizes.items() if n > MAX_LINES and name not in OVER_THE_LIMIT}
+    assert not too_big, too_big

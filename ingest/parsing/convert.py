@@ -39,7 +39,7 @@ _FILTERS = {
 _SAFE_ENV = ("PATH", "LANG", "LC_ALL", "TZ")
 
 CONVERSION_SECONDS: list[float] = []
-"""Wall time of each conversion in this process (bench/ingest.py times the stage from it)."""
+"""Wall time of each conversion in this process (bench/ingestion.py times the stage from it)."""
 
 
 class ConverterUnavailable(IngestError):

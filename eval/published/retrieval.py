@@ -332,7 +332,7 @@ def choose_uncovered_fusion(rows: Sequence[dict[str, Any]], seed: int = 13) -> d
     }
 
 
-if __name__ == "__main__":  # python -m eval.bench_retrieval bench/results/benchmarks/xquad-es.es.rows.jsonl
+if __name__ == "__main__":  # python -m eval.published.retrieval bench/results/benchmarks/xquad-es.es.rows.jsonl
     import sys
 
     recorded = [json.loads(line) for line in Path(sys.argv[1]).read_text(encoding="utf-8").splitlines()]
