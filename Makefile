@@ -127,7 +127,7 @@ constraints: venv
 	mv docker/constraints.txt.new docker/constraints.txt
 
 bench: setup
-	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/ingestion.py
 
 clean:
 	rm -rf $(VENV) .fuente .pytest_cache

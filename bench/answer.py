@@ -38,7 +38,7 @@ _HERE = Path(__file__).resolve().parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
 
 from ingest.pipeline import Ingestor  # noqa: E402
-from rag.app import build_app  # noqa: E402
+from rag.app import build_app, build_writer  # noqa: E402
 from rag.assistant import User  # noqa: E402
 from rag.llm import Completion, Message  # noqa: E402
 from rag.settings import REPO_ROOT, load_settings  # noqa: E402
@@ -142,8 +142,11 @@ def main() -> int:
     try:
         if app.index.records.document_count() == 0:
             say("ingesting the sample corpus ...")
-            embedder = app.embedder
-            Ingestor(settings, app.index, lambda: embedder).run([REPO_ROOT / "samples" / "corpus"])
+            writer = build_writer(settings, embedder=app.embedder)
+            try:
+                Ingestor(writer).run([REPO_ROOT / "samples" / "corpus"])
+            finally:
+                writer.close()
         timer = ModelTimer(app.assistant.local)
         rows = [json.loads(line) for line in (REPO_ROOT / "samples" / "questions.jsonl").read_text().splitlines()]
         answerable = [r for r in rows if r["answerable"] and not r["groups"]][: args.questions]
@@ -221,11 +224,15 @@ def main() -> int:
         print(json.dumps(summary, indent=2))
         return 0
     s = summary
-    print(f"\n{s['questions']} answerable sample questions, {s['model']} on llama.cpp, protocol "
-          f"{settings.llm.answer_protocol} ({s['refused']} refused)")
-    print(f"end to end: median {s['wall_s_median']:.1f} s, p95 {s['wall_s_p95']:.1f} s a question "
-          f"(targets <= {TARGET_MEDIAN_S:.0f} s and <= {TARGET_P95_S:.0f} s); prompt tokens median "
-          f"{s['prompt_tokens_median']:.0f}")
+    print(
+        f"\n{s['questions']} answerable sample questions, {s['model']} on llama.cpp, protocol "
+        f"{settings.llm.answer_protocol} ({s['refused']} refused)"
+    )
+    print(
+        f"end to end: median {s['wall_s_median']:.1f} s, p95 {s['wall_s_p95']:.1f} s a question "
+        f"(targets <= {TARGET_MEDIAN_S:.0f} s and <= {TARGET_P95_S:.0f} s); prompt tokens median "
+        f"{s['prompt_tokens_median']:.0f}"
+    )
     print(f"share of end-to-end time outside the model: {s['outside_share_total']:.1%} overall, "
           f"median {s['outside_share_median']:.1%} ({s['outside_ms_median']:.0f} ms a question: retrieval "
           f"{s['retrieval_ms_median']:.0f} ms, verification {s['verification_ms_median']:.0f} ms)")  # fmt: skip

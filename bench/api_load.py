@@ -84,20 +84,19 @@ def local_stack(work: Path, queue_size: int, queue_timeout_s: float) -> Iterator
     """Ingested sample corpus, a user and key, llama.cpp with the 0.5B, and `fuente serve-api`: (url, key)."""
     from ingest.pipeline import Ingestor
     from rag import api_keys
-    from rag.embedders import build_embedder
-    from rag.index import Index
-    from rag.models import ensure_model
+    from rag.app import build_writer
+    from rag.provisioning import ensure_model
     from rag.users import add_user
 
     models = Path(os.environ.get("FUENTE_TEST_MODELS", REPO_ROOT / ".fuente" / "models"))
     environ = {"FUENTE_HOME": str(work / "home"), "FUENTE__PATHS__MODELS": str(models)}
     settings = load_settings("test", environ=environ)
     if not (work / "home" / "fuente.db").exists():
-        index = Index(settings)
+        writer = build_writer(settings)
         try:
-            Ingestor(settings, index, lambda: build_embedder(settings)).run([REPO_ROOT / "samples" / "corpus"])
+            Ingestor(writer).run([REPO_ROOT / "samples" / "corpus"])
         finally:
-            index.close()
+            writer.close()
     add_user(settings, "bench", password=None, groups=frozenset({"rrhh"}))
     _, key = api_keys.create_key(settings, "bench", label="bench/api_load.py")
     gguf = ensure_model(settings, "qwen2.5-coder-0.5b-instruct-q4_k_m")

@@ -35,7 +35,7 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
 import numpy as np  # noqa: E402
 
 from rag.embedders import ExportedEmbedder, SentenceTransformerEmbedder  # noqa: E402
-from rag.models import ensure_model  # noqa: E402
+from rag.provisioning import ensure_model  # noqa: E402
 from rag.settings import REPO_ROOT, load_settings  # noqa: E402
 
 TARGET_SPEEDUP = 2.5

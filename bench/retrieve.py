@@ -48,10 +48,12 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
 
 import numpy as np  # noqa: E402
 
+from rag.app import build_search, build_writer  # noqa: E402
 from rag.embedders import Embedder, build_embedder  # noqa: E402
 from rag.index import Index  # noqa: E402
-from rag.records import Records  # noqa: E402
-from rag.retrieval import HybridRetriever, visible_access_keys  # noqa: E402
+from rag.index.base import NewDocument, RecordStore  # noqa: E402
+from rag.index.bm25_store import BM25Store  # noqa: E402
+from rag.retrieval import visible_access_keys  # noqa: E402
 from rag.settings import REPO_ROOT, Settings, load_settings  # noqa: E402
 from rag.types import AccessLabel, Chunk, Sensitivity  # noqa: E402
 
@@ -144,17 +146,14 @@ def build(
             batch_chunks.append(chunk)
             batch_vecs.append(vec)
             if len(batch_chunks) == 5000:
-                index.chroma.upsert(batch_chunks, np.stack(batch_vecs))
+                index.vectors.upsert(batch_chunks, np.stack(batch_vecs))
                 batch_chunks, batch_vecs = [], []
                 say(f"  {n + 1:,} chunks in Chroma ({time.monotonic() - t:.0f} s)")
         if batch_chunks:
-            index.chroma.upsert(batch_chunks, np.stack(batch_vecs))
-        with index.records.transaction() as conn:
-            for doc in docs:
-                Records.insert_document(conn, doc, fmt="md")
-            Records.bump_generation(conn)
+            index.vectors.upsert(batch_chunks, np.stack(batch_vecs))
+        index.records.add_documents([NewDocument(doc, "md", []) for doc in docs])
         say("building BM25 ...")
-        index.bm25.sync(index.records)
+        index.sync_keywords()
         say(f"index built in {time.monotonic() - t:.0f} s")
     finally:
         index.close()
@@ -166,16 +165,16 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def measure(settings: Settings, embedder: Embedder, questions: list[str], target_ms: float) -> dict[str, object]:
-    index = Index(settings)
+    searcher = build_search(settings, embedder=embedder)
+    index, retriever = searcher.index, searcher.retriever
     try:
-        retriever = HybridRetriever(index, embedder, settings.retrieval)
         p = settings.retrieval
-        all_keys = index.chroma.access_keys()
+        all_keys = index.vectors.access_keys()
         everything = [k for k in all_keys]
         visible = visible_access_keys(all_keys, USER_GROUPS)
         for q in questions[:10]:  # warm-up: model, collections, BM25 arrays, SQLite pages
             retriever.retrieve(q, USER_GROUPS)
-            index.bm25.search(q, everything, p.sparse_k)
+            index.keywords.search(q, everything, p.sparse_k)
         hybrid: list[float] = []
         baseline: list[float] = []
         stages: dict[str, list[float]] = {"embed": [], "dense": [], "bm25": [], "rest": []}
@@ -189,9 +188,9 @@ def measure(settings: Settings, embedder: Embedder, questions: list[str], target
             t1 = time.perf_counter()
             vec = embedder.embed_query(q)
             t2 = time.perf_counter()
-            index.chroma.query(vec, visible, p.dense_k)
+            index.vectors.query(vec, visible, p.dense_k)
             t3 = time.perf_counter()
-            index.bm25.search(q, visible, p.sparse_k)
+            index.keywords.search(q, visible, p.sparse_k)
             t4 = time.perf_counter()
             stages["embed"].append((t2 - t1) * 1000)
             stages["dense"].append((t3 - t2) * 1000)
@@ -200,12 +199,12 @@ def measure(settings: Settings, embedder: Embedder, questions: list[str], target
             # Baseline: no access control, no fusion: one embedding, the largest collection, plain BM25.
             t5 = time.perf_counter()
             vec = embedder.embed_query(q)
-            index.chroma.query(vec, ["everyone"], p.dense_k)
-            index.bm25.search(q, everything, p.sparse_k)
+            index.vectors.query(vec, ["everyone"], p.dense_k)
+            index.keywords.search(q, everything, p.sparse_k)
             baseline.append((time.perf_counter() - t5) * 1000)
         return {
             "chunks": index.records.chunk_count(),
-            "chroma_chunks": index.chroma.count(),
+            "chroma_chunks": index.vectors.count(),
             "queries": len(questions),
             "user_groups": sorted(USER_GROUPS),
             "visible_access_sets": visible,
@@ -223,7 +222,7 @@ def measure(settings: Settings, embedder: Embedder, questions: list[str], target
             "load_avg_1m": os.getloadavg()[0],
         }
     finally:
-        index.close()
+        searcher.close()
 
 
 def add_and_remove_one_document(settings: Settings, embedder: Embedder, data: Path) -> dict[str, object]:
@@ -237,20 +236,20 @@ def add_and_remove_one_document(settings: Settings, embedder: Embedder, data: Pa
     folder = Path(tempfile.mkdtemp(prefix="fuente-bench-add-"))
     doc = folder / "nueva_politica.md"
     doc.write_text("# Nueva política\n\n" + "\n\n".join(paragraphs[-12:]) + "\n", encoding="utf-8")
-    index = Index(settings)
-    try:
-        sync_times: list[float] = []
-        original_sync = index.bm25.sync
+    sync_times: list[float] = []
 
-        def timed_sync(records: Records) -> bool:
+    class TimedKeywords(BM25Store):
+        def sync(self, records: RecordStore) -> bool:
             t = time.perf_counter()
             try:
-                return original_sync(records)
+                return super().sync(records)
             finally:
                 sync_times.append(time.perf_counter() - t)
 
-        index.bm25.sync = timed_sync  # type: ignore[method-assign]
-        ingestor = Ingestor(settings, index, lambda: embedder)
+    index = Index(settings, keywords=TimedKeywords(settings.paths.bm25_dir))
+    writer = build_writer(settings, embedder=embedder, index=index)
+    try:
+        ingestor = Ingestor(writer)
         before = index.records.chunk_count()
         t = time.perf_counter()
         ingestor.run([folder])
@@ -261,9 +260,9 @@ def add_and_remove_one_document(settings: Settings, embedder: Embedder, data: Pa
         t = time.perf_counter()
         ingestor.run([folder])
         remove_s = time.perf_counter() - t
-        consistent = index.bm25.chunk_count() == index.records.chunk_count()
+        consistent = index.keywords.chunk_count() == index.records.chunk_count()
     finally:
-        index.close()
+        writer.close()
         shutil.rmtree(folder, ignore_errors=True)
     return {
         "added_chunks": added,

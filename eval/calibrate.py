@@ -74,17 +74,16 @@ def collect(sample: int | None, rows_file: Path) -> list[Row]:
     """Ingest the sample corpus into a throwaway home and ask every question with the guard open."""
     from eval.metrics import contains_any
     from ingest.pipeline import Ingestor
-    from rag.app import build_app
+    from rag.app import build_app, build_writer
     from rag.embedders import build_embedder
-    from rag.index import Index
     from rag.types import User
 
     home = Path(tempfile.mkdtemp(prefix="fuente-calibrate-"))
     settings = load_settings(overrides={"paths": {"home": str(home), "models": str(REPO_ROOT / ".fuente" / "models")}})
     embedder = build_embedder(settings)
-    index = Index(settings)
-    Ingestor(settings, index, lambda: embedder).run([REPO_ROOT / "samples" / "corpus"])
-    index.close()
+    writer = build_writer(settings, embedder=embedder)
+    Ingestor(writer).run([REPO_ROOT / "samples" / "corpus"])
+    writer.close()
     opened = settings.verification.model_copy(
         update={"evidence_min": -1.0, "coverage_min": 0.0, "retrieval_min": -1.0, "overlap_min": 0.0}
     )

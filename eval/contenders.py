@@ -21,7 +21,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from eval.datasets import EvalError
+from eval.errors import EvalError
 from rag.settings import DEFAULT_CONFIG_DIR, Settings, deep_merge
 
 CONTENDERS_FILE = DEFAULT_CONFIG_DIR / "contenders.yaml"

@@ -27,14 +27,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rag.errors import FuenteError
+from eval.errors import EvalError
 from rag.settings import REPO_ROOT
 
 SAMPLE_QUESTIONS = REPO_ROOT / "samples" / "questions.jsonl"
-
-
-class EvalError(FuenteError):
-    """The evaluation suite could not run (a dataset, a judge, a run or a report)."""
 
 
 class DatasetError(EvalError):

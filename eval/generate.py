@@ -23,7 +23,7 @@ from pathlib import Path
 from string import Template
 from typing import Any
 
-from eval.datasets import EvalError
+from eval.errors import EvalError
 from rag.llm import ChatClient
 from rag.settings import Settings
 from rag.types import EVERYONE, Chunk
@@ -134,7 +134,7 @@ def generate(
 
     index = Index(settings)
     try:
-        ids = [r[0] for r in index.records.conn.execute("SELECT chunk_id FROM chunks")]
+        ids = index.records.chunk_texts()[0]  # every chunk id, in a stable order
         chunks = list(index.records.get_chunks(ids).values())
     finally:
         index.close()

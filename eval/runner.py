@@ -25,7 +25,8 @@ from typing import Any, Protocol
 
 from eval import metrics as M
 from eval.contenders import Contender, ContenderBook, answering_models, check_ready, contender_settings
-from eval.datasets import EvalError, EvalSample
+from eval.datasets import EvalSample
+from eval.errors import EvalError
 from eval.store import RunStore, git_commit
 from rag.assistant import Answer, User, build_messages
 from rag.embedders import Embedder
@@ -480,10 +481,10 @@ class Runner:
 def ingest_corpus(settings: Settings, corpus: Path, embedder: Embedder) -> None:
     """Ingest ``corpus`` into ``settings``' index (a throwaway home for a reproducible run)."""
     from ingest.pipeline import Ingestor
-    from rag.index import Index
+    from rag.app import build_writer
 
-    index = Index(settings)
+    writer = build_writer(settings, embedder=embedder)
     try:
-        Ingestor(settings, index, lambda: embedder).run([corpus])
+        Ingestor(writer).run([corpus])
     finally:
-        index.close()
+        writer.close()

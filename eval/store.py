@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rag.errors import FuenteError
+from eval.errors import EvalError
 from rag.settings import REPO_ROOT, Settings
 
 SCHEMA = """
@@ -52,7 +52,7 @@ CREATE INDEX IF NOT EXISTS runs_started ON runs(started);
 """
 
 
-class RunNotFound(FuenteError):
+class RunNotFound(EvalError):
     """No stored run matches the id (or prefix, or contender name) asked for."""
 
 
@@ -136,7 +136,7 @@ class RunStore:
             self.conn.execute("PRAGMA foreign_keys=ON")
             self.conn.executescript(SCHEMA)
         except sqlite3.Error as e:
-            raise FuenteError(
+            raise EvalError(
                 f"Cannot open the evaluation store {path} ({e}); check that FUENTE_HOME is writable."
             ) from e
         self.conn.row_factory = sqlite3.Row

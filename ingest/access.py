@@ -22,7 +22,7 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from rag.errors import ParseFailure
+from ingest.errors import ParseFailure
 from rag.settings import AccessSettings, check_group_name
 from rag.types import AccessLabel, Sensitivity
 

@@ -25,9 +25,9 @@ from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Any, TypeVar
 
+from ingest.errors import FileRejected, IngestError, ParseFailure, SkipFile
 from ingest.parsing import ParseOptions, parse_file
 from ingest.parsing.registry import label_for
-from rag.errors import FileRejected, IngestError, ParseFailure, SkipFile
 from rag.types import ParsedFile
 
 log = logging.getLogger(__name__)

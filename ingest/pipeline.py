@@ -1,9 +1,8 @@
 """The ingestion job: scan, plan, then apply the plan to the index, recording every file.
 
-Apply order keeps the index repairable at every instant: vectors are written to Chroma before
-the records that list them, and removed from Chroma before the records forget them, so a job
-killed anywhere leaves at worst vectors the records do not list (or list but Chroma lacks), and
-:meth:`rag.index.Index.reconcile` at the start of the next job removes or re-adds them.
+Every write goes through the index's facade (:class:`rag.index.Index`: add, move, relabel, delete),
+whose write order keeps the index repairable at every instant, and
+:meth:`rag.index.Index.reconcile` at the start of the next job repairs what a killed job left.
 """
 
 from __future__ import annotations
@@ -11,26 +10,28 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ingest.access import AccessResolver
 from ingest.chunking import ChunkDraft, Chunker
+from ingest.errors import FileRejected
 from ingest.jobs import FileOutcome, JobLog, JobSummary
-from ingest.lock import writer_lock
 from ingest.parse_pool import parse_all
 from ingest.parsing import ParseOptions
 from ingest.plan import Plan, Relabel, ScannedFile, make_plan
 from ingest.scan import Fence, FoundFile, Unreachable, real, scan
 from rag.embedders import Embedder
-from rag.errors import FileRejected
-from rag.index import Index
+from rag.index.base import FileRecord, NewDocument
 from rag.language import detect_language
-from rag.records import FileRecord, Records
 from rag.settings import Settings
 from rag.types import AccessLabel, Chunk, ParsedFile, Sensitivity
 from rag.users import users_file
+
+if TYPE_CHECKING:  # rag.app builds the assistant too; parsing workers need none of it
+    from rag.app import Writer
 
 log = logging.getLogger(__name__)
 
@@ -105,30 +106,21 @@ class _Run:
 
 
 class Ingestor:
-    """Runs ingestion jobs against one index."""
+    """Runs ingestion jobs on one writer (:func:`rag.app.build_writer`): its index, its embedder, its lock."""
 
-    def __init__(
-        self,
-        settings: Settings,
-        index: Index,
-        embedder_factory: Callable[[], Embedder],
-        progress: ProgressSink | None = None,
-    ) -> None:
-        self.settings = settings
-        self.index = index
-        self._embedder_factory = embedder_factory
-        self._embedder: Embedder | None = None
+    def __init__(self, writer: Writer, progress: ProgressSink | None = None) -> None:
+        self.writer = writer
+        self.settings = writer.settings
+        self.index = writer.index
         self._chunker: Chunker | None = None
         self.progress = progress or ProgressSink()
-        self.jobs = JobLog(index.records.conn)
+        self.jobs = JobLog(self.index.log_connection())
         self._allow_widen = False
 
     # -- lazy model: an unchanged corpus never loads it ----------------------------------------
     @property
     def embedder(self) -> Embedder:
-        if self._embedder is None:
-            self._embedder = self._embedder_factory()
-        return self._embedder
+        return self.writer.embedder
 
     @property
     def chunker(self) -> Chunker:
@@ -157,14 +149,14 @@ class Ingestor:
             job_id = self.jobs.start(root_names, dry_run=True)
             run = self._prepare(roots, root_names, retry_rejected)
             return self._finish(job_id, run, dry_run=True)
-        with writer_lock(self.settings.paths.lock_file, wait_s=wait_s):
+        with self.writer.locked(wait_s):
             self.jobs.mark_interrupted()
             job_id = self.jobs.start(root_names, dry_run=False)
             try:
                 self.index.reconcile()
                 run = self._prepare(roots, root_names, retry_rejected)
                 self._apply(run)
-                self.index.bm25.sync(self.index.records)
+                self.index.sync_keywords()
             except BaseException as e:
                 self.jobs.finish(job_id, "failed", {}, error=str(e) or type(e).__name__)
                 raise
@@ -240,7 +232,7 @@ class Ingestor:
 
     # -- apply -----------------------------------------------------------------------------------
     def _apply(self, run: _Run) -> None:
-        plan, records = run.plan, self.index.records
+        plan = run.plan
         for f in plan.unchanged:
             run.outcomes.append(FileOutcome(f.path, "unchanged"))
         for f, old in plan.rejected_unchanged:
@@ -253,45 +245,26 @@ class Ingestor:
         self._delete(run)
         self._add(run)
         # Paths that vanished: their documents are gone (above) or live on under another path.
-        if plan.removed_paths:
-            with records.transaction() as conn:
-                for path in sorted(plan.removed_paths):
-                    Records.delete_file(conn, path)
+        self.index.remove_files(plan.removed_paths)
         for path in sorted(plan.removed_paths):
             run.outcomes.append(FileOutcome(path, "deleted"))
 
     def _move_and_link(self, run: _Run) -> None:
-        plan, records = run.plan, self.index.records
+        plan = run.plan
         for doc_id, new_path in sorted(plan.resource.items()):
-            with records.transaction() as conn:
-                chunks = Records.set_source(conn, doc_id, new_path)
-                self.index.chroma.update_metadata(chunks)
-        if plan.link:
-            with records.transaction() as conn:
-                for f in plan.link:
-                    Records.put_file(
-                        conn,
-                        FileRecord(f.path, f.size, f.mtime_ns, f.content_hash, f.access_key, f.doc_id, "indexed", None),
-                    )
+            self.index.move(doc_id, new_path)
+        self.index.put_files([_indexed(f, f.doc_id) for f in plan.link])
         for f in plan.link:
             run.outcomes.append(FileOutcome(f.path, "moved"))
 
     def _relabel(self, run: _Run) -> None:
         """Labels changed, bytes did not: copy chunks and vectors to the new access set, or update metadata.
 
-        Vectors go to Chroma before the records list them (as in :meth:`_flush`); the source document
-        is dropped afterwards by :meth:`_delete` when no file refers to it any more.
+        The source document is dropped afterwards by :meth:`_delete` when no file refers to it any more.
         """
-        plan, records = run.plan, self.index.records
+        plan = run.plan
         for doc_id, sensitivity in sorted(plan.resensitize.items()):
-            chunks = records.get_chunks(records.chunk_ids_of(doc_id))
-            updated = [
-                replace(c, access=AccessLabel(c.access.groups, Sensitivity(sensitivity))) for c in chunks.values()
-            ]
-            self.index.chroma.update_metadata(updated)
-            with records.transaction() as conn:
-                Records.set_access(conn, doc_id, updated)
-                Records.bump_generation(conn)
+            self.index.resensitize(doc_id, sensitivity)
         for doc_id, relabel in sorted(plan.relabel.items()):
             if not self._copy_document(run, doc_id, relabel):
                 plan.add[doc_id] = relabel.files  # the vectors are not all there: embed it again
@@ -300,50 +273,20 @@ class Ingestor:
             run.outcomes.append(FileOutcome(path, "relabeled"))
 
     def _copy_document(self, run: _Run, doc_id: str, relabel: Relabel) -> bool:
-        records = self.index.records
-        source_key = records.document_access(relabel.source)
-        fmt = records.document_format(relabel.source)
-        ids = records.chunk_ids_of(relabel.source)
-        if source_key is None or fmt is None or not ids:
-            return False
-        vectors = self.index.chroma.vectors(source_key, ids)
-        if vectors is None:
-            return False
-        old = records.get_chunks(ids)
         primary = relabel.files[0]
         label = AccessLabel(run.labels[primary.path].groups, Sensitivity(relabel.sensitivity))
-        chunks = [
-            replace(
-                old[cid],
-                id=chunk_id(doc_id, old[cid].ordinal, old[cid].text),
-                doc_id=doc_id,
-                access=label,
-                source_uri=primary.path,
-            )
-            for cid in ids
-        ]
-        self.index.chroma.upsert(chunks, vectors)
-        with records.transaction() as conn:
-            Records.insert_document(conn, chunks, fmt=fmt)
-            for f in relabel.files:
-                Records.put_file(
-                    conn,
-                    FileRecord(f.path, f.size, f.mtime_ns, f.content_hash, f.access_key, doc_id, "indexed", None),
-                )
-            Records.bump_generation(conn)
-        return True
+
+        def relabeled(old: list[Chunk]) -> list[Chunk]:
+            return [
+                replace(c, id=chunk_id(doc_id, c.ordinal, c.text), doc_id=doc_id, access=label, source_uri=primary.path)
+                for c in old
+            ]
+
+        return self.index.copy_document(relabel.source, relabeled, [_indexed(f, doc_id) for f in relabel.files])
 
     def _delete(self, run: _Run) -> None:
-        records = self.index.records
         for doc_id in sorted(run.plan.delete):
-            key = records.document_access(doc_id)
-            if key is not None:
-                ids = records.chunk_ids_of(doc_id)
-                self.index.chroma.delete(key, ids)
-                run.chunks_deleted += len(ids)
-            with records.transaction() as conn:
-                Records.delete_document(conn, doc_id)
-                Records.bump_generation(conn)
+            run.chunks_deleted += self.index.delete_document(doc_id).chunks
 
     def _add(self, run: _Run) -> None:
         todo = list(run.plan.add.items())
@@ -410,16 +353,9 @@ class Ingestor:
     def _flush(self, run: _Run, pending: list[_PendingDoc]) -> None:
         chunks = [c for doc in pending for c in doc.chunks]
         vectors = self.embedder.embed_documents([c.text for c in chunks])
-        self.index.chroma.upsert(chunks, vectors)
-        with self.index.records.transaction() as conn:
-            for doc in pending:
-                Records.insert_document(conn, doc.chunks, fmt=doc.fmt)
-                for f in doc.files:
-                    Records.put_file(
-                        conn,
-                        FileRecord(f.path, f.size, f.mtime_ns, f.content_hash, f.access_key, f.doc_id, "indexed", None),
-                    )
-            Records.bump_generation(conn)
+        self.index.add(
+            [NewDocument(d.chunks, d.fmt, [_indexed(f, f.doc_id) for f in d.files]) for d in pending], vectors
+        )
         run.embedded += len(chunks)
         self.progress.chunks_embedded(len(chunks))
         for doc in pending:
@@ -432,11 +368,9 @@ class Ingestor:
                 self.progress.file_done(outcome)
 
     def _record_rejected(self, run: _Run, files: list[ScannedFile], status: str, reason: str) -> None:
-        with self.index.records.transaction() as conn:
-            for f in files:
-                Records.put_file(
-                    conn, FileRecord(f.path, f.size, f.mtime_ns, f.content_hash, f.access_key, None, status, reason)
-                )
+        self.index.put_files(
+            [FileRecord(f.path, f.size, f.mtime_ns, f.content_hash, f.access_key, None, status, reason) for f in files]
+        )
         for f in files:
             outcome = FileOutcome(f.path, status, reason=reason)
             run.outcomes.append(outcome)
@@ -462,6 +396,10 @@ class Ingestor:
         summary = self.jobs.get(job_id)
         assert summary is not None
         return summary
+
+
+def _indexed(f: ScannedFile, doc_id: str | None) -> FileRecord:
+    return FileRecord(f.path, f.size, f.mtime_ns, f.content_hash, f.access_key, doc_id, "indexed", None)
 
 
 def _planned_outcomes(plan: Plan) -> list[FileOutcome]:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 
-from rag.records import FileRecord
+from rag.index.base import FileRecord
 from rag.types import EVERYONE, Sensitivity
 
 

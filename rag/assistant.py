@@ -174,7 +174,7 @@ class Assistant:
         self.thresholds = thresholds or settings.verification
         self.retriever = retriever or HybridRetriever(index, embedder, settings.retrieval)
         self.selector = EvidenceSelector(embedder, settings.evidence)
-        self.query_log = QueryLog(index.records.conn)
+        self.query_log = QueryLog(index.log_connection())
         self._pii: Redactor | None = None
         self.protocol = settings.llm.answer_protocol
         self.prompt = settings.llm.answer_prompt or DEFAULT_PROMPTS[self.protocol]

@@ -64,27 +64,6 @@ def _index_where(settings: Settings) -> str:
     return f"{'https' if cfg.ssl else 'http'}://{cfg.host}:{cfg.port}"
 
 
-def _read_store(store: Any) -> tuple[dict[str, int], int | None]:
-    """Chunks per access set in Chroma, and the length of one stored vector (None when there is none).
-
-    ChromaStore has no per-collection count or "one vector" read; its collection cache and its error
-    guard are the way to them without a second client (and a second set of credentials).
-    """
-    counts: dict[str, int] = {}
-    dimension: int | None = None
-    for key in store.access_keys():
-        coll = store._collection(key, create=False)
-        if coll is None:
-            continue
-        with store._guard("counting chunks"):
-            counts[key] = int(coll.count())
-            if dimension is None and counts[key]:
-                embeddings = coll.get(limit=1, include=["embeddings"]).get("embeddings")
-                if embeddings is not None and len(embeddings) > 0:
-                    dimension = int(len(embeddings[0]))
-    return counts, dimension
-
-
 def writer_active(lock_file: Path) -> bool:
     """Whether a process holds the index's writer lock (an ingestion is running).
 
@@ -104,8 +83,8 @@ def writer_active(lock_file: Path) -> bool:
 
 def check_index(settings: Settings) -> CheckResult:
     """The vector store answers and holds exactly as many chunks as the SQLite records list."""
-    from rag.index.chroma_store import ChromaStore
-    from rag.records import Records
+    from rag.index import open_vector_store
+    from rag.index.records import Records
 
     where = _index_where(settings)
     records_db = settings.paths.records_db
@@ -114,19 +93,15 @@ def check_index(settings: Settings) -> CheckResult:
             "index", Status.WARN, f"No index at {where} yet; run `fuente ingest PATH` to build it.", {"chunks": 0}
         )
     try:
-        counts, dimension = _read_store(ChromaStore(settings.index, settings.paths))
+        store = open_vector_store(settings)
+        counts, dimension = store.counts_by_access(), store.dimension()
     except FuenteError as e:
         return CheckResult("index", Status.FAIL, str(e))
     in_store = sum(counts.values())
     store_keys = {key for key, n in counts.items() if n}  # a collection emptied by deletions stays behind
     if records_db.exists():
-        records = Records(records_db)
-        try:
-            recorded = records.chunk_count()
-            documents = records.document_count()
-            recorded_keys = {row[0] for row in records.conn.execute("SELECT DISTINCT access_key FROM chunks")}
-        finally:
-            records.close()
+        with Records(records_db) as records:
+            recorded, documents, recorded_keys = records.chunk_count(), records.document_count(), records.access_keys()
     else:
         recorded, documents, recorded_keys = 0, 0, set()
     data: dict[str, Any] = {

@@ -20,8 +20,8 @@ from pathlib import Path
 from types import TracebackType
 from urllib.parse import urlsplit, urlunsplit
 
-from rag.records import connect
 from rag.settings import Settings
+from rag.sqlite import connect
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS egress (

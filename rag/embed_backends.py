@@ -54,7 +54,7 @@ VERIFY_SENTENCES = (
 
 
 def _sha256(path: Path) -> str:
-    from rag.models import sha256_file
+    from rag.provisioning import sha256_file
 
     return sha256_file(path)
 
@@ -317,7 +317,7 @@ def main() -> int:
     """``python -m rag.embed_backends [MODEL_DIR ...]``: export and verify (``make models`` runs it)."""
     import sys
 
-    from rag.models import ensure_model
+    from rag.provisioning import ensure_model
     from rag.settings import load_settings
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")

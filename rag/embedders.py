@@ -104,6 +104,8 @@ class SentenceTransformerEmbedder:
         return len(self._tokenizer(text, add_special_tokens=False, truncation=False)["input_ids"])
 
     def _encode(self, texts: list[str], prompt: str | None) -> np.ndarray:
+        if not texts:  # sentence-transformers gives a flat empty array; callers index rows
+            return np.zeros((0, self.dimension), dtype=np.float32)
         kwargs: dict[str, object] = {}
         if prompt:
             key = "prompt_name" if prompt in getattr(self._model, "prompts", {}) else "prompt"
@@ -380,7 +382,7 @@ def build_embedder(settings: Settings) -> Embedder:
             timeout_s=cfg.timeout_s,
             tokenizer=cfg.tokenizer,
         )
-    from rag.models import ensure_model
+    from rag.provisioning import ensure_model
 
     specs = {spec.name: spec for spec in settings.models.catalog}
     if cfg.model in specs:

@@ -1,7 +1,16 @@
-"""One root exception for Fuente, with structured subclasses.
+"""One root exception for Fuente, and the core's families of errors.
 
 Every message is written for the person who reads it: one sentence saying what happened and
 what to do. Third-party errors are wrapped with ``raise ... from e`` so the cause stays in logs.
+
+The families the whole core raises live here; each more particular error lives next to the code
+that raises it, under one of them or under the root:
+
+- :class:`StoreError` > ``rag.index.lock.IndexLockedError`` > ``ui.runtime.WriterBusyError``
+- ``ingest.errors``: ``IngestError`` (with ``ingest.parsing``'s ``OcrUnavailable`` and
+  ``ConverterUnavailable``), ``FileRejected`` > ``SkipFile``, ``ParseFailure``
+- ``eval.errors.EvalError`` > ``DatasetError``, ``ContenderError``, ``RunNotFound``
+- ``ui.api_service.ApiError`` (an HTTP status with its sentence)
 """
 
 from __future__ import annotations
@@ -21,43 +30,6 @@ class ModelError(FuenteError):
 
 class StoreError(FuenteError):
     """The vector or keyword index could not be reached or written."""
-
-
-class IndexLockedError(StoreError):
-    """Another process is already writing to this embedded index."""
-
-
-class IngestError(FuenteError):
-    """An ingestion job could not run (not a single bad file: those are recorded, not raised)."""
-
-
-class FileRejected(FuenteError):
-    """A single file was not ingested.
-
-    Attributes:
-        status: ``"skipped"`` for files that are fine to leave out (empty, password-protected,
-            unsupported type) or ``"failed"`` for files that look broken.
-        reason: one sentence for the knowledge manager.
-    """
-
-    def __init__(self, reason: str, *, status: str = "skipped") -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.status = status
-
-
-class SkipFile(FileRejected):
-    """The file is left out on purpose (empty, encrypted, unsupported)."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason, status="skipped")
-
-
-class ParseFailure(FileRejected):
-    """The file claims a format but its content is broken."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason, status="failed")
 
 
 class GenerationError(FuenteError):

@@ -9,7 +9,7 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
-from rag.records import chunk_meta
+from rag.index.records import chunk_meta
 from rag.retrieval import HybridRetriever
 
 

@@ -150,6 +150,8 @@ class ChatClient:
                             out.first_token_s = time.monotonic() - started
                         out.text += piece
                         yield piece
+            if out.finish_reason is None and not out.text:
+                raise self._ended_early(messages, max_tokens or self.endpoint.max_tokens)
         except GenerationError:
             raise
         except Exception as e:
@@ -159,6 +161,27 @@ class ChatClient:
             ) from e
         finally:
             out.total_s = time.monotonic() - started
+        # llama.cpp's server reports no usage in a stream: count with the server's own tokenizer instead
+        # (the prompt as the context budget counts it: an upper bound of what the server saw).
+        if not out.prompt_tokens:
+            out.prompt_tokens = self.count_messages(messages)
+            out.extra["usage"] = "counted"
+        if not out.completion_tokens and out.text:
+            out.completion_tokens = self.count_tokens(out.text)
+            out.extra["usage"] = "counted"
+
+    def _ended_early(self, messages: list[Message], max_tokens: int) -> GenerationError:
+        """A stream that closed before its first token: llama.cpp's server does that (HTTP 200, empty body)
+        for a prompt over its context, where vLLM answers HTTP 400."""
+        where = f"{self.endpoint.name} model server at {self.endpoint.base_url}"
+        if self.count_messages(messages) + max_tokens > self.endpoint.context_tokens:
+            return LLMRejected(
+                f"The {where} rejected the request without an answer; the question may be too long for its context."
+            )
+        return LLMStreamBroken(
+            f"The answer from {self.endpoint.name} ({self.endpoint.model}) ended before it began; "
+            "ask again, and if it repeats check the model server's log."
+        )
 
     def complete(
         self, messages: list[Message], *, max_tokens: int | None = None, response_format: dict[str, Any] | None = None

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from rag.errors import LLMUnavailable
-from rag.models import ensure_model
+from rag.provisioning import ensure_model
 from rag.settings import Settings
 
 

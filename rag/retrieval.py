@@ -1,12 +1,13 @@
 """Hybrid retrieval with access control inside the query.
 
-Dense (Chroma) and keyword (BM25) results, for the question and any translations of it, are fused
+Dense (the vector store) and keyword (the keyword store) results, for the question and any translations of it, are fused
 with weighted reciprocal rank fusion. The fusion knows its embedder: a query in a language the
 embedding model does not cover (``Embedder.languages``; all-MiniLM-L6-v2 is English only) gets
 ``retrieval.uncovered_dense_weight`` for its dense ranking, so a Spanish question leans on BM25
 and on its English translation's dense ranking. Access is enforced before ranking: only the
 collections and BM25 rows of access sets the user may see are searched, so nothing the user may
-not see is ever scored, fused or returned.
+not see is ever scored, fused or returned. The stores are read through their interfaces
+(:mod:`rag.index.base`), whatever backs them.
 """
 
 from __future__ import annotations
@@ -110,7 +111,7 @@ class HybridRetriever:
     ) -> Retrieved:
         p = self.params
         queries = (query, *(q for q in extra_queries if q and q != query))
-        keys = visible_access_keys(self.index.chroma.access_keys(), user_groups)
+        keys = visible_access_keys(self.index.vectors.access_keys(), user_groups)
         if not keys:
             return Retrieved([], 0.0, queries)
         per_query: list[dict[str, float]] = []
@@ -119,8 +120,8 @@ class HybridRetriever:
         found: list[tuple[str, list[str], list[str]]] = []
         for q in queries:
             language = query_language(q)
-            dense = self.index.chroma.query(self.embedder.embed_query(q), keys, p.dense_k)
-            sparse = self.index.bm25.search(q, keys, p.sparse_k)
+            dense = self.index.vectors.query(self.embedder.embed_query(q), keys, p.dense_k)
+            sparse = self.index.keywords.search(q, keys, p.sparse_k)
             best_dense = max([best_dense, *(score for _, score in dense)])
             found.append((language, [c for c, _ in dense], [c for c, _ in sparse]))
         chunks = self.index.records.get_chunks(list({c for _, d, s in found for c in (*d, *s)}))

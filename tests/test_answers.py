@@ -1,73 +1,47 @@
-"""Answers from a real llama.cpp server (Qwen2.5-Coder-0.5B GGUF) over the ingested sample corpus."""
+"""The assistant's behaviour over a real llama.cpp server (Qwen2.5-Coder-0.5B GGUF) and the sample corpus.
+
+Refusals, access, evidence trimming, the cloud route and cross-language retrieval. What every chat
+backend must do (streaming, tokens, context overflow, structured output, errors, a verified and
+logged answer) is the chat-backend contract's (tests/contracts/), run against llama.cpp and vLLM.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from rag.app import App, build_app
 from rag.assistant import Assistant, Turn, User
+from rag.embedders import Embedder
 from rag.errors import GenerationError, LLMUnavailable
-from rag.index import Index
 from rag.llm import ChatClient
-from rag.settings import LLMEndpointSettings
-from tests.conftest import SettingsFactory, free_port
-from tests.test_ingest_pipeline import ingest
+from rag.settings import Settings
+from tests.contracts.chat_backend import endpoint
+from tests.helpers import SettingsFactory, free_port, ingest
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 
-def endpoint(server: dict[str, Any], **changes: Any) -> LLMEndpointSettings:
-    fields: dict[str, Any] = {
-        "name": "local",
-        "kind": "llamacpp",
-        "base_url": server["base_url"],
-        "model": server["model"],
-        "context_tokens": server["context_tokens"],
-        "max_tokens": 160,
-        "timeout_s": 120,
-        "retries": 0,
-    }
-    return LLMEndpointSettings(**{**fields, **changes})
+def app_with(settings: Settings, embedder: Embedder, local: ChatClient, cloud: ChatClient | None = None) -> App:
+    """The assistant over ``settings``' index, answering with the given clients (the composition root's seams)."""
+    return build_app(settings, start_local_server=False, embedder=embedder, local=local, cloud=cloud)
 
 
 @pytest.fixture
-def assistant(make_settings: SettingsFactory, embedder, corpus: Path, llama_server: dict[str, Any]):  # type: ignore[no-untyped-def]
+def home(make_settings: SettingsFactory, embedder: Embedder, corpus: Path) -> Settings:
     settings = make_settings(retrieval={"translate_query": False})
     ingest(settings, embedder, corpus)
-    index = Index(settings)
-    client = ChatClient(endpoint(llama_server))
-    yield Assistant(settings, index, embedder, client)
-    client.close()
-    index.close()
+    return settings
 
 
-def test_answer_is_cited_verified_then_shown_and_logged(assistant: Assistant) -> None:
-    pieces: list[str] = []
-    stages: list[str] = []
-    answer = assistant.ask(
-        "¿Cuál es la dieta diaria para un viaje internacional?",
-        User("ana", frozenset()),
-        on_token=pieces.append,
-        on_status=stages.append,
-    )
-    # Nothing unverified reaches the user: the text arrives once, after the check.
-    assert pieces == [answer.text] and stages == ["searching", "reading", "checking"]
-    assert answer.language == "es" and answer.route == "local" and answer.model == "qwen2.5-0.5b"
-    assert answer.protocol == "extract_v1" and answer.reason
-    if answer.refused:
-        # The 0.5B sometimes names the right row and copies another sentence; the guard must catch that
-        # rather than show it (the 1.5B of the default profile answers it, docs/calibration.md).
-        assert answer.text == "Los documentos no contienen esa información." and not answer.citations
-        assert answer.verdict in ("unsupported", "refusal") and answer.generated_text.lstrip().startswith("{")
-    else:
-        assert "75" in answer.text and answer.text.endswith("]")
-        assert answer.citations and all(c.source_uri.endswith("politica_viajes.md") for c in answer.citations)
-        assert any("75" in c.quote for c in answer.citations)  # the quote is the evidence sentence itself
-    assert answer.tokens["prompt"] > 0 and answer.tokens["completion"] > 0
-    row = assistant.query_log.recent(1)[0]
-    assert row["question_id"] == answer.question_id and row["user"] == "ana" and row["error"] is None
+@pytest.fixture
+def assistant(home: Settings, embedder: Embedder, llama_server: dict[str, Any]) -> Iterator[Assistant]:
+    app = app_with(home, embedder, ChatClient(endpoint(llama_server)))
+    yield app.assistant
+    app.close()
 
 
 def test_unanswerable_question_is_refused_by_fuente(assistant: Assistant) -> None:
@@ -86,32 +60,37 @@ def test_restricted_facts_never_reach_an_outsider(assistant: Assistant) -> None:
     assert any("/rrhh/" in c.source_uri for c in [*insider.citations, *insider.closest_sources])
 
 
-def test_server_down_is_one_clear_sentence(assistant: Assistant) -> None:
-    down = ChatClient(
-        endpoint({"base_url": f"http://127.0.0.1:{free_port()}/v1", "model": "x", "context_tokens": 2048})
-    )
-    with pytest.raises(LLMUnavailable, match=r"cannot be reached; start it with `fuente serve-llm`\.$"):
-        down.complete([{"role": "user", "content": "hola"}])
-    assistant.local = down
-    with pytest.raises(LLMUnavailable):
-        assistant.ask("¿Cuál es la dieta diaria para un viaje internacional?", User(None, frozenset()))
-    assert assistant.query_log.recent(1)[0]["error"].startswith("The local model server")
+def test_a_server_that_is_down_fails_the_question_and_the_log_says_so(home: Settings, embedder: Embedder) -> None:
+    down = ChatClient(endpoint({"kind": "llamacpp", "base_url": f"http://127.0.0.1:{free_port()}/v1", "model": "x",
+                                "context_tokens": 2048}))  # fmt: skip
+    app = app_with(home, embedder, down)
+    try:
+        with pytest.raises(LLMUnavailable, match=r"cannot be reached; start it with `fuente serve-llm`\.$"):
+            app.assistant.ask("¿Cuál es la dieta diaria para un viaje internacional?", User(None, frozenset()))
+        assert app.assistant.query_log.recent(1)[0]["error"].startswith("The local model server")
+    finally:
+        app.close()
 
 
-def test_evidence_is_trimmed_to_fit_the_context(assistant: Assistant, llama_server: dict[str, Any]) -> None:
+def test_evidence_is_trimmed_to_fit_the_context(
+    assistant: Assistant, home: Settings, embedder: Embedder, llama_server: dict[str, Any]
+) -> None:
     """A request never exceeds the context window: the least relevant evidence items are dropped instead."""
     from rag import protocol
 
     roomy = assistant.ask("¿Cuántos días de teletrabajo se permiten por semana?", User(None, frozenset()))
-    tight = ChatClient(endpoint(llama_server, context_tokens=roomy.tokens["prompt"] + protocol.ANSWER_MAX_TOKENS - 40))
-    assistant.local = tight
-    answer = assistant.ask("¿Cuántos días de teletrabajo se permiten por semana?", User(None, frozenset()))
+    window = roomy.tokens["prompt"] + protocol.ANSWER_MAX_TOKENS - 40
+    tight = app_with(home, embedder, ChatClient(endpoint(llama_server, context_tokens=window)))
+    try:
+        answer = tight.assistant.ask("¿Cuántos días de teletrabajo se permiten por semana?", User(None, frozenset()))
+        # A question that cannot fit even with one evidence item is refused with a sentence, not sent.
+        with pytest.raises(GenerationError, match="too long for the local model's context"):
+            tight.assistant.ask("¿" + "palabra " * 1500 + "?", User(None, frozenset()))
+    finally:
+        tight.close()
     # Counted by the server's own tokenizer before sending: within the window, and smaller than before.
-    assert 0 < answer.tokens["prompt"] <= tight.endpoint.context_tokens - protocol.ANSWER_MAX_TOKENS
+    assert 0 < answer.tokens["prompt"] <= window - protocol.ANSWER_MAX_TOKENS
     assert answer.tokens["prompt"] < roomy.tokens["prompt"]
-    # A question that cannot fit even with one evidence item is refused with a sentence, not sent.
-    with pytest.raises(GenerationError, match="too long for the local model's context"):
-        assistant.ask("¿" + "palabra " * 1500 + "?", User(None, frozenset()))
 
 
 def test_cloud_route_only_for_chunks_under_the_ceiling_and_logged(
@@ -128,10 +107,10 @@ def test_cloud_route_only_for_chunks_under_the_ceiling_and_logged(
         policy={"cloud_enabled": True, "route": "cloud", "sensitivity_ceiling": "internal"},
     )
     ingest(settings, embedder, corpus)
-    index = Index(settings)
     local, cloud = ChatClient(endpoint(llama_server)), ChatClient(endpoint(llama_server, name="cloud"))
+    app = app_with(settings, embedder, local, cloud)
     try:
-        assistant = Assistant(settings, index, embedder, local, cloud)
+        assistant = app.assistant
         public = assistant.ask(
             "What is the response time for a P1 incident in the customer SLA?", User(None, frozenset())
         )
@@ -152,9 +131,7 @@ def test_cloud_route_only_for_chunks_under_the_ceiling_and_logged(
         earlier = "La respuesta anterior mencionó el plan de bonus del comité"
         after_public = assistant.ask(follow_up, User(None, frozenset()), [Turn(public.question, earlier, False)])
     finally:
-        local.close()
-        cloud.close()
-        index.close()
+        app.close()
     assert public.route == "cloud" and not public.sensitive
     assert hr.route == "local" and "ceiling" in hr.route_reason and hr.sensitive
     assert after_hr.route == "local" and after_hr.sensitive and "conversation" in after_hr.route_reason
@@ -179,7 +156,7 @@ def test_cross_language_question_finds_the_other_language_document(
     make_settings: SettingsFactory, embedder, tmp_path: Path, llama_server: dict[str, Any]
 ) -> None:  # type: ignore[no-untyped-def]
     """The packaged MiniLM is English-only: the model's translation of the question bridges the languages."""
-    from tests.conftest import SAMPLE_CORPUS
+    from tests.helpers import SAMPLE_CORPUS
 
     corpus = tmp_path / "few"
     (corpus / "internal").mkdir(parents=True)
@@ -187,10 +164,9 @@ def test_cross_language_question_finds_the_other_language_document(
         (corpus / "internal" / name).write_bytes((SAMPLE_CORPUS / "internal" / name).read_bytes())
     settings = make_settings(retrieval={"translate_query": True, "k": 4})
     ingest(settings, embedder, corpus)
-    index = Index(settings)
-    client = ChatClient(endpoint(llama_server))
+    app = app_with(settings, embedder, ChatClient(endpoint(llama_server)))
     try:
-        assistant = Assistant(settings, index, embedder, client)
+        assistant = app.assistant
         for question, language, wanted in [
             ("¿Cuántos días a la semana se puede teletrabajar?", "es", "remote_work_policy.txt"),
             ("What is the daily allowance for an international business trip?", "en", "politica_viajes.md"),
@@ -200,5 +176,4 @@ def test_cross_language_question_finds_the_other_language_document(
             hits = assistant.retriever.retrieve(question, frozenset(), extra_queries=(translation,)).chunks
             assert any(h.chunk.source_uri.endswith(wanted) for h in hits), (translation, [h.chunk.title for h in hits])
     finally:
-        client.close()
-        index.close()
+        app.close()

@@ -19,8 +19,8 @@ import pytest
 from rag import api_keys
 from rag.settings import Settings, load_settings
 from rag.users import add_user
-from tests.conftest import SAMPLE_CORPUS, TEST_MODELS, free_port, running
-from tests.test_ingest_pipeline import ingest
+from tests.helpers import SAMPLE_CORPUS, TEST_MODELS, free_port, ingest
+from tests.servers import running
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 MODEL = "fuente"

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from rag import api_keys
 from rag.assistant import Citation
 from rag.users import add_user
-from tests.conftest import SettingsFactory
+from tests.helpers import SettingsFactory
 from ui import api_format as fmt
 from ui.api_service import ApiError
 

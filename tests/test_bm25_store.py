@@ -15,11 +15,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from rag.index.base import NewDocument
 from rag.index.bm25_store import MAX_SEGMENTS_PER_SET, POINTER, BM25Store, Segment
-from rag.records import Records
+from rag.index.records import Records
 from rag.text import keyword_tokens
 from rag.types import AccessLabel, Chunk, Sensitivity
-from tests.conftest import require_shared
+from tests.helpers import require_shared
 
 
 @pytest.fixture(scope="module")
@@ -53,16 +54,11 @@ def chunks_of(doc: int, texts: list[str], groups: frozenset[str]) -> list[Chunk]
 
 
 def put(records: Records, doc: int, texts: list[str], groups: frozenset[str]) -> None:
-    with records.transaction() as conn:
-        Records.delete_document(conn, f"d{doc}")
-        Records.insert_document(conn, chunks_of(doc, texts, groups), fmt="md")
-        Records.bump_generation(conn)
+    records.add_documents([NewDocument(chunks_of(doc, texts, groups), "md", [])])
 
 
 def delete(records: Records, doc: int) -> None:
-    with records.transaction() as conn:
-        Records.delete_document(conn, f"d{doc}")
-        Records.bump_generation(conn)
+    records.drop_documents([f"d{doc}"], forget_files=False)
 
 
 GROUPS = (frozenset({"everyone"}), frozenset({"rrhh"}), frozenset({"direccion", "finanzas"}))

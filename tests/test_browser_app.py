@@ -22,8 +22,8 @@ import pytest
 
 from rag.settings import REPO_ROOT, load_settings
 from rag.users import add_user
-from tests.conftest import SAMPLE_CORPUS, TEST_MODELS, free_port, running
-from tests.test_ingest_pipeline import ingest
+from tests.helpers import SAMPLE_CORPUS, TEST_MODELS, free_port, ingest
+from tests.servers import running
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -86,7 +86,7 @@ def app_url(tmp_path_factory: pytest.TempPathFactory, embedder: Any, llama_serve
     add_user(settings, "ana", password=PASSWORD, groups=frozenset({"rrhh"}), roles=frozenset({"admin"}))
     add_user(settings, "pablo", password=PASSWORD, groups=frozenset(), roles=frozenset({"user"}))
     port = free_port()
-    from ui.app_cli import streamlit_command
+    from ui.cli.serve import streamlit_command
 
     url = f"http://127.0.0.1:{port}"
     cmd = streamlit_command(port, "127.0.0.1")

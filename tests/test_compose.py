@@ -26,11 +26,12 @@ import pytest
 import yaml
 
 from rag.settings import REPO_ROOT, Settings, load_settings
+from tests.helpers import free_port
+from tests.servers import VLLM_PYTHON
 
 COMPOSE_FILE = REPO_ROOT / "docker-compose.yml"
 ENV_EXAMPLE = REPO_ROOT / ".env.example"
 CHROMA_AUTH_TEMPLATE = REPO_ROOT / "docker" / "chroma-auth.conf.template"
-VLLM_PYTHON = REPO_ROOT / ".venv-vllm" / "bin" / "python"
 # Variables Compose itself reads from .env rather than the file interpolating them.
 COMPOSE_OWN = {"COMPOSE_PROFILES"}
 
@@ -347,14 +348,6 @@ def test_vllm_parses_the_compose_command_lines() -> None:
 # -- the Chroma token proxy, for real ------------------------------------------------------------------
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @contextmanager
 def chroma_auth_proxy(folder: Path, upstream: str, token: str) -> Iterator[int]:
     """Debian's nginx with docker/chroma-auth.conf.template rendered as the nginx image renders it
@@ -417,7 +410,7 @@ def test_the_chroma_token_proxy_lets_only_the_token_through(
 
     from rag.errors import StoreError
     from rag.index import Index
-    from tests.test_chroma_server import chroma_server
+    from tests.servers import chroma_server
 
     token = env_example()["CHROMA_TOKEN"]
     with (

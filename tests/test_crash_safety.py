@@ -20,7 +20,7 @@ import pytest
 
 from rag.index import Index
 from rag.settings import REPO_ROOT, load_settings
-from tests.conftest import TEST_MODELS
+from tests.helpers import TEST_MODELS
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -83,13 +83,13 @@ def state(home: Path) -> dict[str, object]:
     settings = load_settings("test", environ={"FUENTE_HOME": str(home), "FUENTE__PATHS__MODELS": str(TEST_MODELS)})
     index = Index(settings)
     try:
-        chroma = index.chroma.ids_by_access()
+        chroma = index.vectors.ids_by_access()
         records = index.records.chunk_ids_by_access()
         files = {row[0]: row[1] for row in index.records.conn.execute("SELECT path, status FROM files")}
         return {
             "chroma": {k: v for k, v in chroma.items() if v},
-            "chroma_count": index.chroma.count(),
-            "bm25": index.bm25.chunk_ids(),
+            "chroma_count": index.vectors.count(),
+            "bm25": index.keywords.chunk_ids(),
             "records": records,
             "files": files,
         }

@@ -15,20 +15,10 @@ from typer.testing import CliRunner
 from rag.doctor import CHECKS, Status, check_disk, check_users, run_checks
 from rag.embedders import SentenceTransformerEmbedder
 from rag.index import Index
-from rag.settings import Settings, deep_merge, load_settings
-from tests.conftest import SAMPLE_CORPUS, TEST_MODELS, free_port
-from tests.test_ingest_pipeline import ingest
+from rag.settings import Settings, load_settings
+from tests.helpers import SAMPLE_CORPUS, TEST_MODELS, free_port, ingest, one_sentence, settings_for
 
 USERS = {"users": {"ana": {"groups": ["rrhh"]}, "luis": {"groups": []}}}
-
-
-def one_sentence(message: str) -> bool:
-    return message.endswith(".") and ". " not in message.rstrip(".")
-
-
-def settings_for(home: Path, **overrides: Any) -> Settings:
-    environ = {"FUENTE_HOME": str(home), "FUENTE__PATHS__MODELS": str(TEST_MODELS)}
-    return load_settings("test", environ=environ, overrides=deep_merge({}, overrides))
 
 
 @pytest.fixture(scope="module")
@@ -152,9 +142,9 @@ def test_vectors_missing_from_the_index_fail_the_index_line(home: Path, tmp_path
     settings = settings_for(damaged)
     index = Index(settings)
     try:
-        key = index.chroma.access_keys()[0]
+        key = index.vectors.access_keys()[0]
         victims = sorted(index.records.chunk_ids_by_access()[key])[:2]
-        index.chroma.delete(key, victims)  # as if a write to Chroma had been lost
+        index.vectors.delete(key, victims)  # as if a write to Chroma had been lost
         recorded = index.records.chunk_count()
     finally:
         index.close()
@@ -164,7 +154,7 @@ def test_vectors_missing_from_the_index_fail_the_index_line(home: Path, tmp_path
     assert "run `fuente ingest`" in result.detail and one_sentence(result.detail), result.detail
 
     # While an ingestion holds the writer lock the counts may differ for a moment: a warning, not a failure.
-    from ingest.lock import writer_lock
+    from rag.index.lock import writer_lock
 
     with writer_lock(settings.paths.lock_file):
         (result,) = run_checks(settings, only=["index"])
@@ -176,20 +166,16 @@ def test_vectors_missing_from_the_index_fail_the_index_line(home: Path, tmp_path
 @pytest.mark.integration
 def test_an_access_set_whose_documents_were_all_deleted_is_fine(home: Path, tmp_path: Path) -> None:
     """Deleting every document of an access set leaves its collection empty behind; that is no mismatch."""
-    from rag.records import Records
-
     copy = tmp_path / "home"
     shutil.copytree(home, copy)
     settings = settings_for(copy)
     index = Index(settings)
     try:
-        key = index.chroma.access_keys()[-1]
+        key = index.vectors.access_keys()[-1]
         doomed = {c.doc_id for c in index.records.get_chunks(sorted(index.records.chunk_ids_by_access()[key])).values()}
         for doc_id in doomed:  # what ingestion does when those files disappear
-            index.chroma.delete(key, index.records.chunk_ids_of(doc_id))
-            with index.records.transaction() as conn:
-                Records.delete_document(conn, doc_id)
-        assert key in index.chroma.access_keys()  # the collection is still there, empty
+            index.delete_document(doc_id)
+        assert key in index.vectors.access_keys()  # the collection is still there, empty
     finally:
         index.close()
     (result,) = run_checks(settings, only=["index"])
@@ -249,7 +235,7 @@ def test_doctor_reads_a_chroma_server_with_the_compose_settings(
 ) -> None:
     """The compose chain for real: the app's settings, the token proxy (nginx with the compose template),
     a `chroma run` behind it; ingestion through it, doctor on it, lost vectors, the server stopped."""
-    from tests.test_chroma_server import chroma_server
+    from tests.servers import chroma_server
     from tests.test_compose import chroma_auth_proxy, env_example
 
     folder = tmp_path / "docs"
@@ -273,8 +259,8 @@ def test_doctor_reads_a_chroma_server_with_the_compose_settings(
         # A Chroma server that has lost vectors (restored from an older snapshot than the records).
         store = Index(settings)
         try:
-            key = store.chroma.access_keys()[0]
-            store.chroma.delete(key, sorted(store.records.chunk_ids_by_access()[key])[:1])
+            key = store.vectors.access_keys()[0]
+            store.vectors.delete(key, sorted(store.records.chunk_ids_by_access()[key])[:1])
         finally:
             store.close()
         (index,) = run_checks(settings, only=["index"])
@@ -307,8 +293,9 @@ def test_doctor_against_vllm_started_as_compose_starts_it(tmp_path: Path, monkey
     import httpx
 
     from rag.llm import ChatClient
+    from tests.servers import VLLM_MODEL, VLLM_PYTHON
+    from tests.servers import stop_group as _stop
     from tests.test_compose import env_example, flag, resolved_compose
-    from tests.test_vllm import VLLM_MODEL, VLLM_PYTHON, _stop
     from ui.cli import app
 
     if not VLLM_PYTHON.exists() or not (VLLM_MODEL / "config.json").exists():

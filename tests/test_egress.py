@@ -6,11 +6,11 @@ import sqlite3
 from pathlib import Path
 
 from rag.egress import EgressLog, safe_endpoint
+from rag.index.records import Records
 from rag.pii import Redactor, total_counts
 from rag.policy import prepare_for_cloud
-from rag.records import Records
 from rag.types import AccessLabel, Chunk, Sensitivity
-from tests.conftest import SettingsFactory
+from tests.helpers import SettingsFactory
 
 
 def chunk(chunk_id: str, text: str) -> Chunk:

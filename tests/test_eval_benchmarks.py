@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from eval.bench_detectors import annotator_agreement, correlation
-from eval.benchmarks_page import render
 from eval.datasets import RAGCheckerPair, load_dataset
-from tests.conftest import require_shared
+from eval.published.detectors import annotator_agreement, correlation
+from eval.published.markdown import render
+from tests.helpers import require_shared
 
 
 def test_correlation_and_annotator_agreement() -> None:
@@ -72,7 +72,7 @@ def test_page_shows_measured_numbers(tmp_path: Path) -> None:
 def test_retrieval_benchmark_runs_through_the_real_index(tmp_path: Path, embedder: Any) -> None:
     """A slice of XQuAD-es through the real ingestion and retriever; the offline fusion agrees with it."""
     require_shared("qa")
-    from eval.bench_retrieval import (
+    from eval.published.retrieval import (
         benchmark_settings,
         build_paragraph_index,
         fuse,

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from eval.datasets import load_jsonl
 from eval.store import RunStore
-from tests.conftest import SAMPLE_CORPUS, TEST_MODELS
+from tests.helpers import SAMPLE_CORPUS, TEST_MODELS
 from ui.cli import app
 
 cli = CliRunner()
@@ -91,7 +91,7 @@ def test_generate_drafts_questions_from_the_ingested_corpus(
     llama_server: dict[str, Any],  # type: ignore[no-untyped-def]
 ) -> None:
     from rag.settings import load_settings
-    from tests.test_ingest_pipeline import ingest
+    from tests.helpers import ingest
 
     corpus = tmp_path / "corpus"
     for rel in ("internal/_access.yaml", "internal/politica_viajes.md", "rrhh/_access.yaml",

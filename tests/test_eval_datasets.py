@@ -22,7 +22,7 @@ from eval.datasets import (
     squad_paragraphs,
     write_jsonl,
 )
-from tests.conftest import require_shared
+from tests.helpers import require_shared
 
 
 def test_sample_questions_load_with_every_kind_of_case() -> None:

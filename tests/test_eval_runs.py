@@ -21,7 +21,8 @@ from typer.testing import CliRunner
 from eval.compare import FAMILIES
 from eval.store import RunStore
 from rag.settings import REPO_ROOT
-from tests.conftest import SAMPLE_CORPUS, TEST_MODELS, llama_cpp_server
+from tests.helpers import SAMPLE_CORPUS, TEST_MODELS
+from tests.servers import llama_cpp_server
 from ui.cli import app
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]

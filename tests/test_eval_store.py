@@ -18,6 +18,7 @@ from eval.store import RunNotFound, RunStore
 from rag.assistant import Answer, Citation
 from rag.settings import load_settings
 from rag.types import SentenceCheck, SentenceKind
+from tests.helpers import ScriptedJudge
 
 
 def row(qid: str, *, answerable: bool = True, **metrics: float) -> dict[str, Any]:
@@ -184,7 +185,16 @@ def test_reports_show_every_family_and_are_self_contained(tmp_path: Path) -> Non
     c = compare_rows(a_info, rows_a, b_info, rows_b)
     assert c.families == list(FAMILIES)
     md = markdown(c)
-    for title in ("Outcomes", "Retrieval", "Answers", "Claim-level", "Hallucination", "Refusal", "Citations", "Operations"):
+    for title in (
+        "Outcomes",
+        "Retrieval",
+        "Answers",
+        "Claim-level",
+        "Hallucination",
+        "Refusal",
+        "Citations",
+        "Operations",
+    ):
         assert f"## {title}" in md
     assert "Abstention recall" in md and "Latency p95" in md and "Time to first token p50" in md
     page = html_report(c)
@@ -192,29 +202,6 @@ def test_reports_show_every_family_and_are_self_contained(tmp_path: Path) -> Non
     assert not re.search(r"""(src|href)=["']?https?:""", page)
     for family in FAMILIES:
         assert f"<section id='{family}'>" in page
-
-
-class ScriptedJudge:
-    """A deterministic judge for the pass logic: each pass returns the next scripted score."""
-
-    def __init__(self, shares: list[float]) -> None:
-        self.shares = shares
-        self.calls = 0
-        self._claims_cache: dict[str, Any] = {"x": 1}
-
-    def supported_share(self, answer: str, context: str, language: str = "en") -> float:
-        self.calls += 1
-        return self.shares[(self.calls - 1) % len(self.shares)]
-
-    def claim_scores(
-        self, answer: str, reference: str, context: str | None = None, language: str = "en"
-    ) -> dict[str, Any]:
-        return {
-            "precision": 1.0,
-            "recall": math.nan,
-            "f1": math.nan,
-            "claims": [{"claim": "75 €", "in_reference": True}],
-        }
 
 
 def test_judge_passes_keep_mean_spread_and_nan_apart() -> None:

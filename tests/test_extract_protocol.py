@@ -1,7 +1,7 @@
 """The extract protocol's logic: evidence selection, reading the model's reply, and the grounding check.
 
 Unit tests with a deterministic bag-of-words embedder; the whole path against a real llama.cpp
-server is in tests/test_answers.py.
+server is in tests/contracts/chat_backend.py and tests/test_answers.py.
 """
 
 from __future__ import annotations

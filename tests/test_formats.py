@@ -16,22 +16,15 @@ import openpyxl
 import pytest
 from pptx import Presentation
 
+from ingest.errors import FileRejected, ParseFailure, SkipFile
 from ingest.parsing import ParseOptions, parse_file
 from ingest.parsing.convert import convert, soffice_path
 from ingest.parsing.safety import OLE2_MAGIC
-from rag.errors import FileRejected, ParseFailure, SkipFile
-from rag.types import BlockKind, ParsedFile
+from rag.types import BlockKind
+from tests.helpers import assert_one_sentence, text_of
 
 OPTIONS = ParseOptions(ocr=False)
 DIETA = "La dieta diaria para un viaje internacional es de 85 euros por persona."
-
-
-def text_of(parsed: ParsedFile) -> str:
-    return "\n".join(b.text for b in parsed.blocks)
-
-
-def one_sentence(reason: str) -> None:
-    assert reason[:1].isupper() and reason.endswith(".") and "\n" not in reason, reason
 
 
 def make_docx(path: Path) -> Path:
@@ -145,7 +138,7 @@ def test_a_conversion_that_overruns_its_limit_fails_with_a_sentence(legacy: dict
     with pytest.raises(ParseFailure) as info:
         parse_file(legacy["ppt"], ParseOptions(ocr=False, convert_timeout_s=0.01))
     assert "longer than 0.01 s" in info.value.reason
-    one_sentence(info.value.reason)
+    assert_one_sentence(info.value.reason)
 
 
 def test_garbage_in_an_ole2_container_fails_rather_than_being_skipped_as_unsupported(tmp_path: Path) -> None:
@@ -156,7 +149,7 @@ def test_garbage_in_an_ole2_container_fails_rather_than_being_skipped_as_unsuppo
     with pytest.raises(FileRejected) as info:
         parse_file(path, OPTIONS)
     assert "not supported" not in info.value.reason
-    one_sentence(info.value.reason)
+    assert_one_sentence(info.value.reason)
 
 
 # -- EPUB ------------------------------------------------------------------------------------------
@@ -291,7 +284,7 @@ def test_xml_entities_are_refused(tmp_path: Path, doctype: str) -> None:
     with pytest.raises(ParseFailure) as info:
         parse_file(path, OPTIONS)
     assert "entit" in info.value.reason
-    one_sentence(info.value.reason)
+    assert_one_sentence(info.value.reason)
 
 
 def test_json_and_jsonl_records_keep_their_text_fields(tmp_path: Path) -> None:

@@ -10,42 +10,12 @@ from pathlib import Path
 import pytest
 
 from ingest.pipeline import Ingestor
+from rag.app import build_writer
 from rag.embedders import SentenceTransformerEmbedder
 from rag.index import Index
-from tests.conftest import SettingsFactory
+from tests.helpers import SettingsFactory, chunks_of, index_state, ingest
 
 pytestmark = pytest.mark.integration
-
-
-def ingest(settings, embedder: SentenceTransformerEmbedder, *roots: Path, **kwargs):  # type: ignore[no-untyped-def]
-    index = Index(settings)
-    try:
-        return Ingestor(settings, index, lambda: embedder).run(list(roots), **kwargs)
-    finally:
-        index.close()
-
-
-def index_state(settings) -> dict[str, set[str]]:  # type: ignore[no-untyped-def]
-    """Chunk ids as Chroma, BM25 and the records each see them."""
-    index = Index(settings)
-    try:
-        chroma = set().union(*index.chroma.ids_by_access().values()) if index.chroma.access_keys() else set()
-        return {
-            "chroma": chroma,
-            "bm25": index.bm25.chunk_ids(),
-            "records": set().union(*index.records.chunk_ids_by_access().values()) or set(),
-        }
-    finally:
-        index.close()
-
-
-def chunks_of(settings, path: Path) -> set[str]:  # type: ignore[no-untyped-def]
-    index = Index(settings)
-    try:
-        row = index.records.conn.execute("SELECT doc_id FROM files WHERE path=?", (str(path),)).fetchone()
-        return set(index.records.chunk_ids_of(row[0])) if row and row[0] else set()
-    finally:
-        index.close()
 
 
 def test_sample_corpus_is_indexed_consistently(make_settings: SettingsFactory, embedder, corpus: Path) -> None:
@@ -64,20 +34,20 @@ def test_access_labels_reach_every_chunk(make_settings: SettingsFactory, embedde
     ingest(settings, embedder, corpus)
     index = Index(settings)
     try:
-        assert set(index.chroma.access_keys()) == {"everyone", "rrhh", "direccion+finanzas"}
+        assert set(index.vectors.access_keys()) == {"everyone", "rrhh", "direccion+finanzas"}
         rrhh = index.records.get_chunks(sorted(index.records.chunk_ids_by_access()["rrhh"]))
         assert rrhh and all("/rrhh/" in c.source_uri for c in rrhh.values())
         assert {c.access.sensitivity.value for c in rrhh.values()} == {"confidential"}
-        coll = index.chroma._collection("rrhh", create=False)
+        coll = index.vectors._collection("rrhh", create=False)
         got = coll.get(where={"g_rrhh": True}, include=["metadatas"])
         assert len(got["ids"]) == len(rrhh)
         assert all(m["groups"] == "|rrhh|" for m in got["metadatas"])
         # The rrhh documents are Spanish; language is detected per chunk (tables may be undetermined).
         assert [m["language"] for m in got["metadatas"]].count("es") > len(got["ids"]) / 2
         # BM25 keeps the same access sets: a keyword search limited to `everyone` finds no rrhh chunk.
-        hits = index.bm25.search("bandas salariales nómina", ["everyone"], k=20)
+        hits = index.keywords.search("bandas salariales nómina", ["everyone"], k=20)
         assert not set(cid for cid, _ in hits) & set(rrhh)
-        assert set(cid for cid, _ in index.bm25.search("bandas salariales", ["rrhh"], k=5)) <= set(rrhh)
+        assert set(cid for cid, _ in index.keywords.search("bandas salariales", ["rrhh"], k=5)) <= set(rrhh)
     finally:
         index.close()
 
@@ -93,12 +63,12 @@ def test_second_run_embeds_and_writes_nothing(make_settings: SettingsFactory, em
     def failing_embedder() -> SentenceTransformerEmbedder:
         raise AssertionError("an unchanged corpus must not even load the embedding model")
 
-    index = Index(settings)
+    writer = build_writer(settings, embedder=failing_embedder)
     try:
-        summary = Ingestor(settings, index, failing_embedder).run([corpus])
-        assert index.records.generation() == generation
+        summary = Ingestor(writer).run([corpus])
+        assert writer.index.records.generation() == generation
     finally:
-        index.close()
+        writer.close()
     assert summary.counts["chunks_embedded"] == 0
     assert summary.counts["added"] == summary.counts["updated"] == summary.counts["deleted"] == 0
     assert summary.counts["unchanged"] > 0
@@ -139,7 +109,7 @@ def test_rename_and_move_are_not_reembedded(make_settings: SettingsFactory, embe
     index = Index(settings)
     try:
         assert {c.source_uri for c in index.records.get_chunks(sorted(ids)).values()} == {str(new)}
-        metas = index.chroma._collection("everyone", create=False).get(ids=sorted(ids), include=["metadatas"])
+        metas = index.vectors._collection("everyone", create=False).get(ids=sorted(ids), include=["metadatas"])
         assert {m["source_uri"] for m in metas["metadatas"]} == {str(new)}
     finally:
         index.close()

@@ -11,7 +11,7 @@ import pytest
 
 from rag.errors import LLMUnavailable
 from rag.llm_server import ensure_local_server
-from tests.conftest import SettingsFactory
+from tests.helpers import SettingsFactory
 
 
 def test_a_server_that_listens_but_is_busy_is_waited_for_not_doubled(

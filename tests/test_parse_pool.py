@@ -11,13 +11,11 @@ from pathlib import Path
 
 import pytest
 
+from ingest.errors import ParseFailure
 from ingest.parse_pool import ParsePool
 from ingest.parsing import ParseOptions
-from ingest.pipeline import Ingestor
-from rag.errors import ParseFailure
-from rag.index import Index
 from rag.types import ParsedFile
-from tests.conftest import SettingsFactory
+from tests.helpers import SettingsFactory, ingest
 
 CRASH = (".crash", "tests.crashing_parser:parse")
 
@@ -67,11 +65,7 @@ def test_the_job_goes_on_and_the_next_run_blames_no_innocent_file(
     settings = make_settings(ingest={"workers": 2, "parse_timeout_s": 3, "parsers": dict([CRASH])})
 
     def run():  # type: ignore[no-untyped-def]
-        index = Index(settings)
-        try:
-            return Ingestor(settings, index, lambda: embedder).run([tmp_path / "docs"])
-        finally:
-            index.close()
+        return ingest(settings, embedder, tmp_path / "docs")
 
     first = run()
     status = {Path(f.path).name: f for f in first.files}
@@ -96,7 +90,7 @@ def test_workers_that_cannot_start_stop_the_job_instead_of_failing_every_file(
     # broken installation. That is the job's problem, not the files'.
     import importlib
 
-    from rag.errors import IngestError
+    from ingest.errors import IngestError
 
     (tmp_path / "vanishing_parser.py").write_text(
         "from ingest.parsing import parse_file\n\ndef parse(path, options):\n    return parse_file(path, options)\n"

@@ -15,9 +15,10 @@ from pathlib import Path
 
 import pytest
 
+from ingest.errors import FileRejected, ParseFailure, SkipFile
 from ingest.parsing import ParseOptions, parse_file
-from rag.errors import FileRejected, ParseFailure, SkipFile
 from rag.types import BlockKind, ParsedFile
+from tests.helpers import assert_one_sentence
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("FUENTE_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))
@@ -276,12 +277,6 @@ def assert_reocred(parsed: ParsedFile) -> None:
 def assert_ocr(parsed: ParsedFile, pages: tuple[int, ...]) -> None:
     assert parsed.ocr_pages == pages
     assert [b.page for b in parsed.blocks] == list(pages)
-
-
-def assert_one_sentence(reason: str) -> None:
-    """A reason is one sentence: a capital first, a full stop last, no second sentence."""
-    assert reason[:1].isupper() and reason.endswith("."), reason
-    assert "\n" not in reason and not re.search(r"[.!?] [A-Z]", reason), reason
 
 
 def _on_disk() -> list[str]:

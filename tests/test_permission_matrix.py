@@ -23,13 +23,13 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from ingest.pipeline import Ingestor
 from rag.assistant import Assistant, User
 from rag.index import Index
 from rag.llm import ChatClient, Completion, Message
 from rag.search import search
 from rag.settings import Settings
 from rag.users import add_user
+from tests.helpers import ingest
 from ui import corpus
 
 pytestmark = pytest.mark.integration
@@ -134,7 +134,7 @@ class EchoClient(ChatClient):
 @pytest.fixture(scope="module")
 def matrix(tmp_path_factory: pytest.TempPathFactory, embedder: Any) -> Iterator[tuple[Settings, Path]]:
     from rag.settings import load_settings
-    from tests.conftest import TEST_MODELS
+    from tests.helpers import TEST_MODELS
 
     base = tmp_path_factory.mktemp("matrix")
     environ = {"FUENTE_HOME": str(base / "home"), "FUENTE__PATHS__MODELS": str(TEST_MODELS)}
@@ -158,11 +158,7 @@ def matrix(tmp_path_factory: pytest.TempPathFactory, embedder: Any) -> Iterator[
         (docs / "general" / f"{topic}.md").write_text(
             f"# Aviso sobre {phrase}\n\nEl aviso público sobre {phrase} vale para toda la plantilla.\n"
         )
-    index = Index(settings)
-    try:
-        Ingestor(settings, index, lambda: embedder).run([docs])
-    finally:
-        index.close()
+    ingest(settings, embedder, docs)
     for name, groups in USERS.items():
         add_user(settings, name, password=None, groups=frozenset(groups))
     yield settings, docs

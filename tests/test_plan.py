@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ingest.plan import Plan, ScannedFile, document_id, make_plan
-from rag.records import FileRecord
+from rag.index.base import FileRecord
 
 ROOT = "/data/docs"
 EVERYONE = "everyone"

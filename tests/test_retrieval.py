@@ -18,8 +18,7 @@ from rag.retrieval import (
     visible_access_keys,
 )
 from rag.settings import REPO_ROOT, RetrievalSettings
-from tests.conftest import SettingsFactory
-from tests.test_ingest_pipeline import ingest
+from tests.helpers import SettingsFactory, ingest
 
 
 def test_visible_access_keys() -> None:

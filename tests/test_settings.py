@@ -219,7 +219,7 @@ def test_importing_the_app_does_not_load_settings(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("FUENTE")}
     env |= {"FUENTE_CONFIG_DIR": str(tmp_path / "does-not-exist"), "FUENTE_PROFILE": "nope"}
     code = (
-        "import rag.settings, rag.models, rag.embedders, rag.index, ingest.access, ingest.chunking, "
+        "import rag.settings, rag.provisioning, rag.embedders, rag.index, ingest.access, ingest.chunking, "
         "ingest.scan, ingest.plan, ingest.pipeline, ui.cli\n"
         "from rag.errors import ConfigError\n"
         "try:\n"

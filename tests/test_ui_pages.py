@@ -19,7 +19,7 @@ from streamlit.testing.v1 import AppTest
 
 from rag.settings import REPO_ROOT, Settings, load_settings
 from rag.users import UserRecord, add_user, list_users
-from tests.conftest import TEST_MODELS, SettingsFactory, free_port
+from tests.helpers import TEST_MODELS, SettingsFactory, free_port
 from ui.context import USER_KEY
 from ui.render import escape
 from ui.runtime import Runtime
@@ -124,7 +124,7 @@ def test_chat_refuses_when_nothing_may_be_searched(settings: Settings) -> None:
     at.text_input[0].input("no sources at all")
     next(b for b in at.button if b.label == "Enviar valoración").click().run()
     from rag.querylog import QueryLog
-    from rag.records import connect
+    from rag.sqlite import connect
 
     conn = connect(settings.paths.records_db)
     try:
@@ -160,7 +160,7 @@ def test_ingestion_page_ingests_a_folder_and_deletes_a_document(
     assert not any("nominas" in str(f.to_dict()) for f in frames)
     assert any("1 file in groups you do not belong to is not shown" in c.value for c in at.caption)
     next(b for b in at.button if b.label == "Delete it from the index").click().run()
-    from rag.records import Records
+    from rag.index.records import Records
 
     records = Records(settings.paths.records_db)
     try:

@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from rag.errors import ConfigError
 from rag.users import UsersFile, add_user, authenticate, groups_of, list_users, remove_user, users_file
-from tests.conftest import SettingsFactory
+from tests.helpers import SettingsFactory
 from ui.auth import OIDCRefused, oidc_key, user_from_claims
 from ui.cli import app
 

@@ -26,6 +26,7 @@ from rag.verify import (
     split_sentences,
     verify_answer,
 )
+from tests.helpers import ScriptedJudge
 
 
 class HashingEmbedder:
@@ -371,18 +372,6 @@ def test_weak_retrieval_refuses_even_a_supported_answer(fake: HashingEmbedder) -
 def test_an_empty_answer_is_refused(fake: HashingEmbedder) -> None:
     v = verify_answer("", SOURCES, NOBODY, fake)
     assert v.verdict is Verdict.UNSUPPORTED and math.isnan(v.supported_share) and should_refuse(v, 0.9)
-
-
-class ScriptedJudge:
-    """A judge that answers from a script, recording what it was shown."""
-
-    def __init__(self, score: float | None) -> None:
-        self.score = score
-        self.seen: list[tuple[str, list[str]]] = []
-
-    def judge(self, sentence: str, sources: list[str]) -> float | None:
-        self.seen.append((sentence, sources))
-        return self.score
 
 
 def test_a_judge_overrides_the_cheap_score_but_not_the_facts_check(fake: HashingEmbedder) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -12,24 +11,14 @@ from pathlib import Path
 import pytest
 
 from ingest.jobs import JobLog
-from ingest.lock import writer_lock
 from rag.index import Index
+from rag.index.lock import writer_lock
 from rag.settings import REPO_ROOT, Settings
-from tests.conftest import SAMPLE_CORPUS, TEST_MODELS, SettingsFactory
+from tests.helpers import TEST_MODELS, SettingsFactory, index_state
 
 pytestmark = pytest.mark.integration
 
 LOCKED_EXIT = 3
-
-
-@pytest.fixture
-def small_corpus(tmp_path: Path) -> Path:
-    """Three sample files: enough to embed, small enough for several model loads per test."""
-    target = tmp_path / "small"
-    target.mkdir()
-    for rel in ("public/faq_empresa.md", "internal/remote_work_policy.txt", "internal/politica_viajes.md"):
-        shutil.copy2(SAMPLE_CORPUS / rel, target / Path(rel).name)
-    return target
 
 
 def fuente_env(settings: Settings) -> dict[str, str]:
@@ -57,16 +46,6 @@ def finish(proc: subprocess.Popen[str], timeout: float = 120) -> tuple[int, str,
         out, err = proc.communicate()
         pytest.fail(f"fuente did not finish in {timeout:.0f} s:\n{err[-2000:]}")
     return proc.returncode, out, " ".join(err.split())  # rich wraps at 80 columns off a terminal
-
-
-def index_state(settings: Settings) -> dict[str, set[str]]:
-    index = Index(settings)
-    try:
-        chroma = set().union(set(), *index.chroma.ids_by_access().values())
-        records = set().union(set(), *index.records.chunk_ids_by_access().values())
-        return {"chroma": chroma, "bm25": index.bm25.chunk_ids(), "records": records}
-    finally:
-        index.close()
 
 
 def test_a_held_lock_makes_ingest_exit_3_and_write_nothing(make_settings: SettingsFactory, small_corpus: Path) -> None:

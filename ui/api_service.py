@@ -26,7 +26,7 @@ from rag.app import App, build_app
 from rag.assistant import Answer, Turn, User
 from rag.errors import ConfigError, FuenteError, GenerationError
 from rag.llm_server import ensure_local_server
-from rag.retrieval import HybridRetriever, Retrieved
+from rag.retrieval import Retrieved
 from rag.settings import Settings
 from rag.telemetry import Metrics, current_context, instrument_assistant, span
 from rag.users import groups_of
@@ -36,7 +36,7 @@ T = TypeVar("T")
 TokenSink = Callable[[str], None]
 
 
-class ApiError(Exception):
+class ApiError(FuenteError):
     """An error the API answers with, in OpenAI's shape: HTTP status, type, code and one sentence."""
 
     def __init__(
@@ -154,7 +154,6 @@ class Service:
         self.started = int(time.time())
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fuente-assistant")
         self._app: Future[App] = self._executor.submit(build, settings)
-        self._retriever: HybridRetriever | None = None
         self.limiter: Limiter | None = None
         self._oidc: Any = None
 
@@ -271,10 +270,8 @@ class Service:
         ctx = current_context()
 
         def search(app: App) -> Retrieved:
-            if self._retriever is None:
-                self._retriever = HybridRetriever(app.index, app.embedder, self.settings.retrieval)
             with span("fuente.retrieval", {"enduser.id": user.name or "", "fuente.k": k}, ctx):
-                return self._retriever.retrieve(query, user.groups, k=k)
+                return app.retriever.retrieve(query, user.groups, k=k)
 
         return search
 

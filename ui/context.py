@@ -13,12 +13,12 @@ import streamlit as st
 
 from rag.errors import (
     FuenteError,
-    IndexLockedError,
     LLMOverloaded,
     LLMStreamBroken,
     LLMTimeout,
     LLMUnavailable,
 )
+from rag.index.lock import IndexLockedError
 from rag.settings import Settings, load_settings
 from rag.users import UserRecord
 from ui.i18n import _

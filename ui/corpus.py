@@ -1,8 +1,8 @@
 """What the Ingestion and Admin pages read about the corpus, limited to what a user may see.
 
-Reads open their own short-lived SQLite connection (the records database is in WAL mode, so they
-never block the writer). A user only ever gets documents, file names and statistics of access
-sets they may see (open to everyone, or sharing a group with them).
+Reads open the records read-only for a moment (the records database is in WAL mode, so they never
+block the writer). A user only ever gets documents, file names and statistics of access sets they
+may see (open to everyone, or sharing a group with them).
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 import re
+import sqlite3
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,12 +22,13 @@ from typing import Any
 import yaml
 
 from ingest.access import AccessResolver
+from ingest.errors import FileRejected
 from ingest.jobs import JobLog, JobSummary
 from ingest.pipeline import access_sources, fence, sha256_path, uploads_dir
 from ingest.scan import real
-from rag.errors import ConfigError, FileRejected
+from rag.errors import ConfigError
 from rag.index import Index
-from rag.records import Records, connect
+from rag.index.records import Records
 from rag.settings import Settings, check_group_name
 from rag.types import EVERYONE, Sensitivity
 
@@ -51,37 +53,33 @@ class DocumentRow:
 
 
 @contextmanager
-def _records(settings: Settings) -> Iterator[Any]:
-    conn = connect(settings.paths.records_db)
-    try:
-        conn.executescript("PRAGMA query_only=ON")
-        yield conn
-    finally:
-        conn.close()
+def _records(settings: Settings) -> Iterator[Records]:
+    with Records(settings.paths.records_db, read_only=True) as records:
+        yield records
 
 
 def documents(settings: Settings, groups: frozenset[str]) -> list[DocumentRow]:
     if not settings.paths.records_db.exists():
         return []
-    with _records(settings) as conn:
+    with _records(settings) as records:
         try:
-            rows = conn.execute("SELECT * FROM documents ORDER BY title").fetchall()
-        except Exception:  # no ingestion yet: the tables do not exist
+            rows = records.documents()
+        except sqlite3.OperationalError:  # no ingestion yet: the tables do not exist
             return []
     return [
         DocumentRow(
-            r["doc_id"],
-            r["title"],
-            r["source_uri"],
-            r["format"],
-            r["groups"].replace("|", ", "),
-            r["sensitivity"],
-            r["language"],
-            r["chunk_count"],
-            r["indexed_at"],
-        )
+            r.doc_id,
+            r.title,
+            r.source_uri,
+            r.format,
+            ", ".join(r.groups),
+            r.sensitivity,
+            r.language,
+            r.chunks,
+            r.indexed_at,
+        )  # fmt: skip
         for r in rows
-        if may_see(r["access_key"], groups)
+        if may_see(r.access_key, groups)
     ]
 
 
@@ -102,10 +100,9 @@ def jobs(settings: Settings, groups: frozenset[str], limit: int = 20) -> list[tu
     """Recent jobs with the files this user may see; each with how many files were hidden."""
     if not settings.paths.records_db.exists():
         return []
-    conn = connect(settings.paths.records_db)
-    try:
-        log = JobLog(conn)
-        access = {r[0]: r[1] for r in conn.execute("SELECT path, access_key FROM files")}
+    with Records(settings.paths.records_db) as records:
+        log = JobLog(records.conn)
+        access = records.file_access()
         out = []
         for job in log.list(limit):
             full = log.get(job.job_id)
@@ -118,23 +115,18 @@ def jobs(settings: Settings, groups: frozenset[str], limit: int = 20) -> list[tu
             full.roots = [r for r in full.roots if any(f.path.startswith(r) for f in visible)] or ["(hidden)"]
             out.append((full, hidden))
         return out
-    finally:
-        conn.close()
 
 
 def job_roots(settings: Settings) -> list[str]:
     """Every folder or file ingested before that still exists (what re-indexing goes over)."""
     if not settings.paths.records_db.exists():
         return []
-    conn = connect(settings.paths.records_db)
-    try:
+    with Records(settings.paths.records_db) as records:
         roots: set[str] = set()
-        for job in JobLog(conn).list(1000):
+        for job in JobLog(records.conn).list(1000):
             if not job.dry_run:
                 roots.update(job.roots)
         return sorted(r for r in roots if os.path.exists(r))
-    finally:
-        conn.close()
 
 
 def source_path(settings: Settings, source_uri: str, groups: frozenset[str]) -> Path | None:
@@ -144,12 +136,9 @@ def source_path(settings: Settings, source_uri: str, groups: frozenset[str]) -> 
     it now (a folder relabeled since the last ingestion is not downloadable by its old readers), and
     the file must still hold the indexed bytes (a file rewritten since is not served under the old label).
     """
-    with _records(settings) as conn:
-        row = conn.execute(
-            "SELECT access_key, content_hash, size, mtime_ns FROM files WHERE path=? AND doc_id IS NOT NULL",
-            (source_uri,),
-        ).fetchone()
-    if row is None or not may_see(row[0], groups):
+    with _records(settings) as records:
+        row = records.indexed_file(source_uri)
+    if row is None or not may_see(row.access_key, groups):
         return None
     path = Path(source_uri)
     if not path.is_file() or real(path) != path or fence(settings).refuses(path):
@@ -159,7 +148,7 @@ def source_path(settings: Settings, source_uri: str, groups: frozenset[str]) -> 
             return None
         st = path.stat()
         # Unchanged size and mtime: the indexed bytes (as ingestion trusts them); otherwise compare the hash.
-        if (st.st_size, st.st_mtime_ns) != (row[2], row[3]) and sha256_path(path) != row[1]:
+        if (st.st_size, st.st_mtime_ns) != (row.size, row.mtime_ns) and sha256_path(path) != row.content_hash:
             return None
     except (FileRejected, OSError):
         return None
@@ -257,24 +246,16 @@ def delete_document(index: Index, doc_id: str) -> int:
     change), so a later ingestion of the same folder adds the document again unless it is removed.
     Returns how many chunks were removed.
     """
-    records = index.records
-    key = records.document_access(doc_id)
-    if key is None:
+    if index.records.document_access(doc_id) is None:
         return 0
-    ids = records.chunk_ids_of(doc_id)
-    paths = [r[0] for r in records.conn.execute("SELECT path FROM files WHERE doc_id=?", (doc_id,))]
-    index.chroma.delete(key, ids)
-    with records.transaction() as conn:
-        conn.execute("DELETE FROM files WHERE doc_id=?", (doc_id,))
-        Records.delete_document(conn, doc_id)
-        Records.bump_generation(conn)
-    index.bm25.sync(records)
+    deleted = index.delete_document(doc_id, forget_files=True)
+    index.sync_keywords()
     # An uploaded file is ours: remove it, so no later upload or re-index brings the document back.
     uploads = real(uploads_dir(index.settings))
-    for path in paths:
+    for path in deleted.paths:
         if Path(path).is_relative_to(uploads):
             Path(path).unlink(missing_ok=True)
-    return len(ids)
+    return deleted.chunks
 
 
 def upload_folder(settings: Settings, groups: list[str], sensitivity: str) -> Path:
@@ -325,15 +306,4 @@ def save_uploads(
 
 def index_health(settings: Settings, index: Index) -> dict[str, Any]:
     """Counts in the three stores; they agree when the index is whole."""
-    chroma = index.chroma.count()
-    records = index.records.chunk_count()
-    bm25 = len(index.bm25.chunk_ids())
-    return {
-        "documents": index.records.document_count(),
-        "chunks (records)": records,
-        "vectors (Chroma)": chroma,
-        "chunks (BM25)": bm25,
-        "consistent": chroma == records == bm25,
-        "generation": index.records.generation(),
-        "index provider": settings.index.provider,
-    }
+    return {**index.health(), "index provider": settings.index.provider}

@@ -5,8 +5,8 @@ connection may only be used by the thread that opened it, and the index is not m
 concurrent use. So the :class:`rag.app.App` is built on, and only ever used from, one worker
 thread; pages submit calls to it and wait (streamed tokens come back through a queue).
 
-Writes (ingestion, deleting a document) go to a second worker thread, the app's single writer,
-with its own connections and embedder. It holds the index's OS writer lock (``ingest.lock``)
+Writes (ingestion, deleting a document) go to a second worker thread, the app's single writer
+(:func:`rag.app.build_writer`, built on that thread), with its own connections and embedder. It holds the index's OS writer lock (``rag.index.lock``)
 while it writes, so a ``fuente ingest`` in another process is refused rather than writing at the
 same time, and a running ingestion never blocks questions. Both threads use the same in-process
 Chroma client (Chroma shares one per path), so answers see new documents as soon as they are in.
@@ -27,9 +27,10 @@ from typing import Any, TypeVar
 
 from ingest.jobs import FileOutcome, JobSummary
 from ingest.pipeline import Ingestor, ProgressSink
-from rag.app import App, build_app
+from rag.app import App, Writer, build_app, build_writer
 from rag.assistant import Answer, Turn, User
 from rag.errors import FuenteError
+from rag.index.lock import IndexLockedError
 from rag.llm_server import ensure_local_server
 from rag.settings import Settings
 
@@ -38,8 +39,8 @@ T = TypeVar("T")
 _DONE = object()
 
 
-class WriterBusyError(FuenteError):
-    """The app's writer is already running a job."""
+class WriterBusyError(IndexLockedError):
+    """The app's writer is already running a job (the index is taken, as by another process's lock)."""
 
 
 @dataclass
@@ -99,7 +100,7 @@ class Runtime:
         self._reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fuente-assistant")
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fuente-writer")
         self._app_future: Future[App] = self._reader.submit(_build, settings, start_local_server)
-        self._writer_state: dict[str, Any] = {}
+        self._writer_parts: Writer | None = None
         self._lock = threading.Lock()
         self.current: JobProgress | None = None
 
@@ -154,7 +155,7 @@ class Runtime:
 
         def run() -> None:
             try:
-                ingestor = Ingestor(self.settings, self._writer_index(), self._writer_embedder, _Sink(progress))
+                ingestor = Ingestor(self._writer_of(), _Sink(progress))
                 progress.summary = ingestor.run(paths, retry_rejected=retry, allow_widen=allow_widen)
             except Exception as e:  # shown on the page as one sentence
                 progress.error = (
@@ -169,14 +170,13 @@ class Runtime:
 
     def write(self, kind: str, label: str, fn: Callable[[Any], object]) -> JobProgress:
         """Run ``fn(index)`` on the writer thread, under the index's writer lock."""
-        from ingest.lock import writer_lock
-
         progress = self._claim(kind, label)
 
         def run() -> None:
             try:
-                with writer_lock(self.settings.paths.lock_file):
-                    fn(self._writer_index())
+                writer = self._writer_of()
+                with writer.locked():
+                    fn(writer.index)
             except Exception as e:
                 progress.error = (
                     str(e) if isinstance(e, FuenteError) else f"The change failed ({type(e).__name__}); see the log."
@@ -195,28 +195,20 @@ class Runtime:
             self.current = JobProgress(kind, label)
             return self.current
 
-    def _writer_index(self) -> Any:
-        from rag.index import Index
-
-        if "index" not in self._writer_state:
-            self._writer_state["index"] = Index(self.settings)
-        return self._writer_state["index"]
-
-    def _writer_embedder(self) -> Any:
-        from rag.embedders import build_embedder
-
-        # Its own copy: tokenizers are not safe to share with the assistant's thread.
-        if "embedder" not in self._writer_state:
-            self._writer_state["embedder"] = build_embedder(self.settings)
-        return self._writer_state["embedder"]
+    def _writer_of(self) -> Writer:
+        """The app's writer, built on first use on the writer thread (its own index and embedder:
+        SQLite connections and tokenizers are not shared with the assistant's thread)."""
+        if self._writer_parts is None:
+            self._writer_parts = build_writer(self.settings)
+        return self._writer_parts
 
     def close(self) -> None:
         Runtime.instances.discard(self)
 
         def close_writer() -> None:
-            index = self._writer_state.pop("index", None)
-            if index is not None:
-                index.close()
+            if self._writer_parts is not None:
+                self._writer_parts.close()
+                self._writer_parts = None
 
         self._writer.submit(close_writer).result()
         if self._app_future.done() and self._app_future.exception() is None:

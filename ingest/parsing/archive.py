@@ -15,9 +15,9 @@ import posixpath
 import zipfile
 from pathlib import Path
 
+from ingest.errors import FileRejected, SkipFile
 from ingest.parsing.context import ParseContext
 from ingest.parsing.registry import parse_bytes
-from rag.errors import FileRejected, SkipFile
 from rag.types import Block, ParsedFile
 
 _JUNK_DIRS = ("__MACOSX/",)

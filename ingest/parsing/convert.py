@@ -19,7 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from rag.errors import FuenteError, ParseFailure, SkipFile
+from ingest.errors import IngestError, ParseFailure, SkipFile
 
 # target suffix -> LibreOffice export filter
 _FILTERS = {
@@ -39,10 +39,10 @@ _FILTERS = {
 _SAFE_ENV = ("PATH", "LANG", "LC_ALL", "TZ")
 
 CONVERSION_SECONDS: list[float] = []
-"""Wall time of each conversion in this process (bench/ingest.py times the stage from it)."""
+"""Wall time of each conversion in this process (bench/ingestion.py times the stage from it)."""
 
 
-class ConverterUnavailable(FuenteError):
+class ConverterUnavailable(IngestError):
     """LibreOffice is not installed."""
 
 

@@ -17,10 +17,10 @@ from xml.etree.ElementTree import Element
 from bs4 import BeautifulSoup
 from defusedxml import ElementTree as SafeElementTree
 
+from ingest.errors import ParseFailure, SkipFile
 from ingest.parsing.context import ParseContext, pick_title
 from ingest.parsing.html_page import decode_html, html_to_builder
 from ingest.parsing.markdown import BlockBuilder
-from rag.errors import ParseFailure, SkipFile
 from rag.types import ParsedFile
 
 _MAX_CHAPTER_BYTES = 20 * 1024 * 1024

@@ -13,10 +13,10 @@ from pathlib import Path
 
 from PIL import Image, ImageSequence
 
+from ingest.errors import ParseFailure, SkipFile
 from ingest.parsing.context import ParseContext
 from ingest.parsing.markdown import BlockBuilder, clean_text
 from ingest.parsing.ocr import OcrUnavailable, ocr_image, tesseract_path
-from rag.errors import ParseFailure, SkipFile
 from rag.types import Block, ParsedFile
 
 _MAX_PIXELS = 40_000_000

@@ -12,11 +12,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from ingest.errors import ParseFailure, SkipFile
 from ingest.parsing.context import ParseContext, pick_title
 from ingest.parsing.markdown import BlockBuilder, clean_text
 from ingest.parsing.plain_text import read_text
 from ingest.parsing.quality import looks_like_base64
-from rag.errors import ParseFailure, SkipFile
 from rag.types import ParsedFile
 
 _TEXT_KEYS = frozenset(

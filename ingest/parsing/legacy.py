@@ -12,13 +12,13 @@ import datetime as dt
 import tempfile
 from pathlib import Path
 
+from ingest.errors import SkipFile
 from ingest.parsing.context import ParseContext
 from ingest.parsing.convert import ConverterUnavailable, convert
 from ingest.parsing.markdown import render_table
 from ingest.parsing.sheets import MAX_COLS, MAX_ROWS, parse_xlsx
 from ingest.parsing.slides import parse_pptx
 from ingest.parsing.word import parse_docx
-from rag.errors import SkipFile
 from rag.types import Block, BlockKind, ParsedFile
 
 _LABELS = {

@@ -21,12 +21,12 @@ from typing import Any
 import extract_msg
 from extract_msg.enums import AttachmentType
 
+from ingest.errors import FileRejected, SkipFile
 from ingest.parsing.context import ParseContext, pick_title
 from ingest.parsing.encoding import decode_bytes, sniff_bom
 from ingest.parsing.html_page import html_to_builder
 from ingest.parsing.markdown import BlockBuilder
 from ingest.parsing.registry import parse_bytes
-from rag.errors import FileRejected, SkipFile
 from rag.types import Block, ParsedFile
 
 _ENCRYPTED = "The e-mail is encrypted (S/MIME or PGP); ingest a decrypted copy if its content should be searchable."

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pypdfium2 as pdfium
 
-from rag.errors import FuenteError
+from ingest.errors import IngestError
 
 logger = logging.getLogger(__name__)
 
@@ -22,7 +22,7 @@ _MAX_PIXELS = 40_000_000
 """Poster-sized pages are rendered at a lower resolution rather than as gigapixel images."""
 
 
-class OcrUnavailable(FuenteError):
+class OcrUnavailable(IngestError):
     """Tesseract is not installed or cannot run; OCR is skipped with a note."""
 
 

@@ -8,10 +8,10 @@ from xml.etree.ElementTree import Element
 
 from defusedxml import ElementTree as SafeElementTree
 
+from ingest.errors import ParseFailure, SkipFile
 from ingest.parsing.context import ParseContext, pick_title
 from ingest.parsing.markdown import BlockBuilder
 from ingest.parsing.sheets import MAX_COLS, MAX_ROWS
-from rag.errors import ParseFailure, SkipFile
 from rag.types import ParsedFile
 
 _NS = {

@@ -9,12 +9,12 @@ from pathlib import Path
 import pypdfium2 as pdfium
 from pypdf import PasswordType, PdfReader
 
+from ingest.errors import ParseFailure, SkipFile
 from ingest.parsing.base import ParseOptions
 from ingest.parsing.context import ParseContext, pick_title
 from ingest.parsing.markdown import BlockBuilder, clean_text
 from ingest.parsing.ocr import OcrUnavailable, ocr_pdf_pages
 from ingest.parsing.quality import TextQuality, is_real_title, text_quality
-from rag.errors import ParseFailure, SkipFile
 from rag.types import ParsedFile
 
 _PASSWORD_PROTECTED = "The PDF is password-protected; remove the password or ingest an unprotected copy."

@@ -5,11 +5,11 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from ingest.errors import ParseFailure, SkipFile
 from ingest.parsing.context import ParseContext, pick_title
 from ingest.parsing.encoding import decode_bytes
 from ingest.parsing.markdown import BlockBuilder, clean_text, feed_markdown
 from ingest.parsing.quality import strip_base64
-from rag.errors import ParseFailure, SkipFile
 from rag.types import ParsedFile
 
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?)\n(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.DOTALL)

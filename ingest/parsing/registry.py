@@ -10,10 +10,10 @@ import importlib
 import tempfile
 from pathlib import Path, PurePath
 
+from ingest.errors import FileRejected, IngestError, ParseFailure, SkipFile
 from ingest.parsing.base import ParseOptions
 from ingest.parsing.context import ParseContext, Parser
 from ingest.parsing.safety import check_zip, is_legacy_ole2
-from rag.errors import FileRejected, IngestError, ParseFailure, SkipFile
 from rag.types import ParsedFile
 
 _FORMAT_BY_SUFFIX: dict[str, str] = {

@@ -12,8 +12,8 @@ import zipfile
 import zlib
 from pathlib import Path
 
+from ingest.errors import FileRejected, ParseFailure, SkipFile
 from ingest.parsing.base import ParseOptions
-from rag.errors import FileRejected, ParseFailure, SkipFile
 
 OLE2_MAGIC = bytes.fromhex("D0CF11E0A1B11AE1")
 """Compound File Binary: legacy .doc/.xls/.ppt, .msg, and password-protected OOXML."""

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import openpyxl
 
+from ingest.errors import SkipFile
 from ingest.parsing.context import ParseContext, pick_title
 from ingest.parsing.encoding import decode_bytes
 from ingest.parsing.markdown import render_table
-from rag.errors import SkipFile
 from rag.types import Block, BlockKind, ParsedFile
 
 MAX_ROWS = 20_000

@@ -14,11 +14,11 @@ from xml.etree.ElementTree import Element
 from defusedxml import DefusedXmlException
 from defusedxml import ElementTree as SafeElementTree
 
+from ingest.errors import ParseFailure, SkipFile
 from ingest.parsing.context import ParseContext, pick_title
 from ingest.parsing.html_page import html_to_builder
 from ingest.parsing.markdown import BlockBuilder, clean_text
 from ingest.parsing.quality import strip_base64
-from rag.errors import ParseFailure, SkipFile
 from rag.types import ParsedFile
 
 _MAX_DEPTH = 200

@@ -1,22 +1,32 @@
-"""The index: Chroma for dense vectors, bm25s for keywords, SQLite records as the ledger.
+"""The index: the records (the ledger), a vector store and a keyword store, behind one facade.
 
-:class:`Index` opens the three together and keeps them consistent: :meth:`Index.reconcile`
-makes Chroma and BM25 hold exactly the chunks the records list, which is how an ingestion
-killed at any point is repaired by the next one.
+:class:`Index` opens the three (:mod:`rag.index.base` has their interfaces) and is the one place
+that writes to them together: add, move, relabel, delete, reconcile. Its write order keeps the
+index repairable at every instant: vectors go to the vector store before the records list them,
+and leave it before the records forget them, so a writer killed anywhere leaves at worst vectors
+the records do not list (or list but the store lacks), and :meth:`Index.reconcile` removes or
+re-adds them. Writes happen under the writer lock (:mod:`rag.index.lock`); the keyword store
+follows the records (:meth:`Index.sync_keywords`). Readers (the retriever) use ``vectors``,
+``keywords`` and ``records`` directly, through their interfaces.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-from dataclasses import dataclass
+import sqlite3
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
 
-from rag.index.bm25_store import BM25Store
-from rag.index.chroma_store import ChromaStore
-from rag.records import Records
+import numpy as np
+
+from rag.index.base import FileRecord, KeywordStore, NewDocument, RecordStore, VectorStore
 from rag.settings import Settings
+from rag.types import AccessLabel, Chunk, Sensitivity
 
 log = logging.getLogger(__name__)
+
+__all__ = ["Deleted", "Index", "ReconcileReport", "open_vector_store", "private_files"]
 
 
 @dataclass(frozen=True)
@@ -24,6 +34,14 @@ class ReconcileReport:
     orphan_vectors_removed: int
     documents_dropped: int
     bm25_rebuilt: bool
+
+
+@dataclass(frozen=True)
+class Deleted:
+    """What deleting a document removed: its chunk count and the paths that mapped to it."""
+
+    chunks: int
+    paths: list[str]
 
 
 def private_files(settings: Settings) -> None:
@@ -36,16 +54,41 @@ def private_files(settings: Settings) -> None:
         os.umask(0o077)
 
 
-class Index:
-    """The records, the vector store and the keyword index of one installation."""
+def open_vector_store(settings: Settings) -> VectorStore:
+    """The configured vector store (Chroma, embedded or a server), without the rest of the index."""
+    from rag.index.chroma_store import ChromaStore
 
-    def __init__(self, settings: Settings) -> None:
+    return ChromaStore(settings.index, settings.paths)
+
+
+class Index:
+    """The records, the vector store and the keyword store of one installation.
+
+    The stores are built from ``settings`` unless given: a test or another deployment hands in its
+    own implementations of :mod:`rag.index.base`'s interfaces.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        records: RecordStore | None = None,
+        vectors: VectorStore | None = None,
+        keywords: KeywordStore | None = None,
+    ) -> None:
+        from rag.index.bm25_store import BM25Store
+        from rag.index.records import Records
+
         self.settings = settings
         private_files(settings)
-        self.records = Records(settings.paths.records_db)
+        self._sqlite: Records | None = None
+        if records is None:
+            self._sqlite = Records(settings.paths.records_db)
+            records = self._sqlite
+        self.records: RecordStore = records
         try:
-            self.chroma = ChromaStore(settings.index, settings.paths)
-            self.bm25 = BM25Store(settings.paths.bm25_dir)
+            self.vectors: VectorStore = vectors or open_vector_store(settings)
+            self.keywords: KeywordStore = keywords or BM25Store(settings.paths.bm25_dir)
         except BaseException:
             self.records.close()  # a Chroma server that is down must not leak the SQLite connection
             raise
@@ -53,30 +96,103 @@ class Index:
     def close(self) -> None:
         self.records.close()
 
+    def log_connection(self) -> sqlite3.Connection:
+        """The database the job and query logs keep their tables in: the SQLite records' own."""
+        if self._sqlite is None:
+            raise TypeError("The job and query logs need the SQLite records; this index was given other records.")
+        return self._sqlite.conn
+
+    # -- writes --------------------------------------------------------------------------------------
+    def add(self, docs: Sequence[NewDocument], vectors: np.ndarray) -> None:
+        """Write documents: their vectors (one row per chunk, in order), then their records."""
+        self.vectors.upsert([c for doc in docs for c in doc.chunks], vectors)
+        self.records.add_documents(docs)
+
+    def put_files(self, files: Sequence[FileRecord]) -> None:
+        """Record files without touching documents (skipped, failed, or a new path of a known document)."""
+        self.records.put_files(files)
+
+    def remove_files(self, paths: Iterable[str]) -> None:
+        self.records.remove_files(paths)
+
+    def move(self, doc_id: str, source_uri: str) -> None:
+        """A document's primary path changed (same bytes): metadata only, nothing embedded."""
+        self.vectors.update_metadata(self.records.moved_chunks(doc_id, source_uri))
+        self.records.move_document(doc_id, source_uri)
+
+    def resensitize(self, doc_id: str, sensitivity: str) -> None:
+        """Same access set, new sensitivity: metadata only."""
+        chunks = self.records.get_chunks(self.records.chunk_ids_of(doc_id))
+        updated = [replace(c, access=AccessLabel(c.access.groups, Sensitivity(sensitivity))) for c in chunks.values()]
+        self.vectors.update_metadata(updated)
+        self.records.relabel_document(doc_id, updated)
+
+    def copy_document(
+        self, source: str, make: Callable[[list[Chunk]], list[Chunk]], files: Sequence[FileRecord]
+    ) -> bool:
+        """Write a copy of document ``source`` whose chunks ``make`` derives from its chunks (in order),
+        with the stored vectors: a relabel to another access set embeds nothing. False when the source or
+        any of its vectors is missing (the caller embeds it again)."""
+        source_key = self.records.document_access(source)
+        fmt = self.records.document_format(source)
+        ids = self.records.chunk_ids_of(source)
+        if source_key is None or fmt is None or not ids:
+            return False
+        vectors = self.vectors.vectors(source_key, ids)
+        if vectors is None:
+            return False
+        old = self.records.get_chunks(ids)
+        chunks = make([old[cid] for cid in ids])
+        self.add([NewDocument(chunks, fmt, files)], vectors)
+        return True
+
+    def delete_document(self, doc_id: str, *, forget_files: bool = False) -> Deleted:
+        """Remove a document's vectors, then its records; ``forget_files`` drops its file records too."""
+        key = self.records.document_access(doc_id)
+        paths = self.records.doc_paths().get(doc_id, [])
+        ids = self.records.chunk_ids_of(doc_id) if key is not None else []
+        if key is not None:
+            self.vectors.delete(key, ids)
+        self.records.drop_documents([doc_id], forget_files=forget_files)
+        return Deleted(len(ids), paths)
+
+    def sync_keywords(self) -> bool:
+        """Bring the keyword store to the records; True when it changed."""
+        return self.keywords.sync(self.records)
+
     def reconcile(self) -> ReconcileReport:
         """Repair what an interrupted writer left: call only while holding the writer lock."""
-        in_chroma = self.chroma.ids_by_access()
+        in_store = self.vectors.ids_by_access()
         recorded = self.records.chunk_ids_by_access()
         orphans = 0
-        for key, ids in in_chroma.items():
+        for key, ids in in_store.items():
             extra = sorted(ids - recorded.get(key, set()))
             if extra:
-                self.chroma.delete(key, extra)
+                self.vectors.delete(key, extra)
                 orphans += len(extra)
-        missing = {cid for key, ids in recorded.items() for cid in ids - in_chroma.get(key, set())}
+        missing = {cid for key, ids in recorded.items() for cid in ids - in_store.get(key, set())}
         dropped = 0
         if missing:
             docs = {c.doc_id: c.access.key for c in self.records.get_chunks(sorted(missing)).values()}
             for doc_id, key in docs.items():
-                self.chroma.delete(key, self.records.chunk_ids_of(doc_id))
-            with self.records.transaction() as conn:
-                for doc_id in docs:
-                    # Forget the files too, so the next plan adds their documents again.
-                    conn.execute("DELETE FROM files WHERE doc_id=?", (doc_id,))
-                    Records.delete_document(conn, doc_id)
-                Records.bump_generation(conn)
+                self.vectors.delete(key, self.records.chunk_ids_of(doc_id))
+            # Forget the files too, so the next plan adds their documents again.
+            self.records.drop_documents(docs, forget_files=True)
             dropped = len(docs)
         if orphans or dropped:
             log.warning("Repaired the index: %d orphan vectors removed, %d documents to re-add", orphans, dropped)
-        rebuilt = self.bm25.sync(self.records)
+        rebuilt = self.sync_keywords()
         return ReconcileReport(orphans, dropped, rebuilt)
+
+    # -- reads ---------------------------------------------------------------------------------------
+    def health(self) -> dict[str, int | bool]:
+        """Counts in the three stores; they agree when the index is whole."""
+        vectors, recorded, keywords = self.vectors.count(), self.records.chunk_count(), len(self.keywords.chunk_ids())
+        return {
+            "documents": self.records.document_count(),
+            "chunks (records)": recorded,
+            "vectors (Chroma)": vectors,
+            "chunks (BM25)": keywords,
+            "consistent": vectors == recorded == keywords,
+            "generation": self.records.generation(),
+        }

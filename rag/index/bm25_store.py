@@ -34,7 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rag.records import Records
+from rag.index.base import RecordStore
 from rag.text import keyword_tokens
 
 POINTER = "CURRENT"
@@ -353,7 +353,7 @@ class BM25Store:
         segments = [self._new_segment(key, k_ids, k_texts) for key, (k_ids, k_texts) in sorted(by_key.items())]
         self._write_manifest(generation, segments, {})
 
-    def sync(self, records: Records) -> bool:
+    def sync(self, records: RecordStore) -> bool:
         """Bring the index to the records' chunks, touching only what changed; True when it changed."""
         generation = records.generation()
         view = self._load()
@@ -385,7 +385,7 @@ class BM25Store:
         added: dict[str, list[str]],
         removed: set[tuple[str, str]],
         *,
-        records: Records,
+        records: RecordStore,
         view: _View | None = None,
         where: dict[tuple[str, str], tuple[str, int]] | None = None,
     ) -> None:

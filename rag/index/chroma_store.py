@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from rag.errors import ConfigError, FuenteError, StoreError
-from rag.records import chunk_meta
+from rag.index.records import chunk_meta
 from rag.settings import IndexSettings, PathsSettings
 from rag.types import Chunk
 
@@ -103,7 +103,7 @@ def _store_error(e: Exception, index: IndexSettings, paths: PathsSettings, doing
 
 
 class ChromaStore:
-    """The vector side of the index."""
+    """The vector side of the index: a :class:`rag.index.base.VectorStore` on Chroma."""
 
     def __init__(self, index: IndexSettings, paths: PathsSettings) -> None:
         self._settings = index
@@ -230,14 +230,29 @@ class ChromaStore:
                 with self._guard("updating chunk metadata"):
                     coll.update(ids=[c.id for c in group], metadatas=[chunk_meta(c) for c in group])
 
-    def count(self) -> int:
-        total = 0
+    def counts_by_access(self) -> dict[str, int]:
+        """Chunks per access set (a collection emptied by deletions stays behind, with 0)."""
+        counts: dict[str, int] = {}
         for key in self.access_keys():
             coll = self._collection(key, create=False)
             if coll is not None:
                 with self._guard("counting chunks"):
-                    total += coll.count()
-        return total
+                    counts[key] = int(coll.count())
+        return counts
+
+    def count(self) -> int:
+        return sum(self.counts_by_access().values())
+
+    def dimension(self) -> int | None:
+        """The length of the stored vectors (None when the index holds none)."""
+        for key, n in self.counts_by_access().items():
+            coll = self._collection(key, create=False)
+            if n and coll is not None:
+                with self._guard("reading a vector"):
+                    embeddings = coll.get(limit=1, include=["embeddings"]).get("embeddings")
+                if embeddings is not None and len(embeddings) > 0:
+                    return int(len(embeddings[0]))
+        return None
 
     def query(self, vector: np.ndarray, access_keys: list[str], k: int) -> list[tuple[str, float]]:
         """Top-k (chunk id, cosine similarity) over the given access sets, best first."""

@@ -1,23 +1,19 @@
-"""`fuente ask`, `fuente chat` and `fuente serve-llm`: thin commands over :mod:`rag.app`."""
+"""`fuente ask` and `fuente chat`: thin commands over the assistant of :mod:`rag.app`."""
 
 from __future__ import annotations
 
 import json
 import sys
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
-from rich.console import Console
 
 from rag.app import App, build_app
 from rag.assistant import Answer, Turn, User
 from rag.errors import FuenteError
 from rag.settings import Settings
 from rag.users import groups_of
-
-EXIT_ERROR = 4
-err = Console(stderr=True)
-out = Console()
+from ui.cli.base import csv, err, out, settings_of
 
 
 def _echo(piece: str) -> None:
@@ -25,23 +21,10 @@ def _echo(piece: str) -> None:
     sys.stdout.flush()
 
 
-def _fail(e: FuenteError) -> NoReturn:
-    err.print(str(e), style="red", markup=False, soft_wrap=True)
-    raise typer.Exit(EXIT_ERROR) from e
-
-
 def _open(settings: Settings, user: str | None, groups: str | None) -> tuple[User, App]:
-    """The asking user and the app, or one sentence and exit 4."""
-    try:
-        return _user(settings, user, groups), build_app(settings)
-    except FuenteError as e:
-        _fail(e)
-
-
-def _user(settings: Settings, user: str | None, groups: str | None) -> User:
-    if user:
-        return User(user, groups_of(settings, user))
-    return User(None, frozenset(g.strip() for g in (groups or "").split(",") if g.strip()))
+    """The asking user and the app."""
+    who = User(user, groups_of(settings, user)) if user else User(None, csv(groups))
+    return who, build_app(settings)
 
 
 def _show(answer: Answer) -> None:
@@ -75,12 +58,9 @@ def ask_command(
     ] = False,
 ) -> None:
     """Answer a question from the documents the user may see, with citations."""
-    who, app = _open(ctx.obj["settings"], user, groups)
+    who, app = _open(settings_of(ctx), user, groups)
     try:
-        stream = None if as_json else _echo
-        answer = app.assistant.ask(question, who, on_token=stream)
-    except FuenteError as e:
-        _fail(e)
+        answer = app.assistant.ask(question, who, on_token=None if as_json else _echo)
     finally:
         app.close()
     if as_json:
@@ -98,7 +78,7 @@ def chat_command(
     groups: Annotated[str | None, typer.Option("--groups")] = None,
 ) -> None:
     """A conversation: follow-up questions are understood in context. Empty line or Ctrl-D ends it."""
-    who, app = _open(ctx.obj["settings"], user, groups)
+    who, app = _open(settings_of(ctx), user, groups)
     history: list[Turn] = []
     try:
         while True:
@@ -110,7 +90,7 @@ def chat_command(
                 break
             try:
                 answer = app.assistant.ask(question, who, history, on_token=_echo)
-            except FuenteError as e:
+            except FuenteError as e:  # the conversation goes on: the next question may work
                 err.print(str(e), style="red", markup=False, soft_wrap=True)
                 continue
             sys.stdout.write("\n")
@@ -118,37 +98,3 @@ def chat_command(
             history.append(Turn(question, answer.text, answer.sensitive))
     finally:
         app.close()
-
-
-def serve_llm_command(
-    ctx: typer.Context,
-    background: Annotated[
-        bool, typer.Option("--background", help="Start detached and return once it answers.")
-    ] = False,
-    stop: Annotated[bool, typer.Option("--stop", help="Stop a server started with --background.")] = False,
-) -> None:
-    """Run the local model server (llama.cpp, OpenAI-compatible) on the configured address."""
-    import os
-
-    from rag.llm_server import is_up, server_command, start_background, stop_background
-    from rag.models import ensure_model
-
-    settings: Settings = ctx.obj["settings"]
-    try:
-        if stop:
-            typer.echo("stopped" if stop_background(settings) else "no background server was recorded")
-            return
-        if is_up(settings.llm.local.base_url):
-            typer.echo(f"A model server already answers at {settings.llm.local.base_url}.")
-            return
-        if background:
-            pid = start_background(settings)
-            typer.echo(f"Serving {settings.llm.local.model} at {settings.llm.local.base_url} (pid {pid})")
-            return
-        path = ensure_model(settings, settings.llm.server.model)
-    except FuenteError as e:
-        err.print(str(e), style="red", markup=False, soft_wrap=True)
-        raise typer.Exit(EXIT_ERROR) from e
-    cmd = server_command(settings, path)
-    err.print(f"Serving {settings.llm.local.model} at {settings.llm.local.base_url}", markup=False)
-    os.execv(cmd[0], cmd)

@@ -17,36 +17,19 @@ import math
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from eval.compare import BY_NAME, fmt
 from eval.store import RunStore
-from rag.errors import FuenteError
 from rag.settings import Settings
+from ui.cli.base import err, fail, out, settings_of
 
-EXIT_ERROR = 4
 eval_app = typer.Typer(help="Evaluation: run contenders on a question set, compare runs, export reports.",
                        no_args_is_help=True)  # fmt: skip
-err = Console(stderr=True)
-out = Console()
 HEADLINE = ("contains_answer", "support_offline", "abstention_recall", "latency_p50")
-
-
-def _fail(e: FuenteError) -> NoReturn:
-    err.print(str(e), style="red", markup=False, soft_wrap=True)
-    raise typer.Exit(EXIT_ERROR) from e
-
-
-def _settings(ctx: typer.Context) -> Settings:
-    if ctx.obj and "settings" in ctx.obj:
-        return ctx.obj["settings"]  # type: ignore[no-any-return]
-    from rag.settings import load_settings
-
-    return load_settings()
 
 
 @eval_app.command("run")
@@ -77,10 +60,11 @@ def run_command(
 ) -> None:
     """Ask every contender the same questions (temperature 0) and store each run."""
     from eval.contenders import contender_settings, load_book
-    from eval.datasets import EvalError, dataset_hash, dataset_path, load_dataset
+    from eval.datasets import dataset_hash, dataset_path, load_dataset
+    from eval.errors import EvalError
     from eval.runner import Progress, Runner, RunOptions, ingest_corpus, select
 
-    base = _settings(ctx)
+    base = settings_of(ctx)
     store: RunStore | None = None
     tmp: tempfile.TemporaryDirectory[str] | None = None
     judge_client: Any = None
@@ -131,8 +115,6 @@ def run_command(
             out.print(
                 f"Compare: fuente eval compare {run_ids[0][:8]} {run_ids[1][:8]} --html report.html", markup=False
             )
-    except FuenteError as e:
-        _fail(e)
     finally:
         if judge_client is not None:
             judge_client.close()
@@ -174,11 +156,8 @@ def compare_command(
     from eval.compare import compare_runs
     from eval.report import write_reports
 
-    try:
-        with RunStore.from_settings(_settings(ctx)) as store:
-            comparison = compare_runs(store, a, b)
-    except FuenteError as e:
-        _fail(e)
+    with RunStore.from_settings(settings_of(ctx)) as store:
+        comparison = compare_runs(store, a, b)
     table = Table(
         title=f"A = {comparison.a.contender} ({comparison.a.short_id})   B = {comparison.b.contender} ({comparison.b.short_id})"
     )
@@ -230,11 +209,8 @@ def list_command(
     limit: Annotated[int, typer.Option("--limit", "-n", help="Newest N runs.")] = 20,
 ) -> None:
     """Stored runs, newest first, with headline metrics."""
-    try:
-        with RunStore.from_settings(_settings(ctx)) as store:
-            runs = store.list_runs(contender=contender, limit=limit)
-    except FuenteError as e:
-        _fail(e)
+    with RunStore.from_settings(settings_of(ctx)) as store:
+        runs = store.list_runs(contender=contender, limit=limit)
     if not runs:
         out.print("No evaluation runs yet; start one with `fuente eval run --contender local`.", markup=False)
         return
@@ -249,17 +225,13 @@ def show_command(
     as_json: Annotated[bool, typer.Option("--json", help="The run (and its rows) as JSON.")] = False,
 ) -> None:
     """One run: its configuration, summary and per-question outcomes."""
-    try:
-        with RunStore.from_settings(_settings(ctx)) as store:
-            info = store.get_run(run)
-            rows = store.rows(info.run_id)
-    except FuenteError as e:
-        _fail(e)
+    with RunStore.from_settings(settings_of(ctx)) as store:
+        info = store.get_run(run)
+        rows = store.rows(info.run_id)
     if question is not None:
         match = [r for r in rows if r["question_id"] == question]
         if not match:
-            err.print(f"Run {info.short_id} has no question {question!r}.", style="red", markup=False)
-            raise typer.Exit(EXIT_ERROR)
+            fail(f"Run {info.short_id} has no question {question!r}.")
         typer.echo(json.dumps(match[0], ensure_ascii=False, indent=2))
         return
     if as_json:
@@ -297,19 +269,16 @@ def generate_command(
     from eval.generate import generate, write_drafts
     from rag.llm_server import ensure_local_server
 
-    settings = _settings(ctx)
+    settings = settings_of(ctx)
     drafts: list[Any] = []
 
     def show(draft: Any, chunk: Any) -> None:
         what = draft.record["question"] if draft else "(no usable question; skipped)"
         err.print(f"{len(drafts) + (1 if draft else 0)}/{limit} {chunk.title}: {what}", markup=False, highlight=False)
 
-    try:
-        ensure_local_server(settings)
-        for draft in generate(settings, limit, seed=seed, on_draft=show):
-            drafts.append(draft)
-            write_drafts([draft], output, append=append or len(drafts) > 1)
-    except FuenteError as e:
-        _fail(e)
+    ensure_local_server(settings)
+    for draft in generate(settings, limit, seed=seed, on_draft=show):
+        drafts.append(draft)
+        write_drafts([draft], output, append=append or len(drafts) > 1)
     out.print(f"wrote {len(drafts)} draft(s) to {output}; review each (edit, keep or delete), then remove "
               '"draft": true and the draft tag.', markup=False)  # fmt: skip

@@ -3,6 +3,9 @@
 It is the source of truth the indexes are reconciled against: Chroma and BM25 must hold exactly
 the chunks listed here. Writes happen in one transaction per batch of documents, after the
 vectors are in Chroma, so a crash leaves at worst extra vectors, which the next run removes.
+This is the one module that speaks SQL to the index's tables (:class:`rag.index.base.RecordStore`
+is what the rest of Fuente sees); the job, query and egress logs keep their own tables in the
+same database.
 """
 
 from __future__ import annotations
@@ -11,13 +14,17 @@ import json
 import sqlite3
 import time
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
+from types import TracebackType
 from typing import Any
 
+from rag.index.base import DocumentRecord, FileRecord, NewDocument
+from rag.sqlite import connect
 from rag.types import AccessLabel, BlockKind, Chunk, Sensitivity
+
+__all__ = ["DocumentRecord", "FileRecord", "NewDocument", "Records", "chunk_from_row", "chunk_meta", "connect"]
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -56,29 +63,6 @@ CREATE TABLE IF NOT EXISTS files (
 );
 CREATE INDEX IF NOT EXISTS files_doc ON files(doc_id);
 """
-
-
-@dataclass(frozen=True)
-class FileRecord:
-    path: str
-    size: int
-    mtime_ns: int
-    content_hash: str
-    access_key: str
-    doc_id: str | None
-    status: str
-    """indexed, skipped or failed."""
-    reason: str | None
-
-
-def connect(path: Path) -> sqlite3.Connection:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(path, timeout=30, isolation_level=None)
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA foreign_keys=ON")
-    conn.execute("PRAGMA synchronous=NORMAL")
-    conn.row_factory = sqlite3.Row
-    return conn
 
 
 def chunk_meta(chunk: Chunk) -> dict[str, Any]:
@@ -130,21 +114,40 @@ def chunk_from_row(chunk_id: str, text: str, meta: dict[str, Any]) -> Chunk:
 
 
 class Records:
-    """Typed access to the ledger. One instance per process; not shared across threads."""
+    """The SQLite :class:`rag.index.base.RecordStore`. One instance per thread (SQLite's rule).
 
-    def __init__(self, path: Path) -> None:
+    ``read_only`` opens an existing database for reading only (the app's corpus views): no schema is
+    created, and a write raises.
+    """
+
+    def __init__(self, path: Path, *, read_only: bool = False) -> None:
         self.path = path
         self.conn = connect(path)
-        self.conn.executescript(SCHEMA)
+        if read_only:
+            self.conn.executescript("PRAGMA query_only=ON")
+        else:
+            self.conn.executescript(SCHEMA)
 
     def close(self) -> None:
         self.conn.close()
 
+    def __enter__(self) -> Records:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, value: BaseException | None, tb: TracebackType | None) -> None:
+        self.close()
+
     @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
+    def _transaction(self, *, changes_chunks: bool = False) -> Iterator[sqlite3.Connection]:
+        """One write; ``changes_chunks`` bumps the generation the keyword store follows."""
         self.conn.execute("BEGIN IMMEDIATE")
         try:
             yield self.conn
+            if changes_chunks:
+                self.conn.execute(
+                    "INSERT INTO meta(key, value) VALUES('generation', '1') "
+                    "ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"
+                )
         except BaseException:
             self.conn.execute("ROLLBACK")
             raise
@@ -154,13 +157,6 @@ class Records:
     def generation(self) -> int:
         row = self.conn.execute("SELECT value FROM meta WHERE key='generation'").fetchone()
         return int(row["value"]) if row else 0
-
-    @staticmethod
-    def bump_generation(conn: sqlite3.Connection) -> None:
-        conn.execute(
-            "INSERT INTO meta(key, value) VALUES('generation', '1') "
-            "ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"
-        )
 
     # -- files ---------------------------------------------------------------------------
     def files_under(self, roots: Iterable[str]) -> dict[str, FileRecord]:
@@ -181,9 +177,40 @@ class Records:
             out.setdefault(row["doc_id"], []).append(row["path"])
         return out
 
+    def indexed_file(self, path: str) -> FileRecord | None:
+        """The record of a file that maps to an indexed document (None when it is not one)."""
+        row = self.conn.execute("SELECT * FROM files WHERE path=? AND doc_id IS NOT NULL", (path,)).fetchone()
+        return FileRecord(**dict(row)) if row else None
+
+    def file_access(self) -> dict[str, str]:
+        """path -> the access set it was recorded with, for every recorded file."""
+        return {r[0]: r[1] for r in self.conn.execute("SELECT path, access_key FROM files")}
+
     # -- documents and chunks --------------------------------------------------------------
     def doc_ids(self) -> set[str]:
         return {row[0] for row in self.conn.execute("SELECT doc_id FROM documents")}
+
+    def documents(self) -> list[DocumentRecord]:
+        """Every indexed document, by title."""
+        return [
+            DocumentRecord(
+                r["doc_id"],
+                r["title"],
+                r["source_uri"],
+                r["format"],
+                r["access_key"],
+                tuple(g for g in r["groups"].split("|") if g),
+                r["sensitivity"],
+                r["language"],
+                r["chunk_count"],
+                r["indexed_at"],
+            )  # fmt: skip
+            for r in self.conn.execute("SELECT * FROM documents ORDER BY title")
+        ]
+
+    def access_keys(self) -> set[str]:
+        """The access sets that have chunks."""
+        return {row[0] for row in self.conn.execute("SELECT DISTINCT access_key FROM chunks")}
 
     def chunk_ids_by_access(self) -> dict[str, set[str]]:
         out: dict[str, set[str]] = {}
@@ -221,66 +248,6 @@ class Records:
         rows = self.conn.execute("SELECT DISTINCT language FROM documents").fetchall()
         return {r[0] for r in rows if r[0] and r[0] != "und"}
 
-    @staticmethod
-    def insert_document(conn: sqlite3.Connection, chunks: list[Chunk], *, fmt: str) -> None:
-        first = chunks[0]
-        languages = Counter(c.language for c in chunks if c.language != "und")
-        language = languages.most_common(1)[0][0] if languages else "und"
-        conn.execute("DELETE FROM documents WHERE doc_id=?", (first.doc_id,))
-        conn.execute(
-            "INSERT INTO documents VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-            (
-                first.doc_id,
-                first.source_uri,
-                first.title,
-                fmt,
-                first.content_hash,
-                first.access.key,
-                "|".join(sorted(first.access.groups)),
-                first.access.sensitivity.value,
-                language,
-                first.modified,
-                len(chunks),
-                time.time(),
-            ),
-        )
-        conn.executemany(
-            "INSERT INTO chunks VALUES (?,?,?,?,?,?)",
-            [
-                (c.id, c.doc_id, c.ordinal, c.text, c.access.key, json.dumps(chunk_meta(c), ensure_ascii=False))
-                for c in chunks
-            ],
-        )
-
-    @staticmethod
-    def delete_document(conn: sqlite3.Connection, doc_id: str) -> None:
-        conn.execute("DELETE FROM chunks WHERE doc_id=?", (doc_id,))
-        conn.execute("DELETE FROM documents WHERE doc_id=?", (doc_id,))
-
-    @staticmethod
-    def set_source(conn: sqlite3.Connection, doc_id: str, source_uri: str) -> list[Chunk]:
-        """Point a document at a new primary path (a move); returns its chunks as updated."""
-        conn.execute("UPDATE documents SET source_uri=? WHERE doc_id=?", (source_uri, doc_id))
-        rows = conn.execute("SELECT chunk_id, meta FROM chunks WHERE doc_id=?", (doc_id,)).fetchall()
-        updated = []
-        for row in rows:
-            meta = json.loads(row[1])
-            meta["source_uri"] = source_uri
-            conn.execute("UPDATE chunks SET meta=? WHERE chunk_id=?", (json.dumps(meta, ensure_ascii=False), row[0]))
-            updated.append(chunk_from_row(row[0], "", meta))
-        return updated
-
-    @staticmethod
-    def put_file(conn: sqlite3.Connection, rec: FileRecord) -> None:
-        conn.execute(
-            "INSERT OR REPLACE INTO files VALUES (?,?,?,?,?,?,?,?)",
-            (rec.path, rec.size, rec.mtime_ns, rec.content_hash, rec.access_key, rec.doc_id, rec.status, rec.reason),
-        )
-
-    @staticmethod
-    def delete_file(conn: sqlite3.Connection, path: str) -> None:
-        conn.execute("DELETE FROM files WHERE path=?", (path,))
-
     def doc_sensitivity(self) -> dict[str, str]:
         """doc_id -> its recorded sensitivity."""
         return {r[0]: r[1] for r in self.conn.execute("SELECT doc_id, sensitivity FROM documents")}
@@ -289,19 +256,104 @@ class Records:
         row = self.conn.execute("SELECT format FROM documents WHERE doc_id=?", (doc_id,)).fetchone()
         return str(row[0]) if row else None
 
-    @staticmethod
-    def set_access(conn: sqlite3.Connection, doc_id: str, chunks: list[Chunk]) -> None:
-        """Record a document's new label (same access set, new sensitivity): metadata only, no text changes."""
-        first = chunks[0]
-        conn.execute(
-            "UPDATE documents SET sensitivity=?, groups=? WHERE doc_id=?",
-            (first.access.sensitivity.value, "|".join(sorted(first.access.groups)), doc_id),
-        )
-        for c in chunks:
-            conn.execute(
-                "UPDATE chunks SET meta=? WHERE chunk_id=?", (json.dumps(chunk_meta(c), ensure_ascii=False), c.id)
-            )
-
     def document_access(self, doc_id: str) -> str | None:
         row = self.conn.execute("SELECT access_key FROM documents WHERE doc_id=?", (doc_id,)).fetchone()
         return str(row[0]) if row else None
+
+    # -- writes: each one transaction ----------------------------------------------------------
+    def add_documents(self, docs: Sequence[NewDocument]) -> None:
+        """Write documents with their chunks and files (replacing a document of the same id)."""
+        with self._transaction(changes_chunks=True) as conn:
+            for doc in docs:
+                _insert_document(conn, doc.chunks, fmt=doc.fmt)
+                for f in doc.files:
+                    _put_file(conn, f)
+
+    def put_files(self, files: Sequence[FileRecord]) -> None:
+        if files:
+            with self._transaction() as conn:
+                for f in files:
+                    _put_file(conn, f)
+
+    def remove_files(self, paths: Iterable[str]) -> None:
+        wanted = sorted(paths)
+        if wanted:
+            with self._transaction() as conn:
+                conn.executemany("DELETE FROM files WHERE path=?", [(p,) for p in wanted])
+
+    def drop_documents(self, doc_ids: Iterable[str], *, forget_files: bool) -> None:
+        """Forget documents and their chunks; ``forget_files`` forgets their files too, so the next plan
+        adds them again (otherwise the files stay, pointing nowhere, until the plan removes them)."""
+        with self._transaction(changes_chunks=True) as conn:
+            for doc_id in doc_ids:
+                if forget_files:
+                    conn.execute("DELETE FROM files WHERE doc_id=?", (doc_id,))
+                conn.execute("DELETE FROM chunks WHERE doc_id=?", (doc_id,))
+                conn.execute("DELETE FROM documents WHERE doc_id=?", (doc_id,))
+
+    def moved_chunks(self, doc_id: str, source_uri: str) -> list[Chunk]:
+        """A document's chunks as they will be once it points at ``source_uri`` (text left out); nothing written."""
+        rows = self.conn.execute("SELECT chunk_id, meta FROM chunks WHERE doc_id=?", (doc_id,)).fetchall()
+        return [chunk_from_row(row[0], "", {**json.loads(row[1]), "source_uri": source_uri}) for row in rows]
+
+    def move_document(self, doc_id: str, source_uri: str) -> None:
+        """Point a document at a new primary path (a move): metadata only."""
+        with self._transaction() as conn:
+            conn.execute("UPDATE documents SET source_uri=? WHERE doc_id=?", (source_uri, doc_id))
+            for row in conn.execute("SELECT chunk_id, meta FROM chunks WHERE doc_id=?", (doc_id,)).fetchall():
+                meta = {**json.loads(row[1]), "source_uri": source_uri}
+                conn.execute(
+                    "UPDATE chunks SET meta=? WHERE chunk_id=?", (json.dumps(meta, ensure_ascii=False), row[0])
+                )
+
+    def relabel_document(self, doc_id: str, chunks: list[Chunk]) -> None:
+        """Record a document's new label (same access set, new sensitivity): metadata only, no text changes."""
+        first = chunks[0]
+        with self._transaction(changes_chunks=True) as conn:
+            conn.execute(
+                "UPDATE documents SET sensitivity=?, groups=? WHERE doc_id=?",
+                (first.access.sensitivity.value, "|".join(sorted(first.access.groups)), doc_id),
+            )
+            for c in chunks:
+                conn.execute(
+                    "UPDATE chunks SET meta=? WHERE chunk_id=?", (json.dumps(chunk_meta(c), ensure_ascii=False), c.id)
+                )
+
+
+def _insert_document(conn: sqlite3.Connection, chunks: list[Chunk], *, fmt: str) -> None:
+    first = chunks[0]
+    languages = Counter(c.language for c in chunks if c.language != "und")
+    language = languages.most_common(1)[0][0] if languages else "und"
+    conn.execute("DELETE FROM chunks WHERE doc_id=?", (first.doc_id,))
+    conn.execute("DELETE FROM documents WHERE doc_id=?", (first.doc_id,))
+    conn.execute(
+        "INSERT INTO documents VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+        (
+            first.doc_id,
+            first.source_uri,
+            first.title,
+            fmt,
+            first.content_hash,
+            first.access.key,
+            "|".join(sorted(first.access.groups)),
+            first.access.sensitivity.value,
+            language,
+            first.modified,
+            len(chunks),
+            time.time(),
+        ),
+    )
+    conn.executemany(
+        "INSERT INTO chunks VALUES (?,?,?,?,?,?)",
+        [
+            (c.id, c.doc_id, c.ordinal, c.text, c.access.key, json.dumps(chunk_meta(c), ensure_ascii=False))
+            for c in chunks
+        ],
+    )
+
+
+def _put_file(conn: sqlite3.Connection, rec: FileRecord) -> None:
+    conn.execute(
+        "INSERT OR REPLACE INTO files VALUES (?,?,?,?,?,?,?,?)",
+        (rec.path, rec.size, rec.mtime_ns, rec.content_hash, rec.access_key, rec.doc_id, rec.status, rec.reason),
+    )

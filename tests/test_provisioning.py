@@ -1,4 +1,4 @@
-"""Tests for rag.models: pull from sources in order, verify by sha256, install atomically."""
+"""Tests for rag.provisioning: pull from sources in order, verify by sha256, install atomically."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from rag.errors import ModelError
-from rag.models import STAMP, install_path, pull, verify
+from rag.provisioning import STAMP, install_path, pull, verify
 from rag.settings import ModelSourceSettings, ModelSpec, load_settings
 
 PAYLOAD = b"GGUF fake weights " * 1000

@@ -1,4 +1,4 @@
-"""One writer per embedded index: an OS file lock, released by the kernel even on SIGKILL."""
+"""One writer per index: an OS file lock, released by the kernel even on SIGKILL."""
 
 from __future__ import annotations
 
@@ -11,7 +11,11 @@ from pathlib import Path
 
 from filelock import FileLock, Timeout
 
-from rag.errors import IndexLockedError
+from rag.errors import StoreError
+
+
+class IndexLockedError(StoreError):
+    """Another process is already writing to this index."""
 
 
 def _holder(info: Path) -> str:

@@ -50,7 +50,7 @@ def run_retrieval(
     ``squad_sample`` > 0 asks that many seeded-random SQuAD-es v1.1 questions in the distractor
     part instead of all 6,583 (all 1,996 paragraphs are indexed either way).
     """
-    from eval.bench_retrieval import paragraphs_of, prefixed, run_benchmark
+    from eval.published.retrieval import paragraphs_of, prefixed, run_benchmark
 
     es = prefixed("xq", load_dataset("xquad-es", shared))
     en = prefixed("xq", load_dataset("xquad-en", shared))
@@ -110,7 +110,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             only = [p.strip() for p in args.only.split(",") if p.strip()]
             run_retrieval(args.shared_data, only, _parse_kv(args.embedding), args.suffix, args.squad_sample)
         elif args.command == "detectors":
-            from eval.bench_detectors import run_detectors
+            from eval.published.detectors import run_detectors
 
             run_detectors(
                 dataset_path("ragtruth-qa", args.shared_data),
@@ -123,16 +123,16 @@ def main(argv: Sequence[str] | None = None) -> int:
                 parts=[p.strip() for p in args.parts.split(",") if p.strip()],
             )
         elif args.command == "rescore":
-            from eval.bench_retrieval import benchmark_settings, rescore
+            from eval.published.retrieval import benchmark_settings, rescore
 
             for name in args.names:
                 rescore(RESULTS, name, benchmark_settings(REPO_ROOT / ".fuente"))
         elif args.command == "abstention":
-            from eval.bench_abstention import run_abstention
+            from eval.published.abstention import run_abstention
 
             run_abstention(args.shared_data, RESULTS, args.sample, args.llm_base_url, args.llm_model)
         else:
-            from eval.benchmarks_page import render
+            from eval.published.markdown import render
 
             PAGE.parent.mkdir(parents=True, exist_ok=True)
             PAGE.write_text(render(RESULTS), encoding="utf-8")

@@ -7,21 +7,13 @@ import secrets
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
-from rag.errors import FuenteError
-from rag.settings import Settings
 from rag.users import ROLES, add_user, list_users, remove_user, users_file
-from ui.api_cli import key_app
+from ui.cli.base import csv, fail, settings_of
+from ui.cli.keys import key_app
 
-EXIT_ERROR = 4
 users_app = typer.Typer(help="Users of the app: groups, roles, passwords (bcrypt hashes in FUENTE_HOME/users.yaml).")
 users_app.add_typer(key_app, name="key")
-err = Console(stderr=True)
-
-
-def _csv(value: str | None) -> frozenset[str]:
-    return frozenset(v.strip() for v in (value or "").split(",") if v.strip())
 
 
 @users_app.command("add")
@@ -39,20 +31,14 @@ def users_add(
     ] = False,
 ) -> None:
     """Add a user, or replace one with the same name."""
-    settings: Settings = ctx.obj["settings"]
+    settings = settings_of(ctx)
     if no_password:
         password = None
     elif generate:
         password = secrets.token_urlsafe(12)
     elif password is None:
         password = getpass.getpass(f"Password for {name}: ")
-    try:
-        record = add_user(
-            settings, name, password=password, groups=_csv(groups), roles=_csv(roles) or frozenset({"user"})
-        )
-    except FuenteError as e:
-        err.print(str(e), style="red", markup=False, soft_wrap=True)
-        raise typer.Exit(EXIT_ERROR) from e
+    record = add_user(settings, name, password=password, groups=csv(groups), roles=csv(roles) or frozenset({"user"}))
     typer.echo(
         f"Saved {record.name} (groups: {', '.join(sorted(record.groups)) or 'none'}; roles: {', '.join(sorted(record.roles))})."
     )
@@ -63,25 +49,16 @@ def users_add(
 @users_app.command("remove")
 def users_remove(ctx: typer.Context, name: Annotated[str, typer.Argument(help="User name.")]) -> None:
     """Remove a user."""
-    settings: Settings = ctx.obj["settings"]
+    settings = settings_of(ctx)
     if not remove_user(settings, name):
-        err.print(
-            f"There is no user {name!r} in {users_file(settings)}; list them with `fuente users list`.", markup=False
-        )
-        raise typer.Exit(EXIT_ERROR)
+        fail(f"There is no user {name!r} in {users_file(settings)}; list them with `fuente users list`.")
     typer.echo(f"Removed {name}.")
 
 
 @users_app.command("list")
 def users_list(ctx: typer.Context) -> None:
     """List users with their groups and roles (never their password hashes)."""
-    settings: Settings = ctx.obj["settings"]
-    try:
-        users = list_users(settings)
-    except FuenteError as e:
-        err.print(str(e), style="red", markup=False, soft_wrap=True)
-        raise typer.Exit(EXIT_ERROR) from e
-    for u in users:
+    for u in list_users(settings_of(ctx)):
         login = "password" if u.password_hash else "no password"
         typer.echo(
             f"{u.name:20} groups: {','.join(sorted(u.groups)) or '-':25} roles: {','.join(sorted(u.roles)):35} {login}"

@@ -12,9 +12,7 @@ from typing import Annotated
 import typer
 
 from rag.doctor import CHECKS, DEFAULT_MIN_FREE_GB, run_checks
-from rag.settings import Settings
-
-EXIT_FAILED = 1
+from ui.cli.base import EXIT_FAILED, settings_of
 
 
 def _names(raw: str | None) -> list[str] | None:
@@ -39,8 +37,7 @@ def doctor_command(
     ] = DEFAULT_MIN_FREE_GB,
 ) -> None:
     """Check every configured component: index, LLM endpoint, embedding model, free disk, users file."""
-    settings: Settings = ctx.obj["settings"]
-    results = run_checks(settings, only=_names(only), skip=_names(skip) or [], min_free_gb=min_free_gb)
+    results = run_checks(settings_of(ctx), only=_names(only), skip=_names(skip) or [], min_free_gb=min_free_gb)
     if as_json:
         typer.echo(json.dumps([r.to_dict() for r in results], ensure_ascii=False, indent=2, default=str))
     else:

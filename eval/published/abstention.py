@@ -18,9 +18,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from eval.bench_retrieval import benchmark_settings, build_paragraph_index, paragraphs_of, prefixed
 from eval.datasets import load_dataset
 from eval.metrics import abstention, contains_any, mean_ignoring_nan
+from eval.published.retrieval import benchmark_settings, build_paragraph_index, paragraphs_of, prefixed
 
 log = logging.getLogger(__name__)
 

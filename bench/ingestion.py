@@ -9,9 +9,9 @@ pipeline's time went, and peak RSS.
 
 Run from the repository root::
 
-    .venv/bin/python bench/ingest.py                      # full run, several minutes on 2 cores
-    .venv/bin/python bench/ingest.py --limit-articles 3   # quick trial, below 2,000 chunks
-    .venv/bin/python bench/ingest.py --json               # one JSON object instead of the table
+    .venv/bin/python bench/ingestion.py                      # full run, several minutes on 2 cores
+    .venv/bin/python bench/ingestion.py --limit-articles 3   # quick trial, below 2,000 chunks
+    .venv/bin/python bench/ingestion.py --json               # one JSON object instead of the table
 
 Environment: ``FUENTE_SHARED_DATA`` (the shared data folder, default ``../shared/data``) and any
 ``FUENTE__SECTION__KEY`` override (e.g. ``FUENTE__INGEST__FLUSH_CHUNKS=1024``) for experiments.
@@ -21,10 +21,8 @@ from __future__ import annotations
 
 import argparse
 import gc
-import html
 import json
 import os
-import re
 import resource
 import sys
 import tempfile
@@ -33,136 +31,32 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
-# This file shares its name with the `ingest` package, and Python puts the script's folder first
-# on the import path; drop it so `import ingest` finds the package rather than this script.
-_HERE = Path(__file__).resolve().parent
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
+import numpy as np
+from ingestion_corpus import (  # bench/, beside this script
+    Article,
+    check_same_texts,
+    expected_chunk_texts,
+    load_articles,
+    shared_data_dir,
+    write_corpus,
+)
 
-import numpy as np  # noqa: E402
-
-from ingest.chunking import Chunker  # noqa: E402
-from ingest.parsing import ParseOptions, parse_file  # noqa: E402
-from ingest.pipeline import Ingestor, parse_options  # noqa: E402
-from rag.embedders import Embedder, ExportedEmbedder, SentenceTransformerEmbedder, build_embedder  # noqa: E402
-from rag.errors import FileRejected  # noqa: E402
-from rag.index import Index  # noqa: E402
-from rag.settings import REPO_ROOT, Settings, load_settings  # noqa: E402
+from ingest.parsing import ParseOptions, parse_file
+from ingest.pipeline import Ingestor, parse_options
+from rag.app import build_writer
+from rag.embedders import Embedder, ExportedEmbedder, SentenceTransformerEmbedder, build_embedder
+from rag.index import Index, open_vector_store
+from rag.index.bm25_store import BM25Store
+from rag.settings import REPO_ROOT, Settings, load_settings
 
 TARGET_RATIO = 0.95
 MIN_CHUNKS = 2000
-SOURCES = (("squad-es", "qa/dev-v1.1-es_small.json"), ("xquad-en", "qa/xquad.en.json"))
 DEFAULT_MODELS = REPO_ROOT / ".fuente" / "models"
 
 P = ParamSpec("P")
 R = TypeVar("R")
-
-
-# -- corpus ------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Article:
-    """One article of a SQuAD-format set: a title and its paragraphs."""
-
-    source: str
-    title: str
-    paragraphs: tuple[str, ...]
-
-
-def shared_data_dir(arg: str | None) -> Path:
-    """The shared data folder: ``--data``, else FUENTE_SHARED_DATA, else ``../shared/data``."""
-    raw = arg or os.environ.get("FUENTE_SHARED_DATA")
-    return Path(raw).expanduser() if raw else REPO_ROOT.parent / "shared" / "data"
-
-
-def load_articles(data: Path, limit: int | None) -> list[Article]:
-    """Articles of every source in :data:`SOURCES`, at most ``limit`` from each.
-
-    Raises:
-        SystemExit: a source file is missing.
-    """
-    articles: list[Article] = []
-    for source, relative in SOURCES:
-        path = data / relative
-        if not path.is_file():
-            raise SystemExit(f"{path} is absent: pass --data or set FUENTE_SHARED_DATA to the shared data folder.")
-        rows = json.loads(path.read_text(encoding="utf-8"))["data"]
-        for row in rows[:limit]:
-            title = " ".join(row["title"].replace("_", " ").split())  # "Super Bowl _ 50" -> "Super Bowl 50"
-            paragraphs = tuple(p["context"].strip() for p in row["paragraphs"] if p["context"].strip())
-            articles.append(Article(source, title, paragraphs))
-    return articles
-
-
-def _format_for(ordinal: int) -> str:
-    """Mostly Markdown; every sixth article as text and every sixth as HTML, to touch those parsers."""
-    return {4: "txt", 5: "html"}.get(ordinal % 6, "md")
-
-
-def render(article: Article, fmt: str) -> str:
-    """The article as a file of format ``fmt`` (md, txt or html)."""
-    if fmt == "md":
-        return "\n\n".join([f"# {article.title}", *article.paragraphs]) + "\n"
-    if fmt == "txt":
-        return "\n\n".join([article.title, *article.paragraphs]) + "\n"
-    body = "\n".join(f"<p>{html.escape(p)}</p>" for p in article.paragraphs)
-    title = html.escape(article.title)
-    return (
-        f'<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>{title}</title></head>\n'
-        f"<body><h1>{title}</h1>\n{body}\n</body></html>\n"
-    )
-
-
-def write_corpus(articles: Sequence[Article], folder: Path) -> Counter[str]:
-    """Write one file per article under ``folder/<source>/``; return the file count per format."""
-    formats: Counter[str] = Counter()
-    ordinals: Counter[str] = Counter()
-    for article in articles:
-        ordinal = ordinals[article.source]
-        ordinals[article.source] += 1
-        fmt = _format_for(ordinal)
-        slug = re.sub(r"\W+", "-", article.title).strip("-")[:60] or "untitled"
-        target = folder / article.source / f"{ordinal:03d}-{slug}.{fmt}"
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(render(article, fmt), encoding="utf-8")
-        formats[fmt] += 1
-    return formats
-
-
-def expected_chunk_texts(settings: Settings, embedder: Embedder, corpus: Path) -> list[str]:
-    """Chunk texts the pipeline will produce: the same parser and chunker, without embedding.
-
-    Known before either side is timed, so a too-small corpus fails in seconds and the raw side can
-    run first; :func:`check_same_texts` later confirms the records hold exactly these texts.
-    """
-    chunker = Chunker(settings.chunking, embedder.count_tokens, embedder.max_tokens)
-    options = parse_options(settings)
-    texts: list[str] = []
-    for path in sorted(p for p in corpus.rglob("*") if p.is_file()):
-        try:
-            parsed = parse_file(path, options)
-        except FileRejected as e:
-            raise SystemExit(
-                f"The bench corpus file {path} was rejected ({e.reason}); the corpus builder is wrong."
-            ) from e
-        texts += [draft.text for draft in chunker.chunk(parsed.blocks)]
-    return texts
-
-
-def check_same_texts(index: Index, expected: Sequence[str]) -> None:
-    """Fail unless the records hold exactly ``expected`` (as a multiset).
-
-    Raises:
-        SystemExit: the two sides would encode different texts.
-    """
-    _, recorded, _ = index.records.chunk_texts()
-    if Counter(recorded) != Counter(expected):
-        raise SystemExit(
-            f"The pipeline stored {len(recorded)} chunk texts that differ from the {len(expected)} the bench "
-            "encoded raw; the comparison is void, so align expected_chunk_texts with the pipeline."
-        )
 
 
 # -- timing ------------------------------------------------------------------------------------
@@ -185,6 +79,19 @@ class StageClock:
                 self.seconds[stage] += time.perf_counter() - start
 
         return wrapper
+
+
+class TimedStore:
+    """Forwards to a store; calls of the named methods are timed into their stages."""
+
+    def __init__(self, inner: object, clock: StageClock, stages: dict[str, str]) -> None:
+        self._inner = inner
+        self._clock = clock
+        self._stages = stages
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._inner, name)
+        return self._clock.timed(self._stages[name], attr) if name in self._stages else attr
 
 
 class TimedEmbedder:
@@ -274,14 +181,16 @@ def time_pipeline(settings: Settings, embedder: Embedder, corpus: Path) -> Pipel
         SystemExit: the job did not add every file.
     """
     clock = StageClock()
-    index = Index(settings)
-    # Methods are replaced on these two instances only, so the stage split needs no hooks in rag/.
-    setattr(index.chroma, "upsert", clock.timed("chroma write", index.chroma.upsert))  # noqa: B010
-    setattr(index.bm25, "sync", clock.timed("bm25 build", index.bm25.sync))  # noqa: B010
-    timed = TimedEmbedder(embedder, clock)
+    # The index is handed stores that time their writes, so the stage split needs no hooks in rag/.
+    index = Index(
+        settings,
+        vectors=TimedStore(open_vector_store(settings), clock, {"upsert": "chroma write"}),  # type: ignore[arg-type]
+        keywords=TimedStore(BM25Store(settings.paths.bm25_dir), clock, {"sync": "bm25 build"}),  # type: ignore[arg-type]
+    )
+    writer = build_writer(settings, embedder=TimedEmbedder(embedder, clock), index=index)
     try:
         start = time.perf_counter()
-        summary = Ingestor(settings, index, lambda: timed).run([corpus])
+        summary = Ingestor(writer).run([corpus])
         seconds = time.perf_counter() - start
         counts = summary.counts
         if counts.get("failed") or counts.get("skipped"):
@@ -291,7 +200,7 @@ def time_pipeline(settings: Settings, embedder: Embedder, corpus: Path) -> Pipel
         stages["other"] = seconds - sum(stages.values())
         return PipelineRun(seconds, counts["chunks_embedded"], stages)
     finally:
-        index.close()
+        writer.close()
 
 
 def time_legacy(articles: Sequence[Article], folder: Path, options: ParseOptions, count: int) -> dict[str, float]:

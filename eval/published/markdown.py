@@ -159,8 +159,8 @@ def _detector_section(results: Path) -> list[str]:
     if judge:
         rows.append(row(judge["name"] + ", random sample", judge["score"]))
         if offline:
-            from eval.bench_detectors import offline_on
             from eval.datasets import dataset_path
+            from eval.published.detectors import offline_on
 
             try:
                 same = offline_on(judge["sample_ids"], dataset_path("ragtruth-qa"), results)

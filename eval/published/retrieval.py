@@ -62,7 +62,7 @@ def build_paragraph_index(
 ) -> ParagraphIndex:
     """Writes each paragraph to a file and ingests the folder with the real pipeline."""
     from ingest.pipeline import Ingestor
-    from rag.index import Index
+    from rag.app import build_writer
 
     docs = workdir / "docs"
     docs.mkdir(parents=True)
@@ -73,19 +73,19 @@ def build_paragraph_index(
         path.write_text(text + "\n", encoding="utf-8")
         doc_of_source[str(path.resolve())] = doc_id
     settings = settings_for(home)
-    index = Index(settings)
+    writer = build_writer(settings, embedder=embedder)
     started = time.monotonic()
     try:
-        Ingestor(settings, index, lambda: embedder).run([docs])
+        Ingestor(writer).run([docs])
     finally:
-        index.close()
+        writer.close()
     ingest_s = time.monotonic() - started
     return ParagraphIndex(settings, home, doc_of_source, ingest_s)
 
 
 def _source_uri_map(pindex: ParagraphIndex, index: Any) -> dict[str, str]:
     """chunk id -> paragraph id, for every chunk in the index."""
-    ids = set().union(*index.chroma.ids_by_access().values())
+    ids = set().union(*index.vectors.ids_by_access().values())
     chunks = index.records.get_chunks(sorted(ids))
     return {cid: pindex.doc_of_source.get(c.source_uri, "") for cid, c in chunks.items()}
 
@@ -116,18 +116,16 @@ def run_questions(
     extra_queries: Callable[[EvalSample], tuple[str, ...]] | None = None,
 ) -> list[dict[str, Any]]:
     """Per question: gold paragraph, dense, BM25 and shipped-hybrid rankings of paragraph ids (top ``depth``)."""
-    from rag.index import Index
-    from rag.retrieval import HybridRetriever
+    from rag.app import build_search
     from rag.types import EVERYONE
 
-    embedder = _QueryCache(embedder)
-    index = Index(pindex.settings)
+    params = pindex.settings.retrieval.model_copy(update={"dense_k": depth, "sparse_k": depth})
+    searcher = build_search(pindex.settings.model_copy(update={"retrieval": params}), embedder=_QueryCache(embedder))
+    index, embedder, retriever = searcher.index, searcher.embedder, searcher.retriever
     rows: list[dict[str, Any]] = []
     try:
         para_of_chunk = _source_uri_map(pindex, index)
-        keys = index.chroma.access_keys()
-        params = pindex.settings.retrieval.model_copy(update={"dense_k": depth, "sparse_k": depth})
-        retriever = HybridRetriever(index, embedder, params)
+        keys = index.vectors.access_keys()
         groups = frozenset({EVERYONE})
 
         def paragraphs(chunk_ids: Sequence[str]) -> list[str]:
@@ -135,8 +133,8 @@ def run_questions(
 
         for n, q in enumerate(questions):
             started = time.monotonic()
-            dense = index.chroma.query(embedder.embed_query(q.question), keys, depth)
-            sparse = index.bm25.search(q.question, keys, depth)
+            dense = index.vectors.query(embedder.embed_query(q.question), keys, depth)
+            sparse = index.keywords.search(q.question, keys, depth)
             extra = extra_queries(q) if extra_queries else ()
             hybrid = retriever.retrieve(q.question, groups, extra_queries=extra, k=depth)
             rows.append(
@@ -157,7 +155,7 @@ def run_questions(
             if n % 100 == 0:
                 log.info("question %d/%d", n, len(questions))
     finally:
-        index.close()
+        searcher.close()
     return rows
 
 
@@ -334,7 +332,7 @@ def choose_uncovered_fusion(rows: Sequence[dict[str, Any]], seed: int = 13) -> d
     }
 
 
-if __name__ == "__main__":  # python -m eval.bench_retrieval bench/results/benchmarks/xquad-es.es.rows.jsonl
+if __name__ == "__main__":  # python -m eval.published.retrieval bench/results/benchmarks/xquad-es.es.rows.jsonl
     import sys
 
     recorded = [json.loads(line) for line in Path(sys.argv[1]).read_text(encoding="utf-8").splitlines()]

@@ -3,30 +3,20 @@
 from __future__ import annotations
 
 import json
-import logging
 import sys
 import time
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from ingest.jobs import FileOutcome, JobLog, JobSummary
 from ingest.pipeline import Ingestor, ProgressSink
-from rag.embedders import build_embedder
-from rag.errors import FuenteError, IndexLockedError
-from rag.index import Index
-from rag.records import connect
-from rag.settings import Settings
-
-EXIT_OK, EXIT_FILES_FAILED, EXIT_LOCKED, EXIT_ERROR = 0, 1, 3, 4
-log = logging.getLogger(__name__)
-
-err = Console(stderr=True)
-out = Console()
+from rag.app import build_writer
+from rag.sqlite import connect
+from ui.cli.base import EXIT_FAILED, EXIT_OK, err, fail, out, settings_of
 
 
 class _Bar(ProgressSink):
@@ -89,35 +79,24 @@ def ingest_command(
     ] = False,
 ) -> None:
     """Scan PATHS, plan what changed (add, update, move, relabel, delete) and apply it to the index."""
-    settings: Settings = ctx.obj["settings"]
+    settings = settings_of(ctx)
     show_bar = not as_json and sys.stderr.isatty()
     started = time.monotonic()
-    index: Index | None = None
+    writer = build_writer(settings)
     try:
-        index = Index(settings)  # inside the try: an unreachable Chroma server is a message, not a traceback
         if show_bar:
             columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
             with Progress(*columns, console=err) as progress:
-                ingestor = Ingestor(settings, index, lambda: build_embedder(settings), _Bar(progress))
+                ingestor = Ingestor(writer, _Bar(progress))
                 summary = ingestor.run(
                     paths, dry_run=dry_run, retry_rejected=retry, wait_s=wait, allow_widen=allow_widen
                 )
         else:
-            ingestor = Ingestor(settings, index, lambda: build_embedder(settings))
-            summary = ingestor.run(paths, dry_run=dry_run, retry_rejected=retry, wait_s=wait, allow_widen=allow_widen)
-    except IndexLockedError as e:
-        err.print(str(e), style="red", markup=False, soft_wrap=True)
-        raise typer.Exit(EXIT_LOCKED) from e
-    except FuenteError as e:
-        err.print(str(e), style="red", markup=False, soft_wrap=True)
-        raise typer.Exit(EXIT_ERROR) from e
-    except Exception as e:  # one sentence for the user; the traceback in the log (shown with -v)
-        log.info("fuente ingest failed", exc_info=True)
-        err.print(f"The ingestion failed unexpectedly ({type(e).__name__}); run with -v for details.", style="red")
-        raise typer.Exit(EXIT_ERROR) from e
+            summary = Ingestor(writer).run(
+                paths, dry_run=dry_run, retry_rejected=retry, wait_s=wait, allow_widen=allow_widen
+            )
     finally:
-        if index is not None:
-            index.close()
+        writer.close()
     if as_json:
         out.print_json(json.dumps(summary.to_dict(), ensure_ascii=False))
     else:
@@ -129,15 +108,14 @@ def ingest_command(
         out.print(_summary_table(summary))
         _print_problems(summary)
         out.print(f"Done in {time.monotonic() - started:.1f} s. Details: fuente jobs show {summary.job_id}")
-    raise typer.Exit(EXIT_FILES_FAILED if summary.counts.get("failed") else EXIT_OK)
+    raise typer.Exit(EXIT_FAILED if summary.counts.get("failed") else EXIT_OK)
 
 
 jobs_app = typer.Typer(help="Ingestion jobs: what ran, and what happened to each file.", no_args_is_help=False)
 
 
 def _jobs(ctx: typer.Context) -> JobLog:
-    settings: Settings = ctx.obj["settings"]
-    return JobLog(connect(settings.paths.records_db))
+    return JobLog(connect(settings_of(ctx).paths.records_db))
 
 
 @jobs_app.callback(invoke_without_command=True)
@@ -179,8 +157,7 @@ def jobs_show(
     """Show one job: counts and every file with its status and reason."""
     summary = _jobs(ctx).get(job_id)
     if summary is None:
-        err.print(f"[red]No job {job_id}; list jobs with `fuente jobs`.[/red]")
-        raise typer.Exit(EXIT_ERROR)
+        fail(f"No job {job_id}; list jobs with `fuente jobs`.")
     if as_json:
         out.print_json(json.dumps(summary.to_dict(), ensure_ascii=False))
         return
