@@ -26,7 +26,8 @@ def streamlit_command(port: int, address: str, headless: bool = True) -> list[st
         "--server.runOnSave", "false",
         "--server.fileWatcherType", "none",
         # Employees get the app, not Streamlit's developer menu (Deploy, rerun, settings).
-        "--client.toolbarMode", "viewer",
+        "--client.toolbarMode", "minimal",
+        "--client.showErrorDetails", "none",
     ]  # fmt: skip
 
 
