@@ -5,6 +5,7 @@ Plain helpers (paths, settings, ports, ingestion, checks) are in ``tests/helpers
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,6 +19,17 @@ from rag.settings import Settings, deep_merge, load_settings
 from tests.helpers import SAMPLE_CORPUS, SMALL_CORPUS, TEST_MODELS, SettingsFactory, free_port, ingest, settings_for
 from tests.servers import chroma_server, llama_cpp_server
 from tests.servers import vllm_server as vllm_server_process
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The tests read the `fuente` command's English sentences: a Spanish locale on the machine
+    (``LANG=es_ES.UTF-8``) would switch them (:mod:`ui.cli.language`); tests of Spanish set it per call."""
+    from ui.i18n import DEFAULT, LOCALE_VARIABLES, from_locale
+
+    if from_locale(os.environ) != DEFAULT:
+        for name in LOCALE_VARIABLES:
+            os.environ.pop(name, None)
+        os.environ["LANG"] = "C.UTF-8"
 
 
 @pytest.fixture

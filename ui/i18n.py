@@ -8,7 +8,8 @@ both catalogues and keeps its ``{placeholders}``.
 
 Which language a session gets (:func:`choose`): the user's own choice, stored per user (or
 made on the login page for this session), else the browser's (``st.context.locale``, then the
-``Accept-Language`` header), else English.
+``Accept-Language`` header), else English. The `fuente` command speaks the language of its
+terminal's locale (:func:`from_locale`; :mod:`ui.cli.language`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from __future__ import annotations
 import functools
 import gettext
 import io
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -82,6 +84,21 @@ def negotiate(accept_language: str | None, locale: str | None = None) -> str:
         if base in LANGUAGES and quality > 0:
             ranked.append((-quality, i, base))
     return sorted(ranked)[0][2] if ranked else DEFAULT
+
+
+LOCALE_VARIABLES: tuple[str, ...] = ("LC_ALL", "LC_MESSAGES", "LANG")
+"""Where a terminal's language is read, first set wins (POSIX's order for messages)."""
+
+
+def from_locale(environ: Mapping[str, str]) -> str:
+    """The language of a terminal: Spanish when its locale for messages is ``es`` (``es_ES.UTF-8``,
+    ``es_MX``, ``es``), else English (``C``, ``POSIX``, ``en_US.UTF-8``, anything else or nothing)."""
+    for name in LOCALE_VARIABLES:
+        value = environ.get(name, "").strip()
+        if value:
+            base = re.split(r"[_.@-]", value, maxsplit=1)[0].lower()
+            return base if base in LANGUAGES else DEFAULT
+    return DEFAULT
 
 
 def choose(stored: str | None, session: str | None, headers: Mapping[str, str], locale: str | None) -> str:

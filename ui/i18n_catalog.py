@@ -1,8 +1,8 @@
 """Keeping the message catalogues in step with the code: ``python -m ui.i18n_catalog``.
 
-Extracts every message marked with ``_``, ``n_`` or ``N_`` in ``ui/*.py`` (Babel's Python
-extractor), adds the messages that come from elsewhere (:func:`dynamic_messages`: the eval
-suite's metric names), writes the template ``ui/locales/fuente.pot`` and updates each
+Extracts every message marked with ``_``, ``n_`` or ``N_`` in ``ui/*.py`` and ``ui/cli/*.py``
+(Babel's Python extractor), adds the messages that come from elsewhere (:func:`dynamic_messages`:
+the eval suite's metric names, the `fuente` command's help texts), writes the template ``ui/locales/fuente.pot`` and updates each
 language's ``.po`` with it: new messages arrive untranslated, gone ones are dropped. Then
 translate what is empty in ``ui/locales/es/LC_MESSAGES/fuente.po``; the English catalogue's
 messages stand for themselves unless a wording is changed there.
@@ -26,13 +26,22 @@ SOURCE = "en"
 
 
 def dynamic_messages() -> list[str]:
-    """Messages shown through :func:`ui.i18n.translated`: not written in ``ui/``, so not extracted."""
+    """Messages not marked where they are written, so not extracted: the eval suite's metric names
+    (shown through :func:`ui.i18n.translated`) and the `fuente` command's help texts (Typer's
+    decorators and docstrings, translated by :func:`ui.cli.language.localize`)."""
     from eval.compare import METRICS
+    from ui.cli.language import help_messages
 
     out: list[str] = []
     for m in METRICS:
         out += [m.family, m.label]
-    return list(dict.fromkeys(out))
+    return list(dict.fromkeys(out + help_messages()))
+
+
+def _extracted(filename: str) -> bool:
+    """``ui/*.py`` and ``ui/cli/*.py``: no locales, no caches, not this module."""
+    parts = Path(filename).parts
+    return parts[-1].endswith(".py") and parts[-1] != Path(__file__).name and parts[:-1] in ((), ("cli",))
 
 
 def template() -> Catalog:
@@ -40,16 +49,16 @@ def template() -> Catalog:
     catalog = Catalog(domain=DOMAIN, project="Fuente", charset="utf-8")
     for filename, lineno, message, _comments, _context in extract_from_dir(
         str(UI),
-        method_map=[("*.py", "python")],
+        method_map=[("*.py", "python"), ("cli/*.py", "python")],
         keywords=KEYWORDS,
         comment_tags=(),
     ):
-        if "/" in filename or filename == Path(__file__).name:
-            continue  # ui/*.py only: no locales, no caches
+        if not _extracted(filename):
+            continue
         catalog.add(message, locations=[(f"ui/{filename}", lineno)])
     for message in dynamic_messages():
         if message not in catalog:
-            catalog.add(message, locations=[("eval/compare.py", 0)])
+            catalog.add(message, locations=[("eval/compare.py or ui/cli", 0)])
     return catalog
 
 

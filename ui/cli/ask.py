@@ -14,6 +14,7 @@ from rag.errors import FuenteError
 from rag.settings import Settings
 from rag.users import groups_of
 from ui.cli.base import csv, err, out, settings_of
+from ui.cli.language import _, translated
 
 
 def _echo(piece: str) -> None:
@@ -28,24 +29,32 @@ def _open(settings: Settings, user: str | None, groups: str | None) -> tuple[Use
 
 
 def _show(answer: Answer) -> None:
-    """After the streamed text: the verdict, unsupported sentences, citations or closest sources."""
+    """After the streamed text: the verdict, unsupported sentences, citations or closest sources.
+
+    The answer keeps the language of the question; its labels follow the terminal's.
+    """
     if answer.refused:
         if answer.protocol != "extract_v1":  # extract_v1 already printed the refusal as its text
             out.print(answer.text, markup=False)
         if answer.closest_sources:
-            out.print("Closest sources:" if answer.language == "en" else "Fuentes más cercanas:")
+            out.print(_("Closest sources:"), markup=False)
     else:
         for s in answer.sentences:
             if not s.supported:
-                out.print(f"  ⚠ not supported by the cited sources: {s.text}", style="yellow", markup=False)
+                out.print(
+                    "  ⚠ " + _("not supported by the cited sources: {sentence}", sentence=s.text),
+                    style="yellow",
+                    markup=False,
+                )
+        if answer.citations:
+            out.print(_("Sources:"), markup=False)
     listed = answer.closest_sources if answer.refused else answer.citations
     for c in listed:
-        out.print(
-            f"  [{c.n}] {c.title} ({c.location or 'whole document'}) — {c.source_uri}", markup=False, highlight=False
-        )
+        where = c.location or _("whole document")
+        out.print(f"  [{c.n}] {c.title} ({where}) — {c.source_uri}", markup=False, highlight=False)
         if c.quote and not answer.refused:
             out.print(f"      “{c.quote}”", markup=False, highlight=False, style="dim")
-    out.print(f"[dim]{answer.route}: {answer.model} · {answer.timings.get('total_s', 0):.1f} s[/dim]")
+    out.print(f"{answer.route}: {answer.model} · {answer.timings.get('total_s', 0):.1f} s", style="dim", markup=False)
 
 
 def ask_command(
@@ -68,14 +77,14 @@ def ask_command(
     else:
         sys.stdout.write("\n")
         if answer.refused and answer.protocol != "extract_v1" and answer.verdict != "refusal" and answer.generated_text:
-            out.print("[dim](the answer above was not supported by the documents)[/dim]")
+            out.print(_("(the answer above was not supported by the documents)"), style="dim", markup=False)
         _show(answer)
 
 
 def chat_command(
     ctx: typer.Context,
-    user: Annotated[str | None, typer.Option("--user")] = None,
-    groups: Annotated[str | None, typer.Option("--groups")] = None,
+    user: Annotated[str | None, typer.Option("--user", help="Ask as this user (groups from the users file).")] = None,
+    groups: Annotated[str | None, typer.Option("--groups", help="Ask with these groups, comma-separated.")] = None,
 ) -> None:
     """A conversation: follow-up questions are understood in context. Empty line or Ctrl-D ends it."""
     who, app = _open(settings_of(ctx), user, groups)
@@ -91,7 +100,7 @@ def chat_command(
             try:
                 answer = app.assistant.ask(question, who, history, on_token=_echo)
             except FuenteError as e:  # the conversation goes on: the next question may work
-                err.print(str(e), style="red", markup=False, soft_wrap=True)
+                err.print(translated(str(e)), style="red", markup=False, soft_wrap=True)
                 continue
             sys.stdout.write("\n")
             _show(answer)

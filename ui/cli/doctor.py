@@ -13,6 +13,7 @@ import typer
 
 from rag.doctor import CHECKS, DEFAULT_MIN_FREE_GB, run_checks
 from ui.cli.base import EXIT_FAILED, settings_of
+from ui.cli.language import _, status_name, translated
 
 
 def _names(raw: str | None) -> list[str] | None:
@@ -21,7 +22,9 @@ def _names(raw: str | None) -> list[str] | None:
     names = [n.strip() for n in raw.split(",") if n.strip()]
     unknown = sorted(set(names) - set(CHECKS))
     if unknown:
-        raise typer.BadParameter(f"unknown check(s) {', '.join(unknown)}; choose from {', '.join(CHECKS)}.")
+        raise typer.BadParameter(
+            _("unknown check(s) {unknown}; choose from {known}.", unknown=", ".join(unknown), known=", ".join(CHECKS))
+        )
     return names
 
 
@@ -41,8 +44,12 @@ def doctor_command(
     if as_json:
         typer.echo(json.dumps([r.to_dict() for r in results], ensure_ascii=False, indent=2, default=str))
     else:
+        # The check names are what --only and --skip take: they stay as they are; the status word and
+        # the sentence are for people.
+        shown = [status_name(r.status.value) for r in results]
+        status_width = max([4, *(len(s) for s in shown)])
         width = max((len(r.name) for r in results), default=0)
-        for r in results:
-            typer.echo(f"{r.status.value:<4}  {r.name:<{width}}  {r.detail}")
+        for r, status in zip(results, shown, strict=True):
+            typer.echo(f"{status:<{status_width}}  {r.name:<{width}}  {translated(r.detail)}")
     if not all(r.ok for r in results):
         raise typer.Exit(EXIT_FAILED)

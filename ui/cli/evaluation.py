@@ -26,6 +26,7 @@ from eval.compare import BY_NAME, fmt
 from eval.store import RunStore
 from rag.settings import Settings
 from ui.cli.base import err, fail, out, settings_of
+from ui.cli.language import _, n_, status_name, translated
 
 eval_app = typer.Typer(help="Evaluation: run contenders on a question set, compare runs, export reports.",
                        no_args_is_help=True)  # fmt: skip
@@ -84,15 +85,18 @@ def run_command(
         if judge:
             judge_obj, judge_client = _judge(contender_settings(run_base, book.get(judge)))
         if corpus is not None:
-            err.print(f"Ingesting {corpus} into a throwaway index…", markup=False)
+            err.print(_("Ingesting {corpus} into a throwaway index…", corpus=corpus), markup=False)
             ingest_corpus(run_base, corpus, runner.embedder())
         elif _chunk_count(run_base) == 0:
             raise EvalError(
-                f"The index under {run_base.paths.home} is empty; run `fuente ingest PATH` first or pass --corpus PATH."
+                _(
+                    "The index under {home} is empty; run `fuente ingest PATH` first or pass --corpus PATH.",
+                    home=run_base.paths.home,
+                )
             )
 
         def show(p: Progress) -> None:
-            status = f"error: {p.error}" if p.error else f"{p.seconds:.1f} s"
+            status = _("error: {error}", error=p.error) if p.error else f"{p.seconds:.1f} s"
             err.print(f"[{p.contender}] {p.done}/{p.total} {p.question_id}: {status}", markup=False, highlight=False)
 
         options = RunOptions(judge_passes=judge_passes, judge_limit=judge_limit)
@@ -112,9 +116,8 @@ def run_command(
         ]
         _print_runs([store.get_run(r) for r in run_ids])
         if len(run_ids) >= 2:
-            out.print(
-                f"Compare: fuente eval compare {run_ids[0][:8]} {run_ids[1][:8]} --html report.html", markup=False
-            )
+            command = f"fuente eval compare {run_ids[0][:8]} {run_ids[1][:8]} --html report.html"
+            out.print(_("Compare: {command}", command=command), markup=False)
     finally:
         if judge_client is not None:
             judge_client.close()
@@ -161,10 +164,11 @@ def compare_command(
     table = Table(
         title=f"A = {comparison.a.contender} ({comparison.a.short_id})   B = {comparison.b.contender} ({comparison.b.short_id})"
     )
-    for col in ("metric", "A", "B", "Δ", "W/L/T"):
-        table.add_column(col, justify="left" if col == "metric" else "right", no_wrap=col == "metric")
+    # Metrics keep their names (the reports' and the JSON's); their families are read in the terminal's language.
+    for i, col in enumerate((_("metric"), "A", "B", "Δ", _("W/L/T"))):
+        table.add_column(col, justify="left" if i == 0 else "right", no_wrap=i == 0)
     for family in comparison.families:
-        table.add_row(f"[bold]{family}[/bold]")
+        table.add_row(translated(family), style="bold")
         for m in comparison.family(family):
             cells = []
             for stat, side in ((m.a, "a"), (m.b, "b")):
@@ -179,26 +183,28 @@ def compare_command(
         table.add_section()
     out.print(table)
     for note in comparison.notes:
-        err.print(note, style="yellow", markup=False)
+        err.print(translated(note), style="yellow", markup=False)
     wins = sum(1 for q in comparison.questions if q.winner == "b")
     losses = sum(1 for q in comparison.questions if q.winner == "a")
-    out.print(f"Per question (headline outcome): B better on {wins}, A better on {losses}, "
-              f"{len(comparison.questions) - wins - losses} tied or not judged.", markup=False)  # fmt: skip
+    out.print(_("Per question (headline outcome): B better on {wins}, A better on {losses}, {ties} tied or not judged.",
+                wins=wins, losses=losses, ties=len(comparison.questions) - wins - losses), markup=False)  # fmt: skip
     for path in write_reports(comparison, markdown_path=markdown, html_path=html):
-        out.print(f"wrote {path}", markup=False)
+        out.print(_("wrote {path}", path=path), markup=False)
 
 
 def _print_runs(runs: list[Any]) -> None:
     table = Table()
-    for col in ("run", "contender", "dataset", "n", "status", "started", *HEADLINE):
-        table.add_column(col, no_wrap=col in ("run", "contender"), min_width=8 if col == "run" else None)
+    columns = (_("run"), _("contender"), _("dataset"), "n", _("status"), _("started"), *HEADLINE)
+    for i, col in enumerate(columns):
+        table.add_column(col, no_wrap=i < 2, min_width=8 if i == 0 else None)
     for r in runs:
         started = datetime.fromtimestamp(r.started, UTC).strftime("%Y-%m-%d %H:%M")
         values = []
         for name in HEADLINE:
             stat = r.summary.get(name)
             values.append("—" if stat is None else fmt(float(stat["value"]), BY_NAME[name].unit))
-        table.add_row(r.short_id, r.contender, Path(r.dataset).name, str(r.n_questions), r.status, started, *values)
+        table.add_row(r.short_id, r.contender, Path(r.dataset).name, str(r.n_questions), status_name(r.status), started,
+                      *values)  # fmt: skip
     out.print(table)
 
 
@@ -212,7 +218,7 @@ def list_command(
     with RunStore.from_settings(settings_of(ctx)) as store:
         runs = store.list_runs(contender=contender, limit=limit)
     if not runs:
-        out.print("No evaluation runs yet; start one with `fuente eval run --contender local`.", markup=False)
+        out.print(_("No evaluation runs yet; start one with `fuente eval run --contender local`."), markup=False)
         return
     _print_runs(runs)
 
@@ -231,20 +237,21 @@ def show_command(
     if question is not None:
         match = [r for r in rows if r["question_id"] == question]
         if not match:
-            fail(f"Run {info.short_id} has no question {question!r}.")
+            fail(_("Run {run} has no question {question!r}.", run=info.short_id, question=question))
         typer.echo(json.dumps(match[0], ensure_ascii=False, indent=2))
         return
     if as_json:
         typer.echo(json.dumps({"run": info.__dict__, "rows": rows}, ensure_ascii=False, indent=2))
         return
-    out.print(f"run {info.run_id}  contender {info.contender}  status {info.status}", markup=False)
-    out.print(
-        f"dataset {info.dataset} (sha256 {info.dataset_hash[:16]})  commit {info.git_commit or '—'}", markup=False
-    )
+    out.print(_("run {run}  contender {contender}  status {status}", run=info.run_id, contender=info.contender,
+                status=status_name(info.status)), markup=False)  # fmt: skip
+    out.print(_("dataset {dataset} (sha256 {digest})  commit {commit}", dataset=info.dataset,
+                digest=info.dataset_hash[:16], commit=info.git_commit or "—"), markup=False)  # fmt: skip
     if info.note:
-        out.print(f"note: {info.note}", markup=False)
+        out.print(_("note: {note}", note=info.note), markup=False)
     table = Table()
-    for col in ("id", "kind", "refused", "verdict", "contains", "support", "latency", "answer"):
+    columns = (_("id"), _("kind"), _("refused"), _("verdict"), _("contains"), _("support"), _("latency"), _("answer"))
+    for col in columns:
         table.add_column(col)
     for r in rows:
         m = r.get("metrics", {})
@@ -273,12 +280,14 @@ def generate_command(
     drafts: list[Any] = []
 
     def show(draft: Any, chunk: Any) -> None:
-        what = draft.record["question"] if draft else "(no usable question; skipped)"
+        what = draft.record["question"] if draft else _("(no usable question; skipped)")
         err.print(f"{len(drafts) + (1 if draft else 0)}/{limit} {chunk.title}: {what}", markup=False, highlight=False)
 
     ensure_local_server(settings)
     for draft in generate(settings, limit, seed=seed, on_draft=show):
         drafts.append(draft)
         write_drafts([draft], output, append=append or len(drafts) > 1)
-    out.print(f"wrote {len(drafts)} draft(s) to {output}; review each (edit, keep or delete), then remove "
-              '"draft": true and the draft tag.', markup=False)  # fmt: skip
+    out.print(n_('wrote {n} draft to {path}; review it (edit, keep or delete), then remove "draft": true and the '
+                 "draft tag.",
+                 'wrote {n} drafts to {path}; review each (edit, keep or delete), then remove "draft": true and the '
+                 "draft tag.", len(drafts), path=output), markup=False)  # fmt: skip

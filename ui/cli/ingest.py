@@ -17,6 +17,7 @@ from ingest.pipeline import Ingestor, ProgressSink
 from rag.app import build_writer
 from rag.sqlite import connect
 from ui.cli.base import EXIT_FAILED, EXIT_OK, err, fail, out, settings_of
+from ui.cli.language import N_, _, status_name, translated
 
 
 class _Bar(ProgressSink):
@@ -24,8 +25,8 @@ class _Bar(ProgressSink):
 
     def __init__(self, progress: Progress) -> None:
         self._progress = progress
-        self._files = progress.add_task("files", total=None)
-        self._chunks = progress.add_task("chunks embedded", total=None)
+        self._files = progress.add_task(_("files"), total=None)
+        self._chunks = progress.add_task(_("chunks embedded"), total=None)
 
     def planned(self, files_to_parse: int) -> None:
         self._progress.update(self._files, total=files_to_parse)
@@ -37,12 +38,22 @@ class _Bar(ProgressSink):
         self._progress.advance(self._chunks, count)
 
 
+# The counts of a job summary as people read them (the JSON keeps the keys); statuses by status_name.
+_COUNT_NAMES = {
+    "chunks_embedded": N_("chunks embedded"), "chunks_deleted": N_("chunks deleted"), "chunks_total": N_("chunks total"),
+}  # fmt: skip
+
+
+def _count_name(key: str) -> str:
+    return translated(_COUNT_NAMES[key]) if key in _COUNT_NAMES else status_name(key)
+
+
 def _summary_table(summary: JobSummary) -> Table:
-    table = Table(title=f"Job {summary.job_id}: {summary.status}", show_header=True)
-    table.add_column("files / chunks")
-    table.add_column("count", justify="right")
+    table = Table(title=_("Job {job}: {status}", job=summary.job_id, status=status_name(summary.status)))
+    table.add_column(_("files / chunks"))
+    table.add_column(_("count"), justify="right")
     for key, value in summary.counts.items():
-        table.add_row(key.replace("_", " "), str(value))
+        table.add_row(_count_name(key).replace("_", " "), str(value))
     return table
 
 
@@ -50,15 +61,16 @@ def _print_problems(summary: JobSummary, limit: int = 25) -> None:
     problems = [f for f in summary.files if f.status in ("held", "skipped", "failed")]
     if not problems:
         return
-    table = Table(title="Left out or held", show_header=True)
-    table.add_column("status")
-    table.add_column("file", overflow="fold")
-    table.add_column("reason", overflow="fold")
+    table = Table(title=_("Left out or held"), show_header=True)
+    table.add_column(_("status"))
+    table.add_column(_("file"), overflow="fold")
+    table.add_column(_("reason"), overflow="fold")
     for f in problems[:limit]:
-        table.add_row(f.status, f.path, f.reason or "")
+        table.add_row(status_name(f.status), f.path, translated(f.reason or ""))
     out.print(table)
     if len(problems) > limit:
-        out.print(f"... and {len(problems) - limit} more: fuente jobs show {summary.job_id}")
+        more = len(problems) - limit
+        out.print(_("... and {more} more: fuente jobs show {job}", more=more, job=summary.job_id), markup=False)
 
 
 def ingest_command(
@@ -104,10 +116,12 @@ def ingest_command(
             for f in summary.files:
                 if f.status != "unchanged":
                     # One unwrapped line per file, whatever the width, so the plan can be piped or grepped.
-                    out.print(f"{f.status:>9}  {f.path}", soft_wrap=True, markup=False, highlight=False)
+                    out.print(f"{status_name(f.status):>9}  {f.path}", soft_wrap=True, markup=False, highlight=False)
         out.print(_summary_table(summary))
         _print_problems(summary)
-        out.print(f"Done in {time.monotonic() - started:.1f} s. Details: fuente jobs show {summary.job_id}")
+        took = f"{time.monotonic() - started:.1f}"
+        out.print(_("Done in {seconds} s. Details: fuente jobs show {job}", seconds=took, job=summary.job_id),
+                  markup=False)  # fmt: skip
     raise typer.Exit(EXIT_FAILED if summary.counts.get("failed") else EXIT_OK)
 
 
@@ -122,7 +136,7 @@ def _jobs(ctx: typer.Context) -> JobLog:
 def jobs_list(
     ctx: typer.Context,
     limit: Annotated[int, typer.Option(help="How many recent jobs.")] = 20,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the jobs as JSON.")] = False,
 ) -> None:
     """List recent ingestion jobs."""
     if ctx.invoked_subcommand is not None:
@@ -132,7 +146,8 @@ def jobs_list(
         out.print_json(json.dumps([j.to_dict() for j in jobs], ensure_ascii=False))
         return
     table = Table(show_header=True)
-    for col in ("id", "started", "took", "status", "added", "updated", "deleted", "skipped", "failed", "roots"):
+    counted = ("added", "updated", "deleted", "skipped", "failed")
+    for col in (_("id"), _("started"), _("took"), _("status"), *map(status_name, counted), _("roots")):
         table.add_column(col)
     for j in jobs:
         took = f"{j.ended - j.started:.1f}s" if j.ended else "-"
@@ -141,8 +156,8 @@ def jobs_list(
             str(j.job_id),
             time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(j.started)),
             took,
-            j.status + (" (dry run)" if j.dry_run else ""),
-            *(str(c.get(k, 0)) for k in ("added", "updated", "deleted", "skipped", "failed")),
+            status_name(j.status) + (" " + _("(dry run)") if j.dry_run else ""),
+            *(str(c.get(k, 0)) for k in counted),
             ", ".join(j.roots),
         )
     out.print(table)
@@ -152,19 +167,19 @@ def jobs_list(
 def jobs_show(
     ctx: typer.Context,
     job_id: Annotated[int, typer.Argument(help="Job id from `fuente jobs`.")],
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the job as JSON.")] = False,
 ) -> None:
     """Show one job: counts and every file with its status and reason."""
     summary = _jobs(ctx).get(job_id)
     if summary is None:
-        fail(f"No job {job_id}; list jobs with `fuente jobs`.")
+        fail(_("No job {job}; list jobs with `fuente jobs`.", job=job_id))
     if as_json:
         out.print_json(json.dumps(summary.to_dict(), ensure_ascii=False))
         return
     out.print(_summary_table(summary))
     table = Table(show_header=True)
-    for col in ("status", "chunks", "file", "reason"):
+    for col in (_("status"), _("chunks"), _("file"), _("reason")):
         table.add_column(col, overflow="fold")
     for f in summary.files:
-        table.add_row(f.status, str(f.chunks), f.path, f.reason or "")
+        table.add_row(status_name(f.status), str(f.chunks), f.path, translated(f.reason or ""))
     out.print(table)

@@ -10,6 +10,7 @@ import typer
 from rag import api_keys
 from rag.users import groups_of
 from ui.cli.base import err, fail, settings_of
+from ui.cli.language import _
 
 key_app = typer.Typer(help="API keys of `fuente serve-api` and `fuente serve-mcp`: each acts as one user.")
 
@@ -28,7 +29,7 @@ def key_create(
     settings = settings_of(ctx)
     groups_of(settings, name)  # the user must exist; their groups are read again on every request
     record, token = api_keys.create_key(settings, name, label=label)
-    err.print(f"Key {record.key_id} for {name}; it is shown only now:", markup=False)
+    err.print(_("Key {key} for {name}; it is shown only now:", key=record.key_id, name=name), markup=False)
     typer.echo(token)
 
 
@@ -39,10 +40,10 @@ def key_list(
 ) -> None:
     """List keys (id, user, label, created, last used, revoked); never the keys themselves."""
     for k in api_keys.list_keys(settings_of(ctx), name):
-        state = f"revoked {_when(k.revoked)}" if k.revoked else "active"
-        typer.echo(
-            f"{k.key_id:10} {k.user:20} {k.label or '-':20} created {_when(k.created)}  used {_when(k.last_used)}  {state}"
-        )
+        state = _("revoked {when}", when=_when(k.revoked)) if k.revoked else _("active")
+        created = _("created {when}", when=_when(k.created))
+        used = _("used {when}", when=_when(k.last_used))
+        typer.echo(f"{k.key_id:10} {k.user:20} {k.label or '-':20} {created}  {used}  {state}")
 
 
 @key_app.command("revoke")
@@ -53,5 +54,6 @@ def key_revoke(
     """Revoke a key, or every active key of a user; requests with it get 401 at once."""
     revoked = api_keys.revoke(settings_of(ctx), name)
     if not revoked:
-        fail(f"No active key has the id or user {name!r}; see `fuente users key list`.")
-    typer.echo(f"Revoked {', '.join(k.key_id for k in revoked)} ({', '.join(sorted({k.user for k in revoked}))}).")
+        fail(_("No active key has the id or user {name!r}; see `fuente users key list`.", name=name))
+    keys, users = ", ".join(k.key_id for k in revoked), ", ".join(sorted({k.user for k in revoked}))
+    typer.echo(_("Revoked {keys} ({users}).", keys=keys, users=users))

@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from ui.cli.base import err, settings_of
+from ui.cli.language import _, translated
 
 models_app = typer.Typer(help="Pinned models: provision and verify them.")
 
@@ -23,7 +24,7 @@ def models_pull(
     settings = settings_of(ctx)
     wanted = [s.name for s in settings.models.catalog] if all_models else (names or [settings.embedding.model])
     for name in wanted:
-        path = ensure_model(settings, name, report=lambda line: err.print(line))
+        path = ensure_model(settings, name, report=lambda line: err.print(translated(line), markup=False))
         typer.echo(f"{name}: {path}")
 
 
@@ -35,5 +36,5 @@ def models_list(ctx: typer.Context) -> None:
     settings = settings_of(ctx)
     for spec in settings.models.catalog:
         path = install_path(spec, settings.paths.models_dir)
-        state = "ok" if verify(spec, path) else "missing"
+        state = _("ok") if verify(spec, path) else _("missing")
         typer.echo(f"{spec.name:40} {state:8} {path}")

@@ -11,6 +11,7 @@ import typer
 from rag.app import build_search
 from rag.search import audience
 from ui.cli.base import out, settings_of
+from ui.cli.language import _, n_
 
 
 def search_command(
@@ -40,13 +41,18 @@ def search_command(
         }
         out.print_json(json.dumps(data, ensure_ascii=False))
         return
-    as_who = f"user {who}" if who else "groups " + (", ".join(sorted(group_set)) or "(none: everyone only)")
-    out.print(f"{len(hits)} chunk(s) for {as_who}", markup=False, highlight=False)
+    if who:
+        as_who = _("user {name}", name=who)
+    else:
+        as_who = _("groups {groups}", groups=", ".join(sorted(group_set)) or _("(none: everyone only)"))
+    out.print(n_("{n} chunk for {audience}", "{n} chunks for {audience}", len(hits), audience=as_who),
+              markup=False, highlight=False)  # fmt: skip
     for h in hits:
+        where = h.location or _("whole document")
+        labels = _("groups: {groups} · sensitivity: {sensitivity} · score {score}", groups=", ".join(h.groups),
+                   sensitivity=h.sensitivity, score=f"{h.score:.4f}")  # fmt: skip
         out.print(
-            f"[{h.rank}] {h.title} ({h.location or 'whole document'}) — {h.source}\n"
-            f"    groups: {', '.join(h.groups)} · sensitivity: {h.sensitivity} · score {h.score:.4f}\n"
-            f"    {h.snippet}",
+            f"[{h.rank}] {h.title} ({where}) — {h.source}\n    {labels}\n    {h.snippet}",
             markup=False,
             highlight=False,
             soft_wrap=True,

@@ -11,6 +11,7 @@ import typer
 
 from rag.errors import ConfigError
 from ui.cli.base import err, settings_of
+from ui.cli.language import _
 
 APP_SCRIPT = Path(__file__).resolve().parent.parent / "streamlit_app.py"
 
@@ -43,7 +44,8 @@ def app_command(
     env = dict(os.environ)
     env["FUENTE_HOME"] = str(settings.paths.home.expanduser())
     env["FUENTE_PROFILE"] = settings.profile
-    typer.echo(f"Fuente at http://{'localhost' if address in ('127.0.0.1', '0.0.0.0') else address}:{port}", err=True)
+    host = "localhost" if address in ("127.0.0.1", "0.0.0.0") else address
+    typer.echo(_("Fuente at {url}", url=f"http://{host}:{port}"), err=True)
     os.execve(sys.executable, streamlit_command(port, address), env)
 
 
@@ -60,18 +62,19 @@ def serve_llm_command(
 
     settings = settings_of(ctx)
     if stop:
-        typer.echo("stopped" if stop_background(settings) else "no background server was recorded")
+        typer.echo(_("stopped") if stop_background(settings) else _("no background server was recorded"))
         return
-    if is_up(settings.llm.local.base_url):
-        typer.echo(f"A model server already answers at {settings.llm.local.base_url}.")
+    local = settings.llm.local
+    if is_up(local.base_url):
+        typer.echo(_("A model server already answers at {url}.", url=local.base_url))
         return
     if background:
         pid = start_background(settings)
-        typer.echo(f"Serving {settings.llm.local.model} at {settings.llm.local.base_url} (pid {pid})")
+        typer.echo(_("Serving {model} at {url} (pid {pid})", model=local.model, url=local.base_url, pid=pid))
         return
     path = ensure_model(settings, settings.llm.server.model)
     cmd = server_command(settings, path)
-    err.print(f"Serving {settings.llm.local.model} at {settings.llm.local.base_url}", markup=False)
+    err.print(_("Serving {model} at {url}", model=local.model, url=local.base_url), markup=False)
     os.execv(cmd[0], cmd)
 
 
@@ -103,6 +106,6 @@ def serve_mcp_command(
     from ui.mcp_server import run
 
     if transport not in ("stdio", "http"):
-        raise ConfigError(f"Unknown transport {transport!r}; use stdio or http.")
+        raise ConfigError(_("Unknown transport {transport!r}; use stdio or http.", transport=transport))
     chosen: Literal["stdio", "http"] = "stdio" if transport == "stdio" else "http"
     run(settings_of(ctx), key or os.environ.get("FUENTE_API_KEY", ""), chosen, host=host, port=port)

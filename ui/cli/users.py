@@ -11,6 +11,7 @@ import typer
 from rag.users import ROLES, add_user, list_users, remove_user, users_file
 from ui.cli.base import csv, fail, settings_of
 from ui.cli.keys import key_app
+from ui.cli.language import _
 
 users_app = typer.Typer(help="Users of the app: groups, roles, passwords (bcrypt hashes in FUENTE_HOME/users.yaml).")
 users_app.add_typer(key_app, name="key")
@@ -37,13 +38,14 @@ def users_add(
     elif generate:
         password = secrets.token_urlsafe(12)
     elif password is None:
-        password = getpass.getpass(f"Password for {name}: ")
+        password = getpass.getpass(_("Password for {name}: ", name=name))
     record = add_user(settings, name, password=password, groups=csv(groups), roles=csv(roles) or frozenset({"user"}))
-    typer.echo(
-        f"Saved {record.name} (groups: {', '.join(sorted(record.groups)) or 'none'}; roles: {', '.join(sorted(record.roles))})."
-    )
+    groups_shown = ", ".join(sorted(record.groups)) or _("none")
+    roles_shown = ", ".join(sorted(record.roles))
+    typer.echo(_("Saved {name} (groups: {groups}; roles: {roles}).", name=record.name, groups=groups_shown,
+                 roles=roles_shown))  # fmt: skip
     if generate:
-        typer.echo(f"Password: {password}")
+        typer.echo(_("Password: {password}", password=password))
 
 
 @users_app.command("remove")
@@ -51,15 +53,16 @@ def users_remove(ctx: typer.Context, name: Annotated[str, typer.Argument(help="U
     """Remove a user."""
     settings = settings_of(ctx)
     if not remove_user(settings, name):
-        fail(f"There is no user {name!r} in {users_file(settings)}; list them with `fuente users list`.")
-    typer.echo(f"Removed {name}.")
+        fail(_("There is no user {name!r} in {file}; list them with `fuente users list`.", name=name,
+               file=users_file(settings)))  # fmt: skip
+    typer.echo(_("Removed {name}.", name=name))
 
 
 @users_app.command("list")
 def users_list(ctx: typer.Context) -> None:
     """List users with their groups and roles (never their password hashes)."""
     for u in list_users(settings_of(ctx)):
-        login = "password" if u.password_hash else "no password"
-        typer.echo(
-            f"{u.name:20} groups: {','.join(sorted(u.groups)) or '-':25} roles: {','.join(sorted(u.roles)):35} {login}"
-        )
+        login = _("password") if u.password_hash else _("no password")
+        groups = _("groups: {groups}", groups=f"{','.join(sorted(u.groups)) or '-':25}")
+        roles = _("roles: {roles}", roles=f"{','.join(sorted(u.roles)):35}")
+        typer.echo(f"{u.name:20} {groups} {roles} {login}")
