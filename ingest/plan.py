@@ -231,9 +231,12 @@ def make_plan(
                 wanted.setdefault(old.doc_id, []).append(f.path)
             continue
         narrower = sorted(
-            (key, path or "")
-            for key, path in known.get(f.content_hash, [])
-            if path != f.path and widens(key, f.access_key)
+            (
+                (key, path or "")
+                for key, path in known.get(f.content_hash, [])
+                if path != f.path and widens(key, f.access_key)
+            ),
+            key=lambda known_as: (not known_as[1], known_as),  # name a path when one is known
         )
         if narrower and not allow_widen and (old is None or old.content_hash != f.content_hash):
             key, where = narrower[0]
