@@ -124,15 +124,15 @@ def _keys(access_key: str) -> str:
     return access_key.replace("+", ", ")
 
 
-def _hold_new_files_near_held_ones(plan: Plan, recorded: dict[str, FileRecord]) -> None:
+def _hold_new_files_near_held_ones(plan: Plan, recorded: dict[str, FileRecord], held_keys: dict[str, str]) -> None:
     """A new file that would get the widened label of the held files nearest to it: hold it too.
 
     The nearest relatives are the recorded files under the deepest folder that holds the new file and
-    any of them. The new file is held when its label widens a held relative's old label and no relative
+    any of them; ``held_keys`` gives the old label of the held ones (by recorded path: the files held
+    in place, and the old paths of held moves). The new file is held when its label widens a held relative's old label and no relative
     that is not held has its label: a new file beside held ones, or in a new sub-folder of a folder
     whose access file is gone, is held; a new file among files that already had its label is not.
     """
-    held_keys = {f.path: old.access_key for f, old, _ in plan.held if old is not None}
     if not held_keys:
         return
     with_records: set[str] = set()
@@ -216,6 +216,7 @@ def make_plan(
         if kept_doc is not None and kept_doc in indexed_docs:
             wanted.setdefault(kept_doc, []).append(path)
     known = _known_labels(recorded, scanned, known_keys)
+    held_keys: dict[str, str] = {}  # recorded path -> old key: files held in place, old paths of held moves
     sensitivities: dict[str, list[str]] = {}
     for f in scanned:
         old = recorded.get(f.path)
@@ -227,6 +228,7 @@ def make_plan(
                 "--allow-widen to apply it."
             )
             plan.held.append((f, old, reason))
+            held_keys[f.path] = old.access_key
             if old.doc_id is not None and old.doc_id in indexed_docs:
                 wanted.setdefault(old.doc_id, []).append(f.path)
             continue
@@ -254,6 +256,7 @@ def make_plan(
                     # A move: the old path's record and document stay (cited there, under its label) for as
                     # long as the copy is held, so the next run still knows these bytes are restricted.
                     plan.removed_paths.discard(path)
+                    held_keys[path] = source.access_key
                     if source.doc_id is not None and source.doc_id in indexed_docs:
                         wanted.setdefault(source.doc_id, []).append(path)
             continue
@@ -314,7 +317,7 @@ def make_plan(
         elif doc_paths[doc][0] != elsewhere[0]:
             plan.resource[doc] = elsewhere[0]  # the cited path is gone: cite the surviving copy
     # The cited path of a document is always its first path in sorted order, here and in the ledger.
-    _hold_new_files_near_held_ones(plan, recorded)
+    _hold_new_files_near_held_ones(plan, recorded, held_keys)
     for files in plan.add.values():
         files.sort(key=lambda f: f.path)
     for relabel in plan.relabel.values():

@@ -203,16 +203,20 @@ def test_a_new_file_in_a_sibling_folder_of_held_ones_is_held_too() -> None:
 def test_renaming_the_files_of_a_folder_whose_access_file_is_gone_is_held() -> None:
     old = found(f"{ROOT}/rrhh/despidos.pdf", "h1", access=RRHH)
     renamed = found(f"{ROOT}/rrhh/despidos-v2.pdf", "h1", access=EVERYONE)  # same bytes, access file deleted
-    plan = make_plan({old.path: indexed(old)}, [renamed], {old.doc_id}, {old.doc_id: [old.path]})
+    added = found(f"{ROOT}/rrhh/contratos/pedro.pdf", "h2", access=EVERYONE)  # and a new sub-folder
+    plan = make_plan({old.path: indexed(old)}, [renamed, added], {old.doc_id}, {old.doc_id: [old.path]})
 
-    assert [(f.path, r) for f, r, _ in plan.held] == [(renamed.path, None)]
+    assert [(f.path, r) for f, r, _ in plan.held] == [(renamed.path, None), (added.path, None)]
     assert "--allow-widen" in plan.held[0][2] and old.path in plan.held[0][2]
     assert plan.add == {} and plan.delete == set()
     # The old path keeps its record and document (under rrhh) while the copy is held.
     assert plan.removed_paths == set()
 
-    allowed = make_plan({old.path: indexed(old)}, [renamed], {old.doc_id}, {old.doc_id: [old.path]}, allow_widen=True)
-    assert allowed.add == {renamed.doc_id: [renamed]} and allowed.delete == {old.doc_id} and not allowed.held
+    allowed = make_plan(
+        {old.path: indexed(old)}, [renamed, added], {old.doc_id}, {old.doc_id: [old.path]}, allow_widen=True
+    )
+    assert set(allowed.add) == {renamed.doc_id, added.doc_id} and allowed.delete == {old.doc_id}
+    assert not allowed.held
 
 
 def test_a_copy_or_move_of_restricted_bytes_into_a_wider_folder_is_held_run_after_run() -> None:
