@@ -352,6 +352,25 @@ def test_a_base64_body_is_decoded_when_it_is_text_and_dropped_when_it_is_not(tmp
     assert any("decoded" in n for n in parsed.notes) and any("left out" in n for n in parsed.notes)
 
 
+def test_a_one_line_base64_body_in_a_legacy_charset_is_decoded(tmp_path: Path) -> None:
+    import base64
+    import os
+
+    # As unstructured's hebrew-text-base64-iso88598i.txt: the whole file is one line of base64 of ISO-8859-8.
+    hebrew = "עדכון Tesla - נדרשת חתימה על הבקשה לרישום "
+    path = tmp_path / "aviso.txt"
+    path.write_text(base64.b64encode(hebrew.encode("iso-8859-8")).decode(), encoding="ascii")
+    parsed = parse_file(path, OPTIONS)
+    assert text_of(parsed).strip() == hebrew.strip()
+
+    spanish = "Reunión del comité de dirección: el presupuesto se aprobó por unanimidad."
+    path = tmp_path / "nota.txt"
+    blob = base64.b64encode(os.urandom(45)).decode()  # one line of data on its own: left out
+    path.write_text(f"Nota\n\n{base64.b64encode(spanish.encode('cp1252')).decode()}\n\n{blob}\n", encoding="ascii")
+    text = text_of(parse_file(path, OPTIONS))
+    assert spanish in text and blob not in text and "Nota" in text
+
+
 def test_every_new_suffix_is_supported() -> None:
     from ingest.parsing import SUPPORTED_SUFFIXES
 
