@@ -371,6 +371,15 @@ def test_a_one_line_base64_body_in_a_legacy_charset_is_decoded(tmp_path: Path) -
     assert spanish in text and blob not in text and "Nota" in text
 
 
+def test_an_xml_file_saved_as_utf16_under_a_utf8_declaration_is_read(tmp_path: Path) -> None:
+    # As unstructured's factbook-utf-16.xml: a UTF-16 byte-order mark, and encoding="UTF-8" left in the declaration.
+    xml = '<?xml version="1.0" encoding="UTF-8"?>\n<factbook><country><name>España</name><capital>Madrid</capital>'
+    path = tmp_path / "paises.xml"
+    path.write_bytes(b"\xff\xfe" + (xml + "</country></factbook>\n").encode("utf-16-le"))
+    text = text_of(parse_file(path, OPTIONS))
+    assert "España" in text and "Madrid" in text
+
+
 def test_every_new_suffix_is_supported() -> None:
     from ingest.parsing import SUPPORTED_SUFFIXES
 

@@ -8,6 +8,7 @@ elements (a record, a section) closes a paragraph. A ``title`` element gives the
 from __future__ import annotations
 
 import dataclasses
+import re
 from pathlib import Path
 from xml.etree.ElementTree import Element
 
@@ -15,6 +16,7 @@ from defusedxml import DefusedXmlException
 from defusedxml import ElementTree as SafeElementTree
 
 from ingest.parsing.context import ParseContext, pick_title
+from ingest.parsing.encoding import sniff_bom
 from ingest.parsing.html_page import html_to_builder
 from ingest.parsing.markdown import BlockBuilder, clean_text
 from ingest.parsing.quality import strip_base64
@@ -22,6 +24,21 @@ from rag.errors import ParseFailure, SkipFile
 from rag.types import ParsedFile
 
 _MAX_DEPTH = 200
+_DECLARED_ENCODING = re.compile(rb"""^(<\?xml[^>]*?)\s+encoding\s*=\s*["'][^"']*["']""")
+
+
+def _as_declared(data: bytes) -> bytes:
+    """The XML in UTF-8 when a byte-order mark says what it really is.
+
+    Files saved as UTF-16 by one tool keep the ``encoding="UTF-8"`` of the tool before (unstructured's
+    factbook-utf-16.xml); expat trusts the declaration and gives up, so the mark wins and the
+    declaration is dropped.
+    """
+    codec = sniff_bom(data)
+    if codec is None:
+        return data
+    text = data.decode(codec, errors="replace").lstrip("\ufeff").encode("utf-8")
+    return _DECLARED_ENCODING.sub(rb"\1", text, count=1)
 
 
 def _local(tag: object) -> str:
@@ -51,7 +68,7 @@ def parse_xml(path: Path, ctx: ParseContext) -> ParsedFile:
         ParseFailure: The XML is malformed, or declares entities (possible entity bomb) or external ones.
         SkipFile: It holds no text.
     """
-    data = path.read_bytes()
+    data = _as_declared(path.read_bytes())
     try:
         root: Element = SafeElementTree.fromstring(data, forbid_dtd=False, forbid_entities=True, forbid_external=True)
     except DefusedXmlException as e:
