@@ -162,20 +162,25 @@ def test_garbage_in_an_ole2_container_fails_rather_than_being_skipped_as_unsuppo
 # -- EPUB ------------------------------------------------------------------------------------------
 
 
-def make_epub(path: Path, *, drm: bool = False) -> Path:
+def make_epub(path: Path, *, drm: bool = False, toc: bool = True) -> Path:
     chapters = {
+        # A cover page: an image, and a <title> in the head (as Project Gutenberg's wrap0000.html).
+        "wrap0000.xhtml": '<html><head><title>"Cover"</title></head><body><div><img src="c.jpg"/></div></body></html>',
         "c1.xhtml": "<html><body><h1>Capítulo uno</h1><p>El viaje empezó en Madrid.</p></body></html>",
         # No heading of its own: its section comes from the table of contents.
-        "c2.xhtml": "<html><body><p>Llegaron a Lima al amanecer.</p></body></html>",
+        "c2.xhtml": "<html><head><title>Segunda parte</title></head><body><p>Llegaron a Lima al amanecer.</p></body></html>",
     }
     opf = (
         '<?xml version="1.0"?><package xmlns="http://www.idpf.org/2007/opf" version="3.0">'
         '<metadata xmlns:dc="http://purl.org/dc/elements/1.1/"><dc:title>Diario de viaje</dc:title></metadata>'
         '<manifest><item id="nav" href="nav.xhtml" media-type="application/xhtml+xml" properties="nav"/>'
         '<item id="c1" href="c1.xhtml" media-type="application/xhtml+xml"/>'
+        '<item id="w" href="wrap0000.xhtml" media-type="application/xhtml+xml"/>'
         '<item id="c2" href="c2.xhtml" media-type="application/xhtml+xml"/></manifest>'
-        '<spine><itemref idref="c1"/><itemref idref="c2"/></spine></package>'
+        '<spine><itemref idref="w"/><itemref idref="c1"/><itemref idref="c2"/></spine></package>'
     )
+    if not toc:
+        opf = opf.replace('<item id="nav" href="nav.xhtml" media-type="application/xhtml+xml" properties="nav"/>', "")
     nav = (
         '<html xmlns="http://www.w3.org/1999/xhtml"><body><nav><ol>'
         '<li><a href="c1.xhtml">Capítulo uno</a></li><li><a href="c2.xhtml#start">Capítulo dos</a></li>'
@@ -197,7 +202,8 @@ def make_epub(path: Path, *, drm: bool = False) -> Path:
                 '<EncryptionMethod Algorithm="http://www.w3.org/2001/04/xmlenc#aes128-cbc"/></EncryptedData></encryption>',
             )
         z.writestr("OEBPS/content.opf", opf)
-        z.writestr("OEBPS/nav.xhtml", nav)
+        if toc:
+            z.writestr("OEBPS/nav.xhtml", nav)
         for name, body in chapters.items():
             z.writestr(f"OEBPS/{name}", body)
     return path
@@ -208,6 +214,15 @@ def test_epub_chapters_become_sections_in_spine_order(tmp_path: Path) -> None:
     assert parsed.format == "epub" and parsed.title == "Diario de viaje"
     text = text_of(parsed)
     assert text.index("# Capítulo uno") < text.index("Madrid") < text.index("# Capítulo dos") < text.index("Lima")
+    assert "wrap0000" not in text and "Cover" not in text  # the cover page opens no section
+
+
+def test_an_epub_without_a_table_of_contents_names_sections_by_their_own_title(tmp_path: Path) -> None:
+    parsed = parse_file(make_epub(tmp_path / "sin-indice.epub", toc=False), OPTIONS)
+    text = text_of(parsed)
+    assert parsed.title == "Diario de viaje"
+    assert text.index("# Capítulo uno") < text.index("Madrid") < text.index("# Segunda parte") < text.index("Lima")
+    assert "wrap0000" not in text and "# c2" not in text
 
 
 def test_drm_epub_is_skipped_with_a_reason(tmp_path: Path) -> None:
