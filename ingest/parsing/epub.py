@@ -21,7 +21,6 @@ from defusedxml import ElementTree as SafeElementTree
 from ingest.parsing.context import ParseContext, pick_title
 from ingest.parsing.html_page import decode_html, html_to_builder
 from ingest.parsing.markdown import BlockBuilder
-from ingest.parsing.quality import clean_title, is_real_title
 from rag.errors import ParseFailure, SkipFile
 from rag.types import ParsedFile
 
@@ -110,6 +109,7 @@ def parse_epub(path: Path, ctx: ParseContext) -> ParsedFile:
         labels = _toc_labels(archive, base, manifest, toc_id)
 
         builder = BlockBuilder()
+        first = True
         for idref in order:
             if idref not in manifest:
                 continue
@@ -126,9 +126,11 @@ def parse_epub(path: Path, ctx: ParseContext) -> ParsedFile:
             # Each chapter opens a section: its own heading does that, else its table-of-contents entry,
             # else its own <title>; its file name ("wrap0000", "part0003") only when there is nothing else.
             if not _HEADING_TAG.search(markup):
-                own = clean_title(soup.title.get_text()) if soup.title else ""
-                stem = posixpath.splitext(posixpath.basename(href))[0]
-                builder.heading(1, labels.get(href) or (own if is_real_title(own) else stem))
+                own = soup.title.get_text() if soup.title else None
+                section = pick_title(labels.get(href), own, fallback="")  # placeholders ("Untitled") are none
+                if section or not first:  # the first chapter may open the book without a section of its own
+                    builder.heading(1, section or posixpath.splitext(posixpath.basename(href))[0])
+            first = False
             html_to_builder(markup, builder)
     return ParsedFile(
         title=pick_title(title_el.text if title_el is not None else None, builder.first_heading, fallback=ctx.stem),
