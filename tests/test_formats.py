@@ -49,6 +49,7 @@ def make_docx(path: Path) -> Path:
 
 def make_xlsx(path: Path) -> Path:
     workbook = openpyxl.Workbook()
+    workbook.properties.title = "Gastos de viaje 2025"
     sheet = workbook.active
     sheet.title = "Gastos"
     for row in [("Concepto", "Importe"), ("Hotel", 120.5), ("Taxi", 30)]:
@@ -95,6 +96,7 @@ def legacy(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     made["ods"] = to(sources["xlsx"], "ods")
     made["ppt"] = to(sources["pptx"], "ppt")
     made["odp"] = to(sources["pptx"], "odp")
+    made["fodt"] = to(sources["docx"], "fodt")  # flat OpenDocument: an office file saved as XML
     return made
 
 
@@ -114,6 +116,7 @@ def test_legacy_word_keeps_headings_tables_and_title(legacy: dict[str, Path], fm
 def test_legacy_sheets_are_tables_per_sheet(legacy: dict[str, Path], fmt: str) -> None:
     parsed = parse_file(legacy[fmt], OPTIONS)
     assert parsed.format == fmt
+    assert parsed.title == "Gastos de viaje 2025"  # the workbook's title, not its file name
     assert [b.sheet for b in parsed.blocks] == ["Gastos", "Resumen"]
     assert all(b.kind is BlockKind.TABLE for b in parsed.blocks)
     assert parsed.blocks[0].text.splitlines() == [
@@ -393,6 +396,32 @@ def test_an_xml_file_saved_as_utf16_under_a_utf8_declaration_is_read(tmp_path: P
     path.write_bytes(b"\xff\xfe" + (xml + "</country></factbook>\n").encode("utf-16-le"))
     text = text_of(parse_file(path, OPTIONS))
     assert "España" in text and "Madrid" in text
+
+
+def test_an_office_document_saved_as_xml_is_read_as_a_document_not_as_its_settings(
+    legacy: dict[str, Path], tmp_path: Path
+) -> None:
+    flat = tmp_path / "viajes.xml"  # a flat OpenDocument text, as LibreOffice saves it, under .xml
+    flat.write_bytes(legacy["fodt"].read_bytes())
+    parsed = parse_file(flat, OPTIONS)
+    lines = text_of(parsed).splitlines()
+    assert parsed.format == "xml" and parsed.title == "Política de viajes" and DIETA in text_of(parsed)
+    assert "true" not in lines and "false" not in lines  # the settings are not text of the document
+    assert any(b.kind is BlockKind.TABLE for b in parsed.blocks)
+
+    sheet = tmp_path / "flota.xml"  # Excel 2003 XML (SpreadsheetML)
+    sheet.write_text(
+        '<?xml version="1.0"?><?mso-application progid="Excel.Sheet"?>'
+        '<Workbook xmlns="urn:schemas-microsoft-com:office:spreadsheet" '
+        'xmlns:ss="urn:schemas-microsoft-com:office:spreadsheet"><Worksheet ss:Name="Flota"><Table>'
+        '<Row><Cell><Data ss:Type="String">Vehículo</Data></Cell><Cell><Data ss:Type="String">Km</Data></Cell></Row>'
+        '<Row><Cell><Data ss:Type="String">Furgoneta</Data></Cell><Cell><Data ss:Type="Number">48210</Data></Cell>'
+        "</Row></Table></Worksheet></Workbook>",
+        encoding="utf-8",
+    )
+    (table,) = parse_file(sheet, OPTIONS).blocks
+    assert table.kind is BlockKind.TABLE and table.sheet == "Flota"
+    assert table.text.splitlines()[::2] == ["| Vehículo | Km |", "| Furgoneta | 48210 |"]
 
 
 def test_every_new_suffix_is_supported() -> None:
