@@ -271,6 +271,24 @@ def test_zip_members_are_documents_of_their_own_with_path_prefixes(tmp_path: Pat
     assert not any(p and p.startswith("__MACOSX") for p in parts)
 
 
+def test_an_empty_zip_or_a_chain_of_zips_is_skipped_with_the_real_reason(tmp_path: Path) -> None:
+    empty = tmp_path / "vacio.zip"
+    empty.write_bytes(_zip_bytes({}))
+    with pytest.raises(SkipFile) as info:
+        parse_file(empty, OPTIONS)
+    assert "empty" in info.value.reason
+
+    chain = _zip_bytes({"hondo.txt": "Texto en lo más hondo.".encode()})
+    for level in range(4):
+        chain = _zip_bytes({f"nivel{level}.zip": chain})
+    deep = tmp_path / "hondo.zip"
+    deep.write_bytes(chain)
+    with pytest.raises(SkipFile) as info:
+        parse_file(deep, OPTIONS)
+    one_sentence(info.value.reason)
+    assert "nested more than" in info.value.reason and info.value.reason.count("was not ingested") == 1
+
+
 def test_zip_bomb_is_refused_before_any_member_is_read(tmp_path: Path) -> None:
     path = tmp_path / "bomba.zip"
     path.write_bytes(_zip_bytes({"ceros.txt": bytes(3 * 2**20)}))
