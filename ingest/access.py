@@ -95,6 +95,12 @@ class AccessResolver:
 
     def _load_sidecar(self, folder: Path) -> AccessLabel | None:
         path = folder / self._settings.sidecar
+        if not path.is_file() and os.path.lexists(path):
+            # A broken link or a folder under the access file's name: unreadable, not absent.
+            raise ParseFailure(
+                f"The access file {path} is not a readable file (a broken link or a folder); fix it so its folder "
+                "gets the right groups."
+            )
         if not path.is_file():
             near = _near_miss(folder, self._settings.sidecar)
             if near is not None:

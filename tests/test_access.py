@@ -137,6 +137,17 @@ def test_a_misnamed_access_file_fails_its_folder_instead_of_opening_it(root: Pat
     assert AccessResolver(AccessSettings(), root).label_for(payslip).groups == {"rrhh"}
 
 
+@pytest.mark.parametrize("kind", ["broken link", "folder"])
+def test_an_access_file_that_is_a_broken_link_or_a_folder_fails_its_files(root: Path, kind: str) -> None:
+    (root / "rrhh").mkdir()
+    if kind == "folder":
+        (root / "rrhh" / SIDECAR).mkdir()
+    else:
+        (root / "rrhh" / SIDECAR).symlink_to(root / "no-existe.yaml")  # its target moved away
+    with pytest.raises(ParseFailure, match="not a readable file"):
+        AccessResolver(AccessSettings(), root).label_for(touch(root / "rrhh" / "nomina.txt"))
+
+
 @pytest.mark.parametrize("name", ["a+b", "a,b", "a/b", "a b", "a|b", ""])
 def test_group_names_with_separators_are_refused(root: Path, name: str) -> None:
     sidecar(root, f"groups: ['{name}']\nsensitivity: internal\n")
