@@ -37,6 +37,25 @@ from rag.types import AccessLabel, Sensitivity
 _SIDECAR_SUFFIXES = (".yaml", ".yml", ".yaml.txt", ".yml.txt")
 
 
+class _StrictLoader(yaml.SafeLoader):
+    """YAML's safe loader, refusing a key written twice (PyYAML keeps the last: `groups` twice opened a folder)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[object, object]:
+        seen: set[object] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)  # type: ignore[no-untyped-call]
+            try:
+                hash(key)
+            except TypeError:
+                continue  # the base loader refuses an unhashable key with its own error
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"the key {key!r} is written twice", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
 class _Sidecar(BaseModel):
     model_config = ConfigDict(extra="forbid")
     groups: list[str]
@@ -110,8 +129,18 @@ class AccessResolver:
                 )
             return None
         try:
-            data = _Sidecar.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")) or {})
-        except (OSError, yaml.YAMLError, ValidationError) as e:
+            text = path.read_text(encoding="utf-8-sig")
+        except UnicodeDecodeError as e:
+            raise ParseFailure(
+                f"The access file {path} is not UTF-8 text; save it as UTF-8 so its folder gets the right groups."
+            ) from e
+        except OSError as e:
+            raise ParseFailure(
+                f"The access file {path} cannot be read ({e.strerror}); fix it so its folder gets the right groups."
+            ) from e
+        try:
+            data = _Sidecar.model_validate(yaml.load(text, Loader=_StrictLoader) or {})  # noqa: S506 - a SafeLoader
+        except (yaml.YAMLError, ValidationError) as e:
             raise ParseFailure(
                 f"The access file {path} is invalid ({type(e).__name__}); fix it so its folder gets the right groups."
             ) from e

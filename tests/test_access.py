@@ -148,6 +148,26 @@ def test_an_access_file_that_is_a_broken_link_or_a_folder_fails_its_files(root: 
         AccessResolver(AccessSettings(), root).label_for(touch(root / "rrhh" / "nomina.txt"))
 
 
+@pytest.mark.parametrize(
+    ("data", "why"),
+    [
+        (b"groups: [rrhh]\ngroups: [everyone]\nsensitivity: internal\n", "invalid"),  # a key twice
+        ("groups: [dirección]\nsensitivity: internal\n".encode("latin-1"), "UTF-8"),  # saved by an old editor
+        (b"groups: [rrhh]\n? [a, b]\n: x\nsensitivity: internal\n", "invalid"),  # an unhashable key
+    ],
+)
+def test_an_access_file_with_a_key_twice_or_not_in_utf8_fails_its_files(root: Path, data: bytes, why: str) -> None:
+    (root / "rrhh").mkdir()
+    (root / "rrhh" / SIDECAR).write_bytes(data)
+    with pytest.raises(ParseFailure, match=why):  # not the last key winning, not an error that stops the job
+        AccessResolver(AccessSettings(), root).label_for(touch(root / "rrhh" / "nomina.txt"))
+
+
+def test_an_access_file_with_a_byte_order_mark_is_read(root: Path) -> None:
+    (root / SIDECAR).write_bytes("\ufeffgroups: [dirección]\nsensitivity: internal\n".encode())
+    assert AccessResolver(AccessSettings(), root).label_for(touch(root / "a.txt")).groups == {"dirección"}
+
+
 @pytest.mark.parametrize("name", ["a+b", "a,b", "a/b", "a b", "a|b", ""])
 def test_group_names_with_separators_are_refused(root: Path, name: str) -> None:
     sidecar(root, f"groups: ['{name}']\nsensitivity: internal\n")
