@@ -36,7 +36,7 @@ from rag.asked import (
 from rag.cite_prompt import build_messages, fit_sources
 from rag.egress import EgressLog, payload_digest
 from rag.embedders import Embedder
-from rag.errors import ConfigError, GenerationError
+from rag.errors import ConfigError, GenerationError, LLMUnavailable
 from rag.evidence import EvidenceSelector
 from rag.index import Index
 from rag.llm import ChatClient, Message
@@ -80,6 +80,8 @@ class Assistant:
         cloud: a cloud chat model, used only where the policy allows it.
         thresholds: the guard's thresholds (``settings.verification`` when None); calibration opens them.
         retriever: the retriever (a :class:`HybridRetriever` over ``index`` when None); the eval suite wraps it.
+        helper: the model for short helper calls (translating, rewriting a follow-up); ``local`` when None.
+            A second server process keeps the answer server's processed system prompt in place.
     """
 
     def __init__(
@@ -91,12 +93,14 @@ class Assistant:
         cloud: ChatClient | None = None,
         thresholds: VerificationSettings | None = None,
         retriever: HybridRetriever | None = None,
+        helper: ChatClient | None = None,
     ) -> None:
         self.settings = settings
         self.index = index
         self.embedder = embedder
         self.local = local
         self.cloud = cloud
+        self.helper = helper or local
         self.thresholds = thresholds or settings.verification
         self.retriever = retriever or HybridRetriever(index, embedder, settings.retrieval)
         self.selector = EvidenceSelector(embedder, settings.evidence)
@@ -113,10 +117,15 @@ class Assistant:
 
     # -- helpers that call the local model; each degrades to "no help" rather than failing -----
     def _short_llm(self, system: str, user: str, max_tokens: int = 80) -> str | None:
+        messages: list[Message] = [{"role": "system", "content": system}, {"role": "user", "content": user}]
         try:
-            done = self.local.complete(
-                [{"role": "system", "content": system}, {"role": "user", "content": user}], max_tokens=max_tokens
-            )
+            try:
+                done = self.helper.complete(messages, max_tokens=max_tokens)
+            except LLMUnavailable:
+                if self.helper is self.local:
+                    raise
+                # The helper server is down (not started with this one): the answer server does it, a bit slower.
+                done = self.local.complete(messages, max_tokens=max_tokens)
         except GenerationError as e:
             log.warning("helper call to the local model failed: %s", e)
             return None
@@ -153,26 +162,11 @@ class Assistant:
         if not self.needs_translation(language):
             return None
         target = LANGUAGE_NAMES[other_language(language)]
-        if protocol.shares_translation(self.prompt):
-            return self._translate_in_prefix(question, target)
         # v2 frames the question as text to translate: with v1's bare question, the 0.5B model
         # answered it ("10") instead of translating it.
         return self._short_llm(
             prompts.load("translate_v2").substitute(target=target), f"Translate into {target}:\n{question}"
         )
-
-    def _translate_in_prefix(self, question: str, target: str) -> str | None:
-        """Translate under the answer prompt's system message, so the answer call reuses its processed prefix."""
-        fmt = protocol.response_format(self.local.endpoint.kind, protocol.TRANSLATION_SCHEMA)
-        if not self.settings.llm.structured_output:
-            fmt = None
-        try:
-            done = self.local.complete(protocol.translation_messages(question, target, prompt=self.prompt),
-                                       max_tokens=120, response_format=fmt)  # fmt: skip
-        except GenerationError as e:
-            log.warning("translating the question failed: %s", e)
-            return None
-        return protocol.parse_translation(done.text)
 
     # -- the main path -----------------------------------------------------------------------------
     def ask(
