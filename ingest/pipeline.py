@@ -189,6 +189,9 @@ class Ingestor:
             found = self._hash(item, recorded, resolver, labels, outcomes)
             if found is not None:
                 scanned.append(found)
+        # A recorded file that could not be labelled (its access file is invalid) keeps its document and
+        # record, so deleting the broken access file later is held as a widening, not read as new files.
+        unlabeled = {o.path for o in outcomes if o.status == "failed"} & recorded.keys()
         plan = make_plan(
             recorded,
             scanned,
@@ -197,6 +200,8 @@ class Ingestor:
             retry_rejected=retry_rejected,
             doc_sensitivity=records.doc_sensitivity(),
             allow_widen=self._allow_widen,
+            known_keys=records.access_keys_by_hash(),
+            unlabeled=unlabeled,
         )
         return _Run(plan=plan, labels=labels, outcomes=outcomes)
 

@@ -9,11 +9,19 @@ is a *relabel*: its chunks and vectors are copied to the new access set (or, for
 change alone, their metadata updated), never embedded again. A relabel that would let more
 groups see a file is *held* (the file keeps its old label and is reported) unless the run allows
 widening.
+
+Bytes keep the narrowest label they are known under: a file whose bytes are recorded (or found in
+this run) under a label that its own would widen (a copy, a move or an overwrite into a folder
+that more groups see, or a rename in a folder whose access file is gone) is held too, and so is a
+new file whose nearest recorded relatives are held. Without that, renaming the files of a folder
+whose access file was deleted, or moving one into the public folder, would widen them silently.
 """
 
 from __future__ import annotations
 
 import hashlib
+import posixpath
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 
 from rag.index.base import FileRecord
@@ -85,8 +93,8 @@ class Plan:
     """Kept documents whose sensitivity changed: doc id -> new sensitivity (metadata only)."""
     relabeled_paths: set[str] = field(default_factory=set)
     held: list[tuple[ScannedFile, FileRecord | None, str]] = field(default_factory=list)
-    """Files whose access would widen: the file as found, its record (kept; None for a new file in a
-    folder whose files are held), and why it was held."""
+    """Files whose access would widen: the file as found, its record (kept; None for a new file beside
+    held ones or a new copy of restricted bytes), and why it was held."""
 
     @property
     def changes(self) -> int:
@@ -101,29 +109,73 @@ class Plan:
         )
 
 
-def _hold_new_files_beside_held_ones(plan: Plan, recorded: dict[str, FileRecord]) -> None:
-    """A new file in a folder whose files are held would get the same widened label: hold it too."""
-    folders = {f.path.rsplit("/", 1)[0] + "/": old.access_key for f, old, _ in plan.held if old is not None}
-    if not folders:
+def _folders(path: str) -> Iterator[str]:
+    """The folders holding ``path``, nearest first, each ending with '/'."""
+    folder = posixpath.dirname(path)
+    while True:
+        yield folder.rstrip("/") + "/"
+        parent = posixpath.dirname(folder)
+        if parent == folder:
+            return
+        folder = parent
+
+
+def _keys(access_key: str) -> str:
+    return access_key.replace("+", ", ")
+
+
+def _hold_new_files_near_held_ones(plan: Plan, recorded: dict[str, FileRecord], held_keys: dict[str, str]) -> None:
+    """A new file that would get the widened label of the held files nearest to it: hold it too.
+
+    The nearest relatives are the recorded files under the deepest folder that holds the new file and
+    any of them; ``held_keys`` gives the old label of the held ones (by recorded path: the files held
+    in place, and the old paths of held moves). The new file is held when its label widens a held relative's old label and no relative
+    that is not held has its label: a new file beside held ones, or in a new sub-folder of a folder
+    whose access file is gone, is held; a new file among files that already had its label is not.
+    """
+    if not held_keys:
         return
+    with_records: set[str] = set()
+    held_below: dict[str, set[str]] = {}
+    kept_below: dict[str, set[str]] = {}
+    for path, rec in recorded.items():
+        for folder in _folders(path):
+            with_records.add(folder)
+            if path in held_keys:
+                held_below.setdefault(folder, set()).add(held_keys[path])
+            else:
+                kept_below.setdefault(folder, set()).add(rec.access_key)
     for doc in list(plan.add):
-        files = plan.add[doc]
         keep = []
-        for f in files:
-            folder = next((d for d in folders if f.path.startswith(d)), None)
-            if f.path in recorded or folder is None or not widens(folders[folder], f.access_key):
+        for f in plan.add[doc]:
+            nearest = next((d for d in _folders(f.path) if d in with_records), "")
+            narrower = sorted(k for k in held_below.get(nearest, ()) if widens(k, f.access_key))
+            if f.path in recorded or not narrower or f.access_key in kept_below.get(nearest, ()):
                 keep.append(f)
                 continue
             reason = (
-                f"It is new in a folder whose files are held: its label [{f.access_key.replace('+', ', ')}] would "
-                f"widen the folder's [{folders[folder].replace('+', ', ')}]; restore the access file, or ingest with "
-                "--allow-widen."
+                f"It is new beside files that are held: its label [{_keys(f.access_key)}] would widen their "
+                f"[{_keys(narrower[0])}]; restore the access file, or ingest with --allow-widen."
             )
             plan.held.append((f, None, reason))
         if keep:
             plan.add[doc] = keep
         else:
             del plan.add[doc]
+
+
+def _known_labels(
+    recorded: dict[str, FileRecord], scanned: list[ScannedFile], known_keys: Mapping[str, Collection[str]] | None
+) -> dict[str, list[tuple[str, str | None]]]:
+    """content hash -> (access key, path or None) it is known under: recorded, found now, or indexed elsewhere."""
+    known: dict[str, list[tuple[str, str | None]]] = {}
+    for rec in recorded.values():
+        known.setdefault(rec.content_hash, []).append((rec.access_key, rec.path))
+    for f in scanned:
+        known.setdefault(f.content_hash, []).append((f.access_key, f.path))
+    for content_hash, keys in (known_keys or {}).items():
+        known.setdefault(content_hash, []).extend((k, None) for k in keys)
+    return known
 
 
 def make_plan(
@@ -135,6 +187,8 @@ def make_plan(
     retry_rejected: bool = False,
     doc_sensitivity: dict[str, str] | None = None,
     allow_widen: bool = False,
+    known_keys: Mapping[str, Collection[str]] | None = None,
+    unlabeled: Collection[str] = (),
 ) -> Plan:
     """Compare the files recorded under the scanned roots with the files found there.
 
@@ -146,29 +200,65 @@ def make_plan(
         retry_rejected: re-parse files that were skipped or failed before even if unchanged.
         doc_sensitivity: the recorded sensitivity of indexed documents (none given: never compared).
         allow_widen: apply labels that let more groups see a file instead of holding them.
+        known_keys: content hash -> access keys those bytes are recorded under anywhere (outside the
+            scanned roots too), so a copy of a document indexed from another root is held as well.
+        unlabeled: recorded paths found on disk whose label could not be read (an invalid access file):
+            they keep their record and document as they are, so that deleting the broken access file
+            later is seen as a widening, not as new files.
     """
     plan = Plan()
     found_paths = {f.path for f in scanned}
-    plan.removed_paths = set(recorded) - found_paths
+    kept = {p for p in unlabeled if p in recorded}
+    plan.removed_paths = set(recorded) - found_paths - kept
     wanted: dict[str, list[str]] = {}
+    for path in sorted(kept):
+        kept_doc = recorded[path].doc_id
+        if kept_doc is not None and kept_doc in indexed_docs:
+            wanted.setdefault(kept_doc, []).append(path)
+    known = _known_labels(recorded, scanned, known_keys)
+    held_keys: dict[str, str] = {}  # recorded path -> old key: files held in place, old paths of held moves
     sensitivities: dict[str, list[str]] = {}
     for f in scanned:
         old = recorded.get(f.path)
-        if (
-            old is not None
-            and old.doc_id is not None
-            and old.doc_id in indexed_docs
-            and not allow_widen
-            and widens(old.access_key, f.access_key)
-        ):
+        if old is not None and not allow_widen and widens(old.access_key, f.access_key):
             # The file keeps its indexed document and old label until someone confirms the wider one.
             reason = (
-                f"Its access would widen from [{old.access_key.replace('+', ', ')}] to "
-                f"[{f.access_key.replace('+', ', ')}] (an access file changed, moved or is missing); it keeps its "
-                "old label: restore the access file, or ingest with --allow-widen to apply it."
+                f"Its access would widen from [{_keys(old.access_key)}] to [{_keys(f.access_key)}] (an access file "
+                "changed, moved or is missing); it keeps its old label: restore the access file, or ingest with "
+                "--allow-widen to apply it."
             )
             plan.held.append((f, old, reason))
-            wanted.setdefault(old.doc_id, []).append(f.path)
+            held_keys[f.path] = old.access_key
+            if old.doc_id is not None and old.doc_id in indexed_docs:
+                wanted.setdefault(old.doc_id, []).append(f.path)
+            continue
+        narrower = sorted(
+            (
+                (key, path or "")
+                for key, path in known.get(f.content_hash, [])
+                if path != f.path and widens(key, f.access_key)
+            ),
+            key=lambda known_as: (not known_as[1], known_as),  # name a path when one is known
+        )
+        if narrower and not allow_widen and (old is None or old.content_hash != f.content_hash):
+            key, where = narrower[0]
+            reason = (
+                f"Its bytes are those of {where or 'a document indexed elsewhere'}, labelled [{_keys(key)}]: a copy, "
+                f"move or rename that would let [{_keys(f.access_key)}] see them is held; it is left out until you "
+                "remove the copy, restore the access file, or ingest with --allow-widen."
+            )
+            plan.held.append((f, old, reason))
+            if old is not None and old.doc_id is not None and old.doc_id in indexed_docs:
+                wanted.setdefault(old.doc_id, []).append(f.path)  # an overwritten file keeps its old document
+            for _, path in narrower:
+                source = recorded.get(path)
+                if source is not None and path in plan.removed_paths:
+                    # A move: the old path's record and document stay (cited there, under its label) for as
+                    # long as the copy is held, so the next run still knows these bytes are restricted.
+                    plan.removed_paths.discard(path)
+                    held_keys[path] = source.access_key
+                    if source.doc_id is not None and source.doc_id in indexed_docs:
+                        wanted.setdefault(source.doc_id, []).append(path)
             continue
         if (
             old is not None
@@ -227,7 +317,7 @@ def make_plan(
         elif doc_paths[doc][0] != elsewhere[0]:
             plan.resource[doc] = elsewhere[0]  # the cited path is gone: cite the surviving copy
     # The cited path of a document is always its first path in sorted order, here and in the ledger.
-    _hold_new_files_beside_held_ones(plan, recorded)
+    _hold_new_files_near_held_ones(plan, recorded, held_keys)
     for files in plan.add.values():
         files.sort(key=lambda f: f.path)
     for relabel in plan.relabel.values():

@@ -3,7 +3,9 @@
 Every file is reported by its real path (symbolic links resolved), so one file is one document
 whatever root or link it was reached from, and its access comes from the folders it really lives
 in. Links are not followed unless asked; a followed link must resolve inside the root being
-walked. Nothing under a forbidden path (Fuente's own home, the users file, the app's secrets) is
+walked. A file with several hard links is never read: it has no one real folder to take its
+access from, and the path fence cannot see that it is also Fuente's users file or a restricted
+document elsewhere. Nothing under a forbidden path (Fuente's own home, the users file, the app's secrets) is
 ever yielded, whatever the configuration.
 """
 
@@ -62,6 +64,14 @@ class Fence:
         return any(path.is_relative_to(f) for f in self.forbidden)
 
 
+def _hard_linked(path: Path, links: int) -> Unreachable:
+    return Unreachable(
+        path,
+        f"{path} has {links} hard links (one file in several folders), so who may see it cannot be told from its "
+        "folder; it was not read: replace the links by copies.",
+    )
+
+
 def _refused(path: Path) -> Unreachable:
     return Unreachable(
         path, f"{path} is part of Fuente's own data or secrets (its home, users file or app secrets); it is never read."
@@ -93,6 +103,9 @@ def scan(
             if root not in yielded:
                 yielded.add(root)
                 st = root.stat()
+                if st.st_nlink > 1:
+                    yield _hard_linked(root, st.st_nlink)
+                    continue
                 yield FoundFile(root, root.parent, st.st_size, st.st_mtime_ns)
             continue
         if not root.is_dir():
@@ -170,6 +183,9 @@ class _Walk:
                     return  # the same file reached again (through a link inside the root)
                 self.yielded.add(target)
                 est = target.stat()
+                if est.st_nlink > 1:
+                    yield _hard_linked(path, est.st_nlink)
+                    return
                 yield FoundFile(target, self.root, est.st_size, est.st_mtime_ns)
             elif entry.is_symlink():
                 yield Unreachable(path, f"{path} is a broken or looping symbolic link; fix or remove it.")

@@ -58,6 +58,8 @@ class App(Search):
 
     def close(self) -> None:
         self.assistant.local.close()
+        if self.assistant.helper is not self.assistant.local:
+            self.assistant.helper.close()
         if self.assistant.cloud is not None:
             self.assistant.cloud.close()
         self.index.close()
@@ -97,14 +99,17 @@ def build_app(
     if start_local_server and local is None:
         ensure_local_server(settings)
     search = build_search(settings, embedder=embedder)
-    local = local or ChatClient(settings.llm.local)
     if cloud is None and settings.llm.cloud is not None:
         cloud = ChatClient(settings.llm.cloud)
     retriever = HybridRetriever(search.index, search.embedder, settings.retrieval)
     if wrap_retriever is not None:
         retriever = wrap_retriever(retriever)
+    # The helper server answers translations and rewrites, unless a test or contender hands in its own local client.
+    helper_endpoint = settings.llm.helper() if local is None else None
+    helper = ChatClient(helper_endpoint) if helper_endpoint is not None else None
+    local = local or ChatClient(settings.llm.local)
     assistant = Assistant(
-        settings, search.index, search.embedder, local, cloud, thresholds=thresholds, retriever=retriever
+        settings, search.index, search.embedder, local, cloud, thresholds=thresholds, retriever=retriever, helper=helper
     )
     return App(settings, search.index, search.embedder, search.retriever, assistant)
 

@@ -2,6 +2,8 @@
 
 `fuente serve-llm` runs it in the foreground; the main job calls :func:`ensure_local_server`, which
 starts it in the background when it is not answering (its pid and log live under FUENTE_HOME/run).
+A second process of the same model (``llm.server.helper_port``) answers the short helper calls, so the
+answer server's processed system prompt is not thrown away by a translation between two answers.
 """
 
 from __future__ import annotations
@@ -23,8 +25,10 @@ from rag.provisioning import ensure_model
 from rag.settings import Settings
 
 
-def server_command(settings: Settings, model_path: Path) -> list[str]:
+def server_command(settings: Settings, model_path: Path, *, helper: bool = False) -> list[str]:
+    """The command line of the answer server, or of the helper server (``helper``: its port and context)."""
     cfg = settings.llm.server
+    port = cfg.helper_port if helper and cfg.helper_port is not None else cfg.port
     return [
         sys.executable,
         "-m",
@@ -34,9 +38,9 @@ def server_command(settings: Settings, model_path: Path) -> list[str]:
         "--host",
         cfg.host,
         "--port",
-        str(cfg.port),
+        str(port),
         "--n_ctx",
-        str(cfg.n_ctx),
+        str(cfg.helper_n_ctx if helper else cfg.n_ctx),
         "--n_threads",
         str(cfg.threads),
         "--model_alias",
@@ -45,10 +49,12 @@ def server_command(settings: Settings, model_path: Path) -> list[str]:
         # interrupt_requests): the app, the CLI and the API asking at once then get empty answers.
         "--interrupt_requests",
         "false",
+        "--logits_all",
+        "true" if cfg.logits_all else "false",
         *(["--draft_model", cfg.draft, "--draft_model_num_pred_tokens", str(cfg.draft_tokens)] if cfg.draft else []),
         *(
             ["--cache", "true", "--cache_type", "ram", "--cache_size", str(cfg.cache_mb << 20)]
-            if cfg.prompt_cache
+            if cfg.prompt_cache and not helper
             else []
         ),
     ]
@@ -67,35 +73,61 @@ def is_up(base_url: str, timeout: float = 2.0) -> bool:
         return False
 
 
+def _servers(settings: Settings) -> list[tuple[str, str, bool]]:
+    """(name, base URL, is the helper) of each packaged server process to run: the answer server, then the helper."""
+    out = [("llm-server", settings.llm.local.base_url, False)]
+    helper = settings.llm.helper()
+    if helper is not None:
+        out.append(("llm-helper", helper.base_url, True))
+    return out
+
+
 def start_background(settings: Settings) -> int:
-    """Start the server detached from this process; returns its pid once it answers."""
+    """Start the packaged server(s) detached from this process; returns the answer server's pid once all answer."""
     try:
         import llama_cpp  # noqa: F401
     except ImportError as e:
         raise LLMUnavailable("llama-cpp-python is not installed; run `make setup`.") from e
     model_path = ensure_model(settings, settings.llm.server.model)
+    pids = [
+        _start_one(settings, model_path, name, base_url, helper)
+        for name, base_url, helper in _servers(settings)
+        if not is_up(base_url)
+    ]
+    return pids[0] if pids else 0
+
+
+def start_helper(settings: Settings) -> int:
+    """Start only the helper server, detached (the answer server runs in the foreground)."""
+    helper = settings.llm.helper()
+    if helper is None:
+        return 0
+    return _start_one(settings, ensure_model(settings, settings.llm.server.model), "llm-helper", helper.base_url, True)
+
+
+def _start_one(settings: Settings, model_path: Path, name: str, base_url: str, helper: bool) -> int:
     run = _run_dir(settings)
-    log_file = (run / "llm-server.log").open("ab")
+    log_file = (run / f"{name}.log").open("ab")
     proc = subprocess.Popen(
-        server_command(settings, model_path),
+        server_command(settings, model_path, helper=helper),
         stdout=log_file,
         stderr=subprocess.STDOUT,
         stdin=subprocess.DEVNULL,
         start_new_session=True,
     )
-    (run / "llm-server.pid").write_text(str(proc.pid))
+    (run / f"{name}.pid").write_text(str(proc.pid))
     deadline = time.monotonic() + settings.llm.server.start_timeout_s
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise LLMUnavailable(
-                f"The local model server exited at start (code {proc.returncode}); see {run / 'llm-server.log'}."
+                f"The local model server exited at start (code {proc.returncode}); see {run / f'{name}.log'}."
             )
-        if is_up(settings.llm.local.base_url):
+        if is_up(base_url):
             return proc.pid
         time.sleep(0.5)
     proc.terminate()
     raise LLMUnavailable(
-        f"The local model server did not come up in {settings.llm.server.start_timeout_s:.0f} s; see {run / 'llm-server.log'}."
+        f"The local model server did not come up in {settings.llm.server.start_timeout_s:.0f} s; see {run / f'{name}.log'}."
     )
 
 
@@ -116,9 +148,10 @@ def ensure_local_server(settings: Settings) -> None:
     for, never doubled (a second one could not bind the port anyway).
     """
     base_url = settings.llm.local.base_url
-    if is_up(base_url):
+    helper = settings.llm.helper()
+    if is_up(base_url) and (helper is None or is_up(helper.base_url)):
         return
-    if _listening(base_url):
+    if not is_up(base_url) and _listening(base_url):
         if is_up(base_url, timeout=settings.llm.server.start_timeout_s):
             return
         raise LLMUnavailable(
@@ -126,12 +159,19 @@ def ensure_local_server(settings: Settings) -> None:
             "it may be busy or not a model server: check it, or stop it with `fuente serve-llm --stop`."
         )
     if settings.llm.local.kind != "llamacpp" or not settings.llm.server.autostart:
-        raise LLMUnavailable(f"The local model server at {settings.llm.local.base_url} is not answering; start it.")
+        if not is_up(base_url):
+            raise LLMUnavailable(f"The local model server at {base_url} is not answering; start it.")
+        return  # the helper is a speed-up: without it the answer server also translates
     start_background(settings)
 
 
 def stop_background(settings: Settings) -> bool:
-    pid_file = _run_dir(settings) / "llm-server.pid"
+    """Stop the server processes started by :func:`start_background`; False when none was recorded."""
+    stopped = [_stop_one(_run_dir(settings) / f"{name}.pid") for name in ("llm-server", "llm-helper")]
+    return any(stopped)
+
+
+def _stop_one(pid_file: Path) -> bool:
     if not pid_file.exists():
         return False
     with contextlib.suppress(ProcessLookupError, ValueError):

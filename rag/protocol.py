@@ -37,16 +37,13 @@ SCHEMA: dict[str, Any] = {
 }
 
 
-def response_format(kind: str, schema: dict[str, Any] | None = None) -> dict[str, Any] | None:
-    """The ``response_format`` that makes a server of ``kind`` enforce ``schema`` (:data:`SCHEMA` by default);
-    None for plain prompting."""
-    schema = schema or SCHEMA
+def response_format(kind: str) -> dict[str, Any] | None:
+    """The ``response_format`` that makes a server of ``kind`` enforce :data:`SCHEMA`; None for plain prompting."""
     if kind == "llamacpp":
         # llama-cpp-python's server turns a schema inside json_object into a grammar.
-        return {"type": "json_object", "schema": schema}
+        return {"type": "json_object", "schema": SCHEMA}
     if kind in ("vllm", "openai"):
-        name = "fuente_answer" if schema is SCHEMA else "fuente_translation"
-        return {"type": "json_schema", "json_schema": {"name": name, "schema": schema, "strict": True}}
+        return {"type": "json_schema", "json_schema": {"name": "fuente_answer", "schema": SCHEMA, "strict": True}}
     return None
 
 
@@ -72,45 +69,6 @@ def build_messages(
         user += f"(The question in {other}: {fence_text(translation)})\n"
     user += f"Answer in {LANGUAGE_NAMES.get(language, 'English')}."
     return [{"role": "system", "content": system}, {"role": "user", "content": user}]
-
-
-TRANSLATION_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "properties": {"translation": {"type": "string", "maxLength": 400}},
-    "required": ["translation"],
-    "additionalProperties": False,
-}
-
-
-def translation_messages(question: str, target: str, *, prompt: str = PROTOCOL) -> list[Message]:
-    """The request that translates a question, under the answer prompt's own system message.
-
-    A prompt whose file says how to translate (extract_v2) shares its system message with the answer
-    request that follows, so the server's processed prefix is reused instead of being thrown away by a
-    translation call with a system message of its own (about 400 tokens, some 10 s on 2 cores).
-    """
-    return [
-        {"role": "system", "content": prompts.load(prompt).substitute()},
-        {"role": "user", "content": f"Translate into {target}:\n{fence_text(question)}"},
-    ]
-
-
-def shares_translation(prompt: str) -> bool:
-    """Whether the answer prompt also covers translation requests (see :func:`translation_messages`)."""
-    return "Translate into" in prompts.load(prompt).template
-
-
-def parse_translation(text: str) -> str | None:
-    """The translation of a reply to :func:`translation_messages` (JSON, read leniently); None when empty."""
-    raw = text.strip()
-    try:
-        data = json.loads(raw[raw.find("{") : raw.rfind("}") + 1])
-        value = data.get("translation") if isinstance(data, dict) else None
-    except json.JSONDecodeError:
-        match = re.search(r'"translation"\s*:\s*"((?:[^"\\]|\\.)*)', raw)
-        value = match.group(1) if match else None
-    line = value.strip().splitlines()[0].strip() if isinstance(value, str) and value.strip() else ""
-    return line or None
 
 
 @dataclass(frozen=True)

@@ -107,6 +107,67 @@ def test_rules_match_relative_to_the_corpus_root_whichever_folder_is_ingested(tm
     assert AccessResolver(settings, payslip, known_roots=[root]).label_for(payslip) == expected
 
 
+def test_rules_matched_from_too_deep_a_first_run_fail_instead_of_opening_the_file(tmp_path: Path) -> None:
+    root = tmp_path / "docs"
+    settings = AccessSettings(rules=[PathRule(glob="rrhh/**", groups=["rrhh"], sensitivity=Sensitivity.CONFIDENTIAL)])
+    payslip = touch(root / "rrhh" / "nominas" / "enero.txt")
+    menu = touch(root / "general" / "menu.txt")
+
+    # `fuente ingest docs/rrhh/nominas` before any run of docs, no ingest.sources: "enero.txt" matches no rule.
+    with pytest.raises(ParseFailure, match="ingest.sources"):
+        AccessResolver(settings, payslip.parent).label_for(payslip)
+    with pytest.raises(ParseFailure, match="ingest.sources"):
+        AccessResolver(settings, payslip).label_for(payslip)
+    # From the folder the rules are written for, or with it configured, the rule applies and nothing fails.
+    expected = label("rrhh", sensitivity=Sensitivity.CONFIDENTIAL)
+    assert AccessResolver(settings, root).label_for(payslip) == expected
+    assert AccessResolver(settings, payslip.parent, sources=[root]).label_for(payslip) == expected
+    assert AccessResolver(settings, menu.parent).label_for(menu) == settings.default_label
+
+
+@pytest.mark.parametrize("name", ["_access.yml", "_Access.yaml", "_ACCESS.YAML", "_access.yaml.txt", "_access.yaml "])
+def test_a_misnamed_access_file_fails_its_folder_instead_of_opening_it(root: Path, name: str) -> None:
+    touch(root / "rrhh" / name, "groups: [rrhh]\nsensitivity: confidential\n")
+    payslip = touch(root / "rrhh" / "nominas" / "enero.txt")
+
+    with pytest.raises(ParseFailure, match=f"rename it to '{SIDECAR}'"):
+        AccessResolver(AccessSettings(), root).label_for(payslip)
+    assert AccessResolver(AccessSettings(), root).label_for(touch(root / "otros" / "a.txt")).groups == {"everyone"}
+    sidecar(root / "rrhh", "groups: [rrhh]\nsensitivity: confidential\n")  # the real one there: the near miss is a file
+    assert AccessResolver(AccessSettings(), root).label_for(payslip).groups == {"rrhh"}
+
+
+@pytest.mark.parametrize("kind", ["broken link", "folder"])
+def test_an_access_file_that_is_a_broken_link_or_a_folder_fails_its_files(root: Path, kind: str) -> None:
+    (root / "rrhh").mkdir()
+    if kind == "folder":
+        (root / "rrhh" / SIDECAR).mkdir()
+    else:
+        (root / "rrhh" / SIDECAR).symlink_to(root / "no-existe.yaml")  # its target moved away
+    with pytest.raises(ParseFailure, match="not a readable file"):
+        AccessResolver(AccessSettings(), root).label_for(touch(root / "rrhh" / "nomina.txt"))
+
+
+@pytest.mark.parametrize(
+    ("data", "why"),
+    [
+        (b"groups: [rrhh]\ngroups: [everyone]\nsensitivity: internal\n", "invalid"),  # a key twice
+        ("groups: [dirección]\nsensitivity: internal\n".encode("latin-1"), "UTF-8"),  # saved by an old editor
+        (b"groups: [rrhh]\n? [a, b]\n: x\nsensitivity: internal\n", "invalid"),  # an unhashable key
+    ],
+)
+def test_an_access_file_with_a_key_twice_or_not_in_utf8_fails_its_files(root: Path, data: bytes, why: str) -> None:
+    (root / "rrhh").mkdir()
+    (root / "rrhh" / SIDECAR).write_bytes(data)
+    with pytest.raises(ParseFailure, match=why):  # not the last key winning, not an error that stops the job
+        AccessResolver(AccessSettings(), root).label_for(touch(root / "rrhh" / "nomina.txt"))
+
+
+def test_an_access_file_with_a_byte_order_mark_is_read(root: Path) -> None:
+    (root / SIDECAR).write_bytes("\ufeffgroups: [dirección]\nsensitivity: internal\n".encode())
+    assert AccessResolver(AccessSettings(), root).label_for(touch(root / "a.txt")).groups == {"dirección"}
+
+
 @pytest.mark.parametrize("name", ["a+b", "a,b", "a/b", "a b", "a|b", ""])
 def test_group_names_with_separators_are_refused(root: Path, name: str) -> None:
     sidecar(root, f"groups: ['{name}']\nsensitivity: internal\n")

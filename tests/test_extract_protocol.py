@@ -215,17 +215,3 @@ def test_restating_the_question_is_not_an_answer_to_a_value_question() -> None:
     restated = ground("The EBITDA is budgeted for 2026.", [1], items, asked, NOBODY, OPEN, "en")
     assert restated.verdict is Verdict.UNSUPPORTED and "value" in restated.reason
     assert ground("EUR 6.1 million.", [1], items, asked, NOBODY, OPEN, "en").verdict is Verdict.SUPPORTED
-
-
-def test_translation_shares_the_answer_prompts_system_message() -> None:
-    """The server reuses the processed system prompt only when the translation call has the same one."""
-    items = select("¿Plazo para liquidar gastos?", SETTLEMENT)
-    answer = protocol.build_messages("¿Plazo para liquidar gastos?", "es", items, prompt="extract_v2")
-    translate = protocol.translation_messages("¿Plazo para liquidar gastos?", "English", prompt="extract_v2")
-    assert protocol.shares_translation("extract_v2") and not protocol.shares_translation("extract_v1")
-    assert translate[0] == answer[0] and translate[1]["content"].startswith("Translate into English:")
-    assert protocol.parse_translation('{"translation": "What is the deadline?"}') == "What is the deadline?"
-    assert protocol.parse_translation('{"translation": "What is the dead') == "What is the dead"
-    assert protocol.parse_translation('{"translation": ""}') is None
-    fmt = protocol.response_format("llamacpp", protocol.TRANSLATION_SCHEMA)
-    assert fmt == {"type": "json_object", "schema": protocol.TRANSLATION_SCHEMA}

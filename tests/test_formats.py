@@ -42,6 +42,7 @@ def make_docx(path: Path) -> Path:
 
 def make_xlsx(path: Path) -> Path:
     workbook = openpyxl.Workbook()
+    workbook.properties.title = "Gastos de viaje 2025"
     sheet = workbook.active
     sheet.title = "Gastos"
     for row in [("Concepto", "Importe"), ("Hotel", 120.5), ("Taxi", 30)]:
@@ -88,6 +89,7 @@ def legacy(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     made["ods"] = to(sources["xlsx"], "ods")
     made["ppt"] = to(sources["pptx"], "ppt")
     made["odp"] = to(sources["pptx"], "odp")
+    made["fodt"] = to(sources["docx"], "fodt")  # flat OpenDocument: an office file saved as XML
     return made
 
 
@@ -107,6 +109,7 @@ def test_legacy_word_keeps_headings_tables_and_title(legacy: dict[str, Path], fm
 def test_legacy_sheets_are_tables_per_sheet(legacy: dict[str, Path], fmt: str) -> None:
     parsed = parse_file(legacy[fmt], OPTIONS)
     assert parsed.format == fmt
+    assert parsed.title == "Gastos de viaje 2025"  # the workbook's title, not its file name
     assert [b.sheet for b in parsed.blocks] == ["Gastos", "Resumen"]
     assert all(b.kind is BlockKind.TABLE for b in parsed.blocks)
     assert parsed.blocks[0].text.splitlines() == [
@@ -155,20 +158,25 @@ def test_garbage_in_an_ole2_container_fails_rather_than_being_skipped_as_unsuppo
 # -- EPUB ------------------------------------------------------------------------------------------
 
 
-def make_epub(path: Path, *, drm: bool = False) -> Path:
+def make_epub(path: Path, *, drm: bool = False, toc: bool = True) -> Path:
     chapters = {
+        # A cover page: an image, and a <title> in the head (as Project Gutenberg's wrap0000.html).
+        "wrap0000.xhtml": '<html><head><title>"Cover"</title></head><body><div><img src="c.jpg"/></div></body></html>',
         "c1.xhtml": "<html><body><h1>Capítulo uno</h1><p>El viaje empezó en Madrid.</p></body></html>",
         # No heading of its own: its section comes from the table of contents.
-        "c2.xhtml": "<html><body><p>Llegaron a Lima al amanecer.</p></body></html>",
+        "c2.xhtml": "<html><head><title>Segunda parte</title></head><body><p>Llegaron a Lima al amanecer.</p></body></html>",
     }
     opf = (
         '<?xml version="1.0"?><package xmlns="http://www.idpf.org/2007/opf" version="3.0">'
         '<metadata xmlns:dc="http://purl.org/dc/elements/1.1/"><dc:title>Diario de viaje</dc:title></metadata>'
         '<manifest><item id="nav" href="nav.xhtml" media-type="application/xhtml+xml" properties="nav"/>'
         '<item id="c1" href="c1.xhtml" media-type="application/xhtml+xml"/>'
+        '<item id="w" href="wrap0000.xhtml" media-type="application/xhtml+xml"/>'
         '<item id="c2" href="c2.xhtml" media-type="application/xhtml+xml"/></manifest>'
-        '<spine><itemref idref="c1"/><itemref idref="c2"/></spine></package>'
+        '<spine><itemref idref="w"/><itemref idref="c1"/><itemref idref="c2"/></spine></package>'
     )
+    if not toc:
+        opf = opf.replace('<item id="nav" href="nav.xhtml" media-type="application/xhtml+xml" properties="nav"/>', "")
     nav = (
         '<html xmlns="http://www.w3.org/1999/xhtml"><body><nav><ol>'
         '<li><a href="c1.xhtml">Capítulo uno</a></li><li><a href="c2.xhtml#start">Capítulo dos</a></li>'
@@ -190,7 +198,8 @@ def make_epub(path: Path, *, drm: bool = False) -> Path:
                 '<EncryptionMethod Algorithm="http://www.w3.org/2001/04/xmlenc#aes128-cbc"/></EncryptedData></encryption>',
             )
         z.writestr("OEBPS/content.opf", opf)
-        z.writestr("OEBPS/nav.xhtml", nav)
+        if toc:
+            z.writestr("OEBPS/nav.xhtml", nav)
         for name, body in chapters.items():
             z.writestr(f"OEBPS/{name}", body)
     return path
@@ -201,6 +210,15 @@ def test_epub_chapters_become_sections_in_spine_order(tmp_path: Path) -> None:
     assert parsed.format == "epub" and parsed.title == "Diario de viaje"
     text = text_of(parsed)
     assert text.index("# Capítulo uno") < text.index("Madrid") < text.index("# Capítulo dos") < text.index("Lima")
+    assert "wrap0000" not in text and "Cover" not in text  # the cover page opens no section
+
+
+def test_an_epub_without_a_table_of_contents_names_sections_by_their_own_title(tmp_path: Path) -> None:
+    parsed = parse_file(make_epub(tmp_path / "sin-indice.epub", toc=False), OPTIONS)
+    text = text_of(parsed)
+    assert parsed.title == "Diario de viaje"
+    assert text.index("# Capítulo uno") < text.index("Madrid") < text.index("# Segunda parte") < text.index("Lima")
+    assert "wrap0000" not in text and "# c2" not in text
 
 
 def test_drm_epub_is_skipped_with_a_reason(tmp_path: Path) -> None:
@@ -244,6 +262,24 @@ def test_zip_members_are_documents_of_their_own_with_path_prefixes(tmp_path: Pat
     assert "Demasiado hondo" not in text_of(parsed)  # three levels down: past the nesting limit
     assert any("setup.exe" in n for n in parsed.notes) and any("mas.zip" in n for n in parsed.notes)
     assert not any(p and p.startswith("__MACOSX") for p in parts)
+
+
+def test_an_empty_zip_or_a_chain_of_zips_is_skipped_with_the_real_reason(tmp_path: Path) -> None:
+    empty = tmp_path / "vacio.zip"
+    empty.write_bytes(_zip_bytes({}))
+    with pytest.raises(SkipFile) as info:
+        parse_file(empty, OPTIONS)
+    assert "empty" in info.value.reason
+
+    chain = _zip_bytes({"hondo.txt": "Texto en lo más hondo.".encode()})
+    for level in range(4):
+        chain = _zip_bytes({f"nivel{level}.zip": chain})
+    deep = tmp_path / "hondo.zip"
+    deep.write_bytes(chain)
+    with pytest.raises(SkipFile) as info:
+        parse_file(deep, OPTIONS)
+    assert_one_sentence(info.value.reason)
+    assert "nested more than" in info.value.reason and info.value.reason.count("was not ingested") == 1
 
 
 def test_zip_bomb_is_refused_before_any_member_is_read(tmp_path: Path) -> None:
@@ -343,6 +379,60 @@ def test_a_base64_body_is_decoded_when_it_is_text_and_dropped_when_it_is_not(tmp
     assert "Asunto: reglamento" in text and "Fin." in text
     assert not any(len(word) > 60 for word in text.split())  # no base64 left
     assert any("decoded" in n for n in parsed.notes) and any("left out" in n for n in parsed.notes)
+
+
+def test_a_one_line_base64_body_in_a_legacy_charset_is_decoded(tmp_path: Path) -> None:
+    import base64
+    import os
+
+    # As unstructured's hebrew-text-base64-iso88598i.txt: the whole file is one line of base64 of ISO-8859-8.
+    hebrew = "עדכון Tesla - נדרשת חתימה על הבקשה לרישום "
+    path = tmp_path / "aviso.txt"
+    path.write_text(base64.b64encode(hebrew.encode("iso-8859-8")).decode(), encoding="ascii")
+    parsed = parse_file(path, OPTIONS)
+    assert text_of(parsed).strip() == hebrew.strip()
+
+    spanish = "Reunión del comité de dirección: el presupuesto se aprobó por unanimidad."
+    path = tmp_path / "nota.txt"
+    blob = base64.b64encode(os.urandom(45)).decode()  # one line of data on its own: left out
+    path.write_text(f"Nota\n\n{base64.b64encode(spanish.encode('cp1252')).decode()}\n\n{blob}\n", encoding="ascii")
+    text = text_of(parse_file(path, OPTIONS))
+    assert spanish in text and blob not in text and "Nota" in text
+
+
+def test_an_xml_file_saved_as_utf16_under_a_utf8_declaration_is_read(tmp_path: Path) -> None:
+    # As unstructured's factbook-utf-16.xml: a UTF-16 byte-order mark, and encoding="UTF-8" left in the declaration.
+    xml = '<?xml version="1.0" encoding="UTF-8"?>\n<factbook><country><name>España</name><capital>Madrid</capital>'
+    path = tmp_path / "paises.xml"
+    path.write_bytes(b"\xff\xfe" + (xml + "</country></factbook>\n").encode("utf-16-le"))
+    text = text_of(parse_file(path, OPTIONS))
+    assert "España" in text and "Madrid" in text
+
+
+def test_an_office_document_saved_as_xml_is_read_as_a_document_not_as_its_settings(
+    legacy: dict[str, Path], tmp_path: Path
+) -> None:
+    flat = tmp_path / "viajes.xml"  # a flat OpenDocument text, as LibreOffice saves it, under .xml
+    flat.write_bytes(legacy["fodt"].read_bytes())
+    parsed = parse_file(flat, OPTIONS)
+    lines = text_of(parsed).splitlines()
+    assert parsed.format == "xml" and parsed.title == "Política de viajes" and DIETA in text_of(parsed)
+    assert "true" not in lines and "false" not in lines  # the settings are not text of the document
+    assert any(b.kind is BlockKind.TABLE for b in parsed.blocks)
+
+    sheet = tmp_path / "flota.xml"  # Excel 2003 XML (SpreadsheetML)
+    sheet.write_text(
+        '<?xml version="1.0"?><?mso-application progid="Excel.Sheet"?>'
+        '<Workbook xmlns="urn:schemas-microsoft-com:office:spreadsheet" '
+        'xmlns:ss="urn:schemas-microsoft-com:office:spreadsheet"><Worksheet ss:Name="Flota"><Table>'
+        '<Row><Cell><Data ss:Type="String">Vehículo</Data></Cell><Cell><Data ss:Type="String">Km</Data></Cell></Row>'
+        '<Row><Cell><Data ss:Type="String">Furgoneta</Data></Cell><Cell><Data ss:Type="Number">48210</Data></Cell>'
+        "</Row></Table></Worksheet></Workbook>",
+        encoding="utf-8",
+    )
+    (table,) = parse_file(sheet, OPTIONS).blocks
+    assert table.kind is BlockKind.TABLE and table.sheet == "Flota"
+    assert table.text.splitlines()[::2] == ["| Vehículo | Km |", "| Furgoneta | 48210 |"]
 
 
 def test_every_new_suffix_is_supported() -> None:

@@ -97,3 +97,20 @@ def test_stop_ends_a_server_that_does_not_stop_on_sigterm(make_settings: Setting
     time.sleep(0.5)  # the handler is installed
     assert stop_background(settings)
     assert stubborn.wait(timeout=5) == -9  # SIGKILL after the grace period, not left running
+
+
+def test_a_helper_server_answers_translations_for_the_packaged_model_only(make_settings: SettingsFactory) -> None:
+    """The answer server keeps its processed system prompt when translations go to a second process."""
+    from rag.llm_server import server_command
+
+    settings = make_settings()
+    helper = settings.llm.helper()
+    assert helper is not None and helper.base_url.endswith(f":{settings.llm.server.helper_port}/v1")
+    cmd = server_command(settings, Path("model.gguf"), helper=True)
+    assert cmd[cmd.index("--port") + 1] == str(settings.llm.server.helper_port)
+    assert cmd[cmd.index("--n_ctx") + 1] == str(settings.llm.server.helper_n_ctx) and "--cache" not in cmd
+    assert cmd[cmd.index("--model_alias") + 1] == settings.llm.local.model  # the same model, the same file
+    # Another server (vLLM, a cloud endpoint, one started by hand elsewhere) has no packaged helper.
+    assert make_settings(llm={"local": {"kind": "vllm"}}).llm.helper() is None
+    assert make_settings(llm={"local": {"base_url": "http://10.1.2.3:8000/v1"}}).llm.helper() is None
+    assert make_settings(llm={"server": {"helper_port": None}}).llm.helper() is None

@@ -149,7 +149,7 @@ def test_an_unreadable_text_layer_is_ocred_again_and_the_better_text_kept(tmp_pa
     assert "progress of the Foundation" in " ".join(parsed.blocks[0].text.split())
     assert "tanntxim" not in parsed.blocks[0].text
     assert any(n.startswith("Page 1: the text layer looked unreadable") for n in parsed.notes)
-    assert parsed.title.startswith("Desiring to keep you posted")  # from the OCR text, not the garbage
+    assert parsed.title == "escaneo"  # not the garbage, nor the first line of a paragraph: no heading, its name
 
 
 @pytest.mark.integration
@@ -159,6 +159,25 @@ def test_ocr_stops_at_the_page_cap(tmp_path: Path) -> None:
     path = _pdf(tmp_path / "vacio.pdf", [[], [], [], [CLEAN_ES[:80]]])
     parsed = parse_file(path, ParseOptions(ocr_max_pages=2))
     assert any("only the first 2 were OCRed" in n for n in parsed.notes), parsed.notes
+
+
+def test_the_first_lines_of_a_paragraph_or_an_address_list_are_no_title(tmp_path: Path) -> None:
+    # As unstructured's pdf-with-ocr-text.pdf once OCRed: "TO:" read as "TOr", a list cut after "and",
+    # a paragraph wrapped line by line, and a lead-in after an OCR'd quote mark.
+    path = _pdf(
+        tmp_path / "carta-fundacion.pdf",
+        [
+            [
+                "TOr MESSRS, ABBOTT, BOSTOCK, BUNKER, GREW, KELLY, NADLER, and",
+                "FROM: ODE E. LAMBORN",
+                "Desiring to keep you posted on the progress of the Foundation",
+                "you will be interested to know that to date the Foundation has received",
+                "\u2018the following:",
+                CLEAN_EN,
+            ]
+        ],
+    )
+    assert parse_file(path, ParseOptions(ocr=False)).title == "carta-fundacion"
 
 
 def test_a_memo_is_titled_by_its_subject_not_its_addressees(tmp_path: Path) -> None:

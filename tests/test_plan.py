@@ -170,11 +170,103 @@ def test_a_new_file_beside_held_ones_is_held_too() -> None:
     old = found(f"{ROOT}/rrhh/nomina.pdf", access=RRHH)
     now = found(f"{ROOT}/rrhh/nomina.pdf", access=EVERYONE)  # the folder's access file is gone
     new = found(f"{ROOT}/rrhh/sub/despidos.pdf", "h9", access=EVERYONE)
+    public = found(f"{ROOT}/general/horario.pdf", "h7", access=EVERYONE)  # open to everyone all along
     elsewhere = found(f"{ROOT}/general/menu.pdf", "h8", access=EVERYONE)
-    plan = make_plan({old.path: indexed(old)}, [now, new, elsewhere], {old.doc_id}, {old.doc_id: [old.path]})
+    plan = make_plan(
+        {old.path: indexed(old), public.path: indexed(public)},
+        [now, new, public, elsewhere],
+        {old.doc_id, public.doc_id},
+        {old.doc_id: [old.path], public.doc_id: [public.path]},
+    )
 
     assert [(f.path, r is None) for f, r, _ in plan.held] == [(now.path, False), (new.path, True)]
     assert plan.add == {elsewhere.doc_id: [elsewhere]}
+
+
+def test_a_new_file_in_a_sibling_folder_of_held_ones_is_held_too() -> None:
+    old = found(f"{ROOT}/rrhh/nominas/enero.pdf", access=RRHH)
+    now = found(f"{ROOT}/rrhh/nominas/enero.pdf", access=EVERYONE)  # rrhh/_access.yaml is gone
+    public = found(f"{ROOT}/general/horario.pdf", "h7", access=EVERYONE)
+    sibling = found(f"{ROOT}/rrhh/contratos/pedro.pdf", "h9", access=EVERYONE)  # a new sub-folder of rrhh
+    beside_public = found(f"{ROOT}/general/menu.pdf", "h8", access=EVERYONE)
+    plan = make_plan(
+        {old.path: indexed(old), public.path: indexed(public)},
+        [now, public, sibling, beside_public],
+        {old.doc_id, public.doc_id},
+        {old.doc_id: [old.path], public.doc_id: [public.path]},
+    )
+
+    assert [f.path for f, _, _ in plan.held] == [now.path, sibling.path]
+    assert plan.add == {beside_public.doc_id: [beside_public]}
+
+
+def test_renaming_the_files_of_a_folder_whose_access_file_is_gone_is_held() -> None:
+    old = found(f"{ROOT}/rrhh/despidos.pdf", "h1", access=RRHH)
+    renamed = found(f"{ROOT}/rrhh/despidos-v2.pdf", "h1", access=EVERYONE)  # same bytes, access file deleted
+    added = found(f"{ROOT}/rrhh/contratos/pedro.pdf", "h2", access=EVERYONE)  # and a new sub-folder
+    plan = make_plan({old.path: indexed(old)}, [renamed, added], {old.doc_id}, {old.doc_id: [old.path]})
+
+    assert [(f.path, r) for f, r, _ in plan.held] == [(renamed.path, None), (added.path, None)]
+    assert "--allow-widen" in plan.held[0][2] and old.path in plan.held[0][2]
+    assert plan.add == {} and plan.delete == set()
+    # The old path keeps its record and document (under rrhh) while the copy is held.
+    assert plan.removed_paths == set()
+
+    allowed = make_plan(
+        {old.path: indexed(old)}, [renamed, added], {old.doc_id}, {old.doc_id: [old.path]}, allow_widen=True
+    )
+    assert set(allowed.add) == {renamed.doc_id, added.doc_id} and allowed.delete == {old.doc_id}
+    assert not allowed.held
+
+
+def test_a_copy_or_move_of_restricted_bytes_into_a_wider_folder_is_held_run_after_run() -> None:
+    ledger = Ledger()
+    secret = found(f"{ROOT}/direccion/despidos.pdf", "h1", access="direccion")
+    menu = found(f"{ROOT}/public/menu.pdf", "h2")
+    copy = found(f"{ROOT}/public/faq.pdf", "h1")  # cp direccion/despidos.pdf public/faq.pdf
+    first = ledger.sync(ROOT, [secret, menu, copy])  # both found in the same run
+    assert [f.path for f, _, _ in first.held] == [copy.path]
+    assert set(first.add) == {secret.doc_id, menu.doc_id}
+
+    moved = ledger.sync(ROOT, [menu, copy])  # then the original is deleted: the copy is all that is left
+    assert [f.path for f, _, _ in moved.held] == [copy.path] and moved.delete == set()
+    assert ledger.source[secret.doc_id] == secret.path  # still indexed, still under direccion only
+    again = ledger.sync(ROOT, [menu, copy])
+    assert [f.path for f, _, _ in again.held] == [copy.path] and again.add == {}
+
+    overwritten = found(f"{ROOT}/public/menu.pdf", "h1", mtime=2)  # a public file overwritten with the bytes
+    plan = make_plan(ledger.under(ROOT), [overwritten], set(ledger.source), ledger.doc_paths())
+    assert [f.path for f, _, _ in plan.held] == [overwritten.path]
+    assert menu.doc_id not in plan.delete  # the public file's old document stays as it was
+
+
+def test_a_copy_of_a_document_indexed_from_another_root_is_held() -> None:
+    copy = found("/data/public/faq.pdf", "h1")
+    plan = make_plan({}, [copy], {"d1"}, {"d1": ["/data/direccion/despidos.pdf"]}, known_keys={"h1": ["direccion"]})
+
+    assert [f.path for f, _, _ in plan.held] == [copy.path] and plan.add == {}
+    assert "indexed elsewhere" in plan.held[0][2]
+
+
+def test_a_file_under_an_unreadable_access_file_keeps_its_document_and_its_label() -> None:
+    old = found(f"{ROOT}/rrhh/nomina.pdf", access=RRHH)
+    # The access file is emptied: the pipeline cannot label the file, so it is not among the scanned ones.
+    broken = make_plan({old.path: indexed(old)}, [], {old.doc_id}, {old.doc_id: [old.path]}, unlabeled=[old.path])
+    assert broken.removed_paths == set() and broken.delete == set()
+
+    # Then it is deleted: the folder falls to the default, which is a widening of the kept record.
+    now = found(old.path, access=EVERYONE)
+    gone = make_plan({old.path: indexed(old)}, [now], {old.doc_id}, {old.doc_id: [old.path]})
+    assert [f.path for f, _, _ in gone.held] == [now.path] and gone.add == {} and gone.delete == set()
+
+
+def test_a_file_that_failed_under_a_narrow_label_is_not_parsed_under_a_wide_one() -> None:
+    old = found(f"{ROOT}/rrhh/nomina.pdf", access=RRHH)
+    now = found(old.path, access=EVERYONE)  # its access file is gone
+
+    plan = make_plan({old.path: rejected(old)}, [now], set(), {}, retry_rejected=True)
+
+    assert [f.path for f, _, _ in plan.held] == [now.path] and plan.add == {} and plan.retry == []
 
 
 def test_a_sensitivity_change_alone_is_a_metadata_update() -> None:

@@ -163,6 +163,26 @@ def test_fuente_home_users_file_and_app_secrets_are_never_read(tmp_path: Path) -
     assert {home / "users.yaml", home / "fuente.db", root / "users.md", root / "secrets.md"} <= refused
 
 
+def test_a_hard_link_is_never_read_whether_walked_or_given(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    users = touch(home / "users.yaml", "users: {ana: {password_hash: '$2b$12$x'}}")
+    root = tmp_path / "docs"
+    secret = touch(root / "direccion" / "despidos.md", "lista de despidos")
+    keep = touch(root / "public" / "menu.md", "menú")
+    os.link(secret, root / "public" / "faq.md")  # the restricted document, in the public folder
+    os.link(users, root / "public" / "users.md")  # the users file, past the path fence
+    fence = Fence.of([home, users])
+
+    for follow in (False, True):
+        items = list(scan([root], exclude=EXCLUDE, sidecar=SIDECAR, follow_symlinks=follow, fence=fence))
+        assert found(items) == [keep]
+        skipped = {u.path: u.reason for u in unreachable(items)}
+        assert set(skipped) == {secret, root / "public" / "faq.md", root / "public" / "users.md"}
+        assert all("hard links" in reason for reason in skipped.values())
+    given = run([root / "public" / "users.md"])
+    assert found(given) == [] and "hard links" in unreachable(given)[0].reason
+
+
 def test_symlinks_are_skipped_when_not_followed(tmp_path: Path) -> None:
     target = touch(tmp_path / "elsewhere" / "real.txt")
     root = tmp_path / "docs"

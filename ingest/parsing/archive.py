@@ -22,6 +22,7 @@ from rag.types import Block, ParsedFile
 
 _JUNK_DIRS = ("__MACOSX/",)
 _JUNK_NAMES = frozenset({".DS_Store", "Thumbs.db", "desktop.ini"})
+_ONLY = "The ZIP archive's only file"
 
 
 def _member_name(info: zipfile.ZipInfo) -> str:
@@ -41,6 +42,7 @@ def parse_zip(path: Path, ctx: ParseContext) -> ParsedFile:
     blocks: list[Block] = []
     notes: list[str] = []
     parsed_members = 0
+    rejected: list[tuple[str, str]] = []
     with zipfile.ZipFile(path) as archive:
         infos = [i for i in archive.infolist() if not i.is_dir()]
         members = [
@@ -62,6 +64,7 @@ def parse_zip(path: Path, ctx: ParseContext) -> ParsedFile:
                 parsed = parse_bytes(name, archive.read(info), options, depth=ctx.depth + 1)
             except FileRejected as e:
                 notes.append(f"'{name}' was not ingested: {e.reason}")
+                rejected.append((name, e.reason))
                 continue
             parsed_members += 1
             notes += [f"'{name}': {note}" for note in parsed.notes]
@@ -73,6 +76,12 @@ def parse_zip(path: Path, ctx: ParseContext) -> ParsedFile:
                 )
                 for block in parsed.blocks
             ]
+    if not members:
+        raise SkipFile("The ZIP archive is empty (it holds no files); nothing was ingested.")
+    if not blocks and len(rejected) == 1 == len(members):
+        # Say why rather than "unpack it to see"; through nested archives, the innermost reason.
+        name, reason = rejected[0]
+        raise SkipFile(reason if reason.startswith(_ONLY) else f"{_ONLY}, '{name}', was not ingested: {reason}")
     if not blocks:
         raise SkipFile(
             f"None of the {len(members)} files in the ZIP archive holds text that could be ingested; unpack it to "

@@ -34,6 +34,7 @@ _FILTERS = {
     "ppt": "ppt:MS PowerPoint 97",
     "odp": "odp:impress8",
     "ods": "ods:calc8",
+    "fodt": "fodt:OpenDocument Text Flat XML",
 }
 
 _SAFE_ENV = ("PATH", "LANG", "LC_ALL", "TZ")

@@ -2,7 +2,8 @@
 
 The package is a zip (checked for bombs by the registry); its XML (container, OPF, NCX) is read
 with defusedxml, its XHTML chapters with the HTML parser. A chapter's section is its own first
-heading, else its entry in the table of contents.
+heading, else its entry in the table of contents, else its own <title>. Pages whose body holds no
+text (a cover image) are left out.
 """
 
 from __future__ import annotations
@@ -108,6 +109,7 @@ def parse_epub(path: Path, ctx: ParseContext) -> ParsedFile:
         labels = _toc_labels(archive, base, manifest, toc_id)
 
         builder = BlockBuilder()
+        first = True
         for idref in order:
             if idref not in manifest:
                 continue
@@ -117,12 +119,18 @@ def parse_epub(path: Path, ctx: ParseContext) -> ParsedFile:
             if archive.getinfo(href).file_size > _MAX_CHAPTER_BYTES:
                 continue
             markup = decode_html(archive.read(href))
-            if not BeautifulSoup(markup, "html.parser").get_text(strip=True):
-                continue  # a cover image or an empty page
+            soup = BeautifulSoup(markup, "html.parser")
+            if not (soup.body or soup).get_text(strip=True):
+                continue  # a cover image or an empty page (its <title> in the head is no text of the book)
             builder.flush()
-            # Each chapter opens a section: its own heading does that, else its table-of-contents entry.
+            # Each chapter opens a section: its own heading does that, else its table-of-contents entry,
+            # else its own <title>; its file name ("wrap0000", "part0003") only when there is nothing else.
             if not _HEADING_TAG.search(markup):
-                builder.heading(1, labels.get(href) or posixpath.splitext(posixpath.basename(href))[0])
+                own = soup.title.get_text() if soup.title else None
+                section = pick_title(labels.get(href), own, fallback="")  # placeholders ("Untitled") are none
+                if section or not first:  # the first chapter may open the book without a section of its own
+                    builder.heading(1, section or posixpath.splitext(posixpath.basename(href))[0])
+            first = False
             html_to_builder(markup, builder)
     return ParsedFile(
         title=pick_title(title_el.text if title_el is not None else None, builder.first_heading, fallback=ctx.stem),

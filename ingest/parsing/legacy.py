@@ -13,7 +13,7 @@ import tempfile
 from pathlib import Path
 
 from ingest.errors import SkipFile
-from ingest.parsing.context import ParseContext
+from ingest.parsing.context import ParseContext, pick_title
 from ingest.parsing.convert import ConverterUnavailable, convert
 from ingest.parsing.markdown import render_table
 from ingest.parsing.sheets import MAX_COLS, MAX_ROWS, parse_xlsx
@@ -35,7 +35,16 @@ def _converted(path: Path, ctx: ParseContext, target: str, fmt: str) -> ParsedFi
     suffix = Path(ctx.name).suffix.lower() or path.suffix.lower()
     # An old binary file under a modern name reaches us too (see registry): name it for what it is.
     suffix = {".docx": ".doc", ".xlsx": ".xls", ".xlsm": ".xls", ".pptx": ".ppt"}.get(suffix, suffix)
-    label = _LABELS.get(suffix, suffix)
+    return convert_and_parse(path, ctx, suffix, target, fmt, _LABELS.get(suffix, suffix))
+
+
+def convert_and_parse(path: Path, ctx: ParseContext, suffix: str, target: str, fmt: str, label: str) -> ParsedFile:
+    """Convert ``path`` (really a ``suffix`` file) to ``target`` with LibreOffice and parse that.
+
+    Raises:
+        SkipFile: LibreOffice is not installed, or the file is password-protected.
+        ParseFailure: The conversion failed or overran its time limit.
+    """
     try:
         data, seconds = convert(path, suffix, target, ctx.options.convert_timeout_s, label)
     except ConverterUnavailable as e:
@@ -128,6 +137,29 @@ def _xlrd_tables(path: Path) -> tuple[list[Block], list[str]]:
     return blocks, notes
 
 
+def _summary_title(path: Path) -> str | None:
+    """The title in an OLE file's summary information (xlrd does not read it), if any."""
+    try:
+        import olefile
+    except ImportError:
+        return None
+    try:
+        with olefile.OleFileIO(str(path)) as ole:
+            meta = ole.get_metadata()
+    except Exception:  # noqa: BLE001 - a damaged summary only costs the title
+        return None
+    raw = meta.title
+    if not raw:
+        return None
+    if isinstance(raw, str):
+        return raw
+    codec = "utf-8" if meta.codepage in (None, 65001) else f"cp{meta.codepage}"
+    try:
+        return bytes(raw).decode(codec)
+    except (LookupError, UnicodeDecodeError):
+        return bytes(raw).decode("cp1252", errors="replace")
+
+
 def parse_xls(path: Path, ctx: ParseContext) -> ParsedFile:
     """Excel 97-2003: read with xlrd (one TABLE block per sheet), else converted by LibreOffice.
 
@@ -151,5 +183,5 @@ def parse_xls(path: Path, ctx: ParseContext) -> ParsedFile:
         return _converted(path, ctx, "xlsx", "xls")
     if not blocks:
         raise SkipFile("The spreadsheet has no cells with data; nothing was ingested.")
-    # xlrd does not read the document summary (where a title would be): the file name it is.
-    return ParsedFile(title=ctx.stem, blocks=tuple(blocks), format="xls", notes=tuple(notes))
+    title = pick_title(_summary_title(path), fallback=ctx.stem)
+    return ParsedFile(title=title, blocks=tuple(blocks), format="xls", notes=tuple(notes))

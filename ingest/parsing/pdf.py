@@ -23,6 +23,11 @@ _MAX_TITLE_WORDS = 15
 _SENTENCE_BREAK = re.compile(r"[.?!]\s+\w")
 """A line with a sentence ending inside it is body text, not a heading."""
 _TITLE_LINES = 6
+_CONTINUES = frozenset(
+    ("and", "or", "of", "the", "to", "for", "with", "a", "an", "in", "on", "by")
+    + ("y", "o", "u", "e", "de", "del", "la", "el", "los", "las", "en", "con", "para", "por", "al", "que")
+)
+"""Words a heading does not end on: a line ending on one goes on in the next."""
 _MEMO_HEADER = re.compile(
     r"^(to|from|cc|bcc|date|subject|re|attn|para|de|fecha|asunto|ref|referencia|a la atención de)\s*:\s*",
     re.IGNORECASE,
@@ -92,13 +97,16 @@ def _heading_line(texts: list[str]) -> str | None:
     """The first line near the top of page 1 that reads as a heading, not a page mark or header.
 
     A line that opens two or more pages is a running header and never the title; so is a line
-    that is a sentence rather than a heading (too long, too many words) or noise (see
-    ``quality.is_real_title``).
+    that is a sentence rather than a heading (too long, too many words, or wrapped onto a next line
+    that goes on in lower case) or noise (see ``quality.is_real_title``).
     """
     openers = Counter(_lines(t)[0] for t in texts if _lines(t))
-    for line in _lines(texts[0] if texts else "")[:_TITLE_LINES]:
+    first = _lines(texts[0] if texts else "")
+    for i, line in enumerate(first[:_TITLE_LINES]):
         if len(texts) > 1 and openers[line] > 1:
             continue
+        if i + 1 < len(first) and first[i + 1][:1].islower() and not line.endswith(":"):
+            continue  # wrapped onto a line that goes on in lower case: the start of a paragraph, not a heading
         header = _MEMO_HEADER.match(line)
         if header:  # a memo's or letter's header block: its subject is a title, the addressees are not
             if header.group(1).lower() not in _SUBJECT_KEYS:
@@ -108,7 +116,10 @@ def _heading_line(texts: list[str]) -> str | None:
                 continue
         if len(line) > _MAX_TITLE_CHARS or len(line.split()) > _MAX_TITLE_WORDS or _SENTENCE_BREAK.search(line):
             continue
-        if line[-1] in ".,;" or line[0].islower():  # the end or the middle of a sentence
+        opening = next((c for c in line if c.isalpha()), "")
+        if line[-1] in ".,;" or opening.islower():  # the end or the middle of a sentence ("‘the following:")
+            continue
+        if line.split()[-1].lower() in _CONTINUES:  # "..., NADLER, and": cut off mid-phrase
             continue
         if is_real_title(line):
             return line

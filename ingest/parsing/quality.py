@@ -17,6 +17,7 @@ import binascii
 import functools
 import re
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from rag.language import UNKNOWN, detect_language
@@ -208,19 +209,44 @@ def looks_like_base64(text: str) -> bool:
     return any(c.isdigit() for c in compact) and any(c.isupper() for c in compact) and any(c.islower() for c in compact)
 
 
+_DETECT_BYTES = 64 * 1024
+
+
+def _readings(data: bytes) -> Iterator[str]:
+    """The bytes read as UTF-8, then in each single-byte charset the detector finds plausible."""
+    try:
+        yield data.decode("utf-8")
+        return
+    except UnicodeDecodeError:
+        pass
+    import charset_normalizer
+
+    for match in charset_normalizer.from_bytes(data[:_DETECT_BYTES]):
+        try:
+            yield data.decode(match.encoding)
+        except (UnicodeDecodeError, LookupError):
+            continue
+
+
 def _decoded_text(blob: str) -> str | None:
+    """The text a base64 blob encodes, when it is readable text in UTF-8 or a legacy charset.
+
+    Legacy text (a Hebrew ISO-8859-8 body, say) reads cleanly in several code pages, so the
+    detector's first guess is not trusted: the reading with the best known-word score wins.
+    """
     try:
         data = base64.b64decode("".join(blob.split()), validate=True)
     except (binascii.Error, ValueError):
         return None
-    try:
-        decoded = data.decode("utf-8")
-    except UnicodeDecodeError:
-        return None
-    printable = sum(1 for c in decoded if c.isprintable() or c in "\n\r\t")
-    if not decoded.strip() or printable < 0.97 * len(decoded):
-        return None
-    return decoded if text_quality(decoded).readable else None
+    best: tuple[float, str] | None = None
+    for decoded in _readings(data):
+        printable = sum(1 for c in decoded if c.isprintable() or c in "\n\r\t")
+        if not decoded.strip() or printable < 0.97 * len(decoded):
+            continue
+        quality = text_quality(decoded)
+        if quality.readable and (best is None or quality.score > best[0]):
+            best = (quality.score, decoded)
+    return best[1] if best is not None else None
 
 
 def strip_base64(text: str) -> tuple[str, list[str]]:
@@ -243,7 +269,9 @@ def strip_base64(text: str) -> tuple[str, list[str]]:
         if run and j < len(lines) and re.fullmatch(r"[A-Za-z0-9+/]{1,}={0,2}", lines[j].strip() or "-"):
             run.append(lines[j])
             j += 1
-        if len(run) >= _B64_RUN_LINES or (run and len("".join(run)) >= 200):
+        # A blob: several lines of it, a long one, or one that is a paragraph on its own (a body, a field).
+        alone = bool(run) and (i == 0 or not lines[i - 1].strip()) and (j == len(lines) or not lines[j].strip())
+        if len(run) >= _B64_RUN_LINES or (run and len("".join(run)) >= 200) or alone:
             blob = "\n".join(run)
             decoded = _decoded_text(blob)
             if decoded is not None:

@@ -177,6 +177,13 @@ class Records:
             out.setdefault(row["doc_id"], []).append(row["path"])
         return out
 
+    def access_keys_by_hash(self) -> dict[str, set[str]]:
+        """content hash -> the access keys of every recorded file holding those bytes (any root)."""
+        out: dict[str, set[str]] = {}
+        for row in self.conn.execute("SELECT DISTINCT content_hash, access_key FROM files"):
+            out.setdefault(row["content_hash"], set()).add(row["access_key"])
+        return out
+
     def indexed_file(self, path: str) -> FileRecord | None:
         """The record of a file that maps to an indexed document (None when it is not one)."""
         row = self.conn.execute("SELECT * FROM files WHERE path=? AND doc_id IS NOT NULL", (path,)).fetchone()

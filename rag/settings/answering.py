@@ -48,6 +48,20 @@ class LLMServerSettings(_Section):
         "Qwen at 4096), and the 1.5B server grew to 14 GB with it here.",
     )
     cache_mb: int = Field(1024, ge=64, description="Size of that prompt cache.")
+    helper_port: int | None = Field(
+        8089,
+        description="A second server process of the same model on this port answers the short helper calls "
+        "(translating the question, rewriting a follow-up), so the answer server keeps its processed system prompt "
+        "(llama.cpp keeps one prompt's state; a translation in between cost the next answer about 10 s on 2 cores). "
+        "The weights are mapped from the same file, so the second process adds only its context. None: one server.",
+    )
+    helper_n_ctx: int = Field(2048, ge=512, description="Context window of the helper server.")
+    logits_all: bool = Field(
+        False,
+        description="Keep the logits of every prompt token (llama-cpp-python's default; needed only for prompt "
+        "logprobs). Off, prompts are processed without the vocabulary projection of each token and the server "
+        "holds a few hundred MB instead of n_ctx x vocabulary floats.",
+    )
 
 
 class LLMSettings(_Section):
@@ -70,6 +84,20 @@ class LLMSettings(_Section):
         description="Ask the server to enforce the extract protocol's JSON shape (llama.cpp json schema, vLLM "
         "structured outputs, OpenAI json_schema); false: plain prompting, parsed leniently.",
     )
+
+    def helper(self) -> LLMEndpointSettings | None:
+        """The endpoint of the helper server (see ``server.helper_port``), when the local model is the packaged one."""
+        srv = self.server
+        packaged = f"http://{srv.host}:{srv.port}/v1"
+        if self.local.kind != "llamacpp" or srv.helper_port is None or self.local.base_url.rstrip("/") != packaged:
+            return None
+        return self.local.model_copy(
+            update={
+                "name": f"{self.local.name}-helper",
+                "base_url": f"http://{srv.host}:{srv.helper_port}/v1",
+                "context_tokens": srv.helper_n_ctx,
+            }  # fmt: skip
+        )
 
 
 class RetrievalSettings(_Section):

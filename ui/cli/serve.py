@@ -57,7 +57,7 @@ def serve_llm_command(
     stop: Annotated[bool, typer.Option("--stop", help="Stop a server started with --background.")] = False,
 ) -> None:
     """Run the local model server (llama.cpp, OpenAI-compatible) on the configured address."""
-    from rag.llm_server import is_up, server_command, start_background, stop_background
+    from rag.llm_server import is_up, server_command, start_background, start_helper, stop_background
     from rag.provisioning import ensure_model
 
     settings = settings_of(ctx)
@@ -73,6 +73,11 @@ def serve_llm_command(
         typer.echo(_("Serving {model} at {url} (pid {pid})", model=local.model, url=local.base_url, pid=pid))
         return
     path = ensure_model(settings, settings.llm.server.model)
+    helper = settings.llm.helper()
+    if helper is not None and not is_up(helper.base_url):
+        # The helper (translations, follow-ups) runs detached; `fuente serve-llm --stop` stops it.
+        start_helper(settings)
+        err.print(f"Helper server for translations at {helper.base_url} (stop: fuente serve-llm --stop)", markup=False)
     cmd = server_command(settings, path)
     err.print(_("Serving {model} at {url}", model=local.model, url=local.base_url), markup=False)
     os.execv(cmd[0], cmd)
