@@ -77,7 +77,8 @@ def serve_llm_command(
     if helper is not None and not is_up(helper.base_url):
         # The helper (translations, follow-ups) runs detached; `fuente serve-llm --stop` stops it.
         start_helper(settings)
-        err.print(f"Helper server for translations at {helper.base_url} (stop: fuente serve-llm --stop)", markup=False)
+        err.print(_("Helper server for translations at {url} (stop: fuente serve-llm --stop)", url=helper.base_url),
+                  markup=False)  # fmt: skip
     cmd = server_command(settings, path)
     err.print(_("Serving {model} at {url}", model=local.model, url=local.base_url), markup=False)
     os.execv(cmd[0], cmd)
