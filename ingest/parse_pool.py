@@ -18,6 +18,7 @@ import logging
 import multiprocessing
 import os
 import signal
+import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -128,6 +129,35 @@ class _Task:
     path: str
 
 
+@contextlib.contextmanager
+def _parent_main_hidden() -> Iterator[None]:
+    """Start workers without re-running the parent's ``__main__`` in them.
+
+    A spawned process first imports the parent's main module again (multiprocessing's "safe importing
+    of the main module"). Here that module may be a Streamlit script (the app's uploads) or a test
+    runner's temporary file, which would run its page code inside a parser, or fail there and leave
+    the pool without workers. A worker needs nothing from it: its target lives in this module. So the
+    names multiprocessing reads to find the main module (``__spec__``, ``__file__``) are hidden while
+    the process starts; the parent's module is otherwise untouched.
+    """
+    main = sys.modules.get("__main__")
+    if main is None:
+        yield
+        return
+    missing = object()
+    saved = {name: main.__dict__.get(name, missing) for name in ("__spec__", "__file__")}
+    main.__dict__["__spec__"] = None
+    main.__dict__.pop("__file__", None)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is missing:
+                main.__dict__.pop(name, None)
+            else:
+                main.__dict__[name] = value
+
+
 class _Worker:
     """One worker process and the single task it holds."""
 
@@ -135,7 +165,8 @@ class _Worker:
         parent, child = context.Pipe(duplex=True)
         self.conn: Connection = parent
         self.process = context.Process(target=_worker_main, args=(child, parse), daemon=True)
-        self.process.start()
+        with _parent_main_hidden():
+            self.process.start()
         child.close()
         self.task: _Task | None = None
         self.started = 0.0

@@ -276,20 +276,16 @@ def _viewer_corpus(settings: Settings, embedder: Any, root: Path) -> dict[str, d
     (root / "rrhh" / "_access.yaml").write_text("groups: [rrhh]\nsensitivity: confidential\n")
     _pdf(root / "rrhh" / "travel.pdf")
     ingest(settings, embedder, root)
-    from rag.records import connect
+    from rag.index.records import Records, chunk_meta
 
-    conn = connect(settings.paths.records_db)
-    try:
-        rows = conn.execute("SELECT chunk_id, text, meta FROM chunks").fetchall()
-    finally:
-        conn.close()
-    import json
-
+    with Records(settings.paths.records_db, read_only=True) as records:
+        ids, _, _ = records.chunk_texts()
+        chunks = records.get_chunks(ids)
     out = {}
-    for r in rows:
-        meta = json.loads(r["meta"])
+    for chunk_id, chunk in chunks.items():
+        meta = chunk_meta(chunk)
         name = "md" if meta["source_uri"].endswith(".md") else f"pdf-{meta.get('page')}"
-        out[name] = {"chunk_id": r["chunk_id"], "text": r["text"], **meta}
+        out[name] = {"chunk_id": chunk_id, "text": chunk.text, **meta}
     return out
 
 

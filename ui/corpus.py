@@ -8,7 +8,6 @@ may see (open to everyone, or sharing a group with them).
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import re
 import sqlite3
@@ -28,7 +27,7 @@ from ingest.pipeline import access_sources, fence, sha256_path, uploads_dir
 from ingest.scan import real
 from rag.errors import ConfigError
 from rag.index import Index
-from rag.index.records import Records
+from rag.index.records import Records, chunk_meta
 from rag.settings import Settings, check_group_name
 from rag.types import EVERYONE, Sensitivity
 
@@ -191,32 +190,27 @@ def cited_chunk(settings: Settings, chunk_id: str, groups: frozenset[str]) -> Ci
     """
     if not settings.paths.records_db.exists():
         return None
-    with _records(settings) as conn:
-        row = conn.execute(
-            "SELECT c.text, c.access_key, c.meta, d.format FROM chunks c JOIN documents d ON d.doc_id = c.doc_id "
-            "WHERE c.chunk_id=?",
-            (chunk_id,),
-        ).fetchone()
-    if row is None or not may_see(row["access_key"], groups):
+    with _records(settings) as records:
+        chunk = records.get_chunks([chunk_id]).get(chunk_id)
+        fmt = records.document_format(chunk.doc_id) if chunk is not None else None
+    if chunk is None or not may_see(chunk.access.key, groups):
         return None
-    meta = json.loads(row["meta"])
-    path = Path(meta["source_uri"])
+    path = Path(chunk.source_uri)
     try:
         if path.is_file() and not _label_admits(settings, path, groups):
             return None
     except (FileRejected, OSError):
         return None
-    page = meta.get("page")
     return CitedChunk(
         chunk_id,
-        row["text"],
-        meta["title"],
-        meta["source_uri"],
-        row["format"],
-        int(page) if page is not None else None,
-        meta.get("part"),
-        str(meta.get("section") or ""),
-        str(meta.get("kind") or "text"),
+        chunk.text,
+        chunk.title,
+        chunk.source_uri,
+        fmt or "",
+        int(chunk.page) if chunk.page is not None else None,
+        chunk.part,
+        " > ".join(chunk.section),
+        chunk.kind.value,
     )
 
 
@@ -225,17 +219,14 @@ def chunk_places(settings: Settings, chunk_ids: list[str], groups: frozenset[str
     ``chunk_ids`` the user may see; the chat shows them in the interface language."""
     if not chunk_ids or not settings.paths.records_db.exists():
         return {}
-    marks = ",".join("?" * len(chunk_ids))
-    with _records(settings) as conn:
-        rows = conn.execute(
-            f"SELECT chunk_id, access_key, meta FROM chunks WHERE chunk_id IN ({marks})", chunk_ids
-        ).fetchall()
+    with _records(settings) as records:
+        chunks = records.get_chunks(list(dict.fromkeys(chunk_ids)))
     keep = ("page", "slide", "sheet", "part", "section")
     out: dict[str, dict[str, Any]] = {}
-    for r in rows:
-        if may_see(r["access_key"], groups):
-            meta = json.loads(r["meta"])
-            out[r["chunk_id"]] = {k: meta[k] for k in keep if meta.get(k) not in (None, "")}
+    for chunk_id, chunk in chunks.items():
+        if may_see(chunk.access.key, groups):
+            meta = chunk_meta(chunk)
+            out[chunk_id] = {k: meta[k] for k in keep if meta.get(k) not in (None, "")}
     return out
 
 
