@@ -65,7 +65,9 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-DEFAULT_PROMPTS = {"extract_v1": "extract_v1", "cite_v1": "answer_v1"}
+# extract_v2 asks for the one item that answers, question first (sample questions, guard open: 38 of 47
+# answerable right against 32 for extract_v1's "every item that answers" over eight items).
+DEFAULT_PROMPTS = {"extract_v1": "extract_v2", "cite_v1": "answer_v1"}
 # An unverified answer is never streamed as an answer: extract_v1 shows it once checked.
 
 

@@ -49,8 +49,10 @@ def server_command(settings: Settings, model_path: Path, *, helper: bool = False
         # interrupt_requests): the app, the CLI and the API asking at once then get empty answers.
         "--interrupt_requests",
         "false",
+        # With a draft model llama-cpp-python keeps every prompt token's logits whatever --logits_all says,
+        # but sizes their buffer by it: off, a prompt longer than one batch (512 tokens) fails mid-answer.
         "--logits_all",
-        "true" if cfg.logits_all else "false",
+        "true" if cfg.logits_all or cfg.draft else "false",
         *(["--draft_model", cfg.draft, "--draft_model_num_pred_tokens", str(cfg.draft_tokens)] if cfg.draft else []),
         *(
             ["--cache", "true", "--cache_type", "ram", "--cache_size", str(cfg.cache_mb << 20)]

@@ -61,9 +61,13 @@ def build_messages(
     per server. ``translation`` (the question in the other language) is given when an item is in
     that language: a small model matches "Lisbon" to "Lisboa" more readily with both in front of it.
     """
-    system = prompts.load(prompt).substitute()
+    template = prompts.load(prompt)
+    system = template.substitute()
     lines = "\n".join(render_item(item) for item in evidence)
-    user = f"Evidence:\n{lines}\nQuestion: {fence_text(question)}\n"
+    # A prompt whose examples open with the question (extract_v2) gets it before the evidence too, so
+    # a small model reads the items knowing what to look for; the request follows the examples' shape.
+    first = f"Question: {fence_text(question)}\n" if "Example request:\nQuestion:" in template.template else ""
+    user = f"{first}Evidence:\n{lines}\nQuestion: {fence_text(question)}\n"
     if translation:
         other = "English" if language == "es" else "Spanish"
         user += f"(The question in {other}: {fence_text(translation)})\n"

@@ -78,9 +78,22 @@ def llama_cpp_server(alias: str, log: Path, n_ctx: int = 2048) -> Iterator[dict[
     model = ensure_model(settings, "qwen2.5-coder-0.5b-instruct-q4_k_m")
     port = free_port()
     base_url = f"http://{HOST}:{port}/v1"
-    cmd = [sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--host", HOST,
-           "--port", str(port), "--n_ctx", str(n_ctx), "--n_threads", "2", "--model_alias", alias,
-           "--interrupt_requests", "false"]  # as rag.llm_server.server_command: concurrent calls queue  # fmt: skip
+    # The command `fuente serve-llm` runs (speculative decoding, queued requests, logits), on a free port.
+    from rag.llm_server import server_command
+
+    served = settings.model_copy(
+        update={
+            "llm": settings.llm.model_copy(
+                update={
+                    "local": settings.llm.local.model_copy(update={"model": alias}),
+                    "server": settings.llm.server.model_copy(
+                        update={"host": HOST, "port": port, "n_ctx": n_ctx, "threads": 2}
+                    ),
+                }
+            )
+        }
+    )
+    cmd = server_command(served, model)
     with running(cmd, log=log, ready_url=base_url + "/models", what=f"llama.cpp server {alias}"):
         yield {"kind": "llamacpp", "base_url": base_url, "model": alias, "port": port, "context_tokens": n_ctx}
 

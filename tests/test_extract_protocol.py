@@ -215,3 +215,16 @@ def test_restating_the_question_is_not_an_answer_to_a_value_question() -> None:
     restated = ground("The EBITDA is budgeted for 2026.", [1], items, asked, NOBODY, OPEN, "en")
     assert restated.verdict is Verdict.UNSUPPORTED and "value" in restated.reason
     assert ground("EUR 6.1 million.", [1], items, asked, NOBODY, OPEN, "en").verdict is Verdict.SUPPORTED
+
+
+def test_a_number_from_a_heading_is_no_answer_to_a_value_question() -> None:
+    """The 0.5B answered "es de 5. Dietas de manutención": the 5 is the section's number, not an amount."""
+    from dataclasses import replace
+
+    meals = replace(chunk("Las dietas cubren comidas y bebidas."), section=("5. Dietas de manutención",))
+    items = _items(("Las dietas cubren comidas y bebidas.", meals))
+    asked = ["¿Cuál es la dieta diaria para un viaje internacional?"]
+    heading = ground("La dieta diaria es de 5. Dietas de manutención.", [1], items, asked, NOBODY, OPEN, "es")
+    assert heading.verdict is Verdict.UNSUPPORTED and "value" in heading.reason
+    row = _items(("Tipo de viaje: Internacional; Importe por día: 75 €", meals))
+    assert ground("Es de 75 € al día.", [1], row, asked, NOBODY, OPEN, "es").verdict is Verdict.SUPPORTED

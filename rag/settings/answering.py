@@ -77,7 +77,7 @@ class LLMSettings(_Section):
     answer_prompt: str | None = Field(
         None,
         description="The answer prompt's file in rag/prompts/ (versioned); None picks the protocol's own "
-        "(extract_v1 or answer_v1). An eval contender may pick another.",
+        "(extract_v2 for extract_v1, answer_v1 for cite_v1). An eval contender may pick another.",
     )
     structured_output: bool = Field(
         True,
@@ -146,7 +146,11 @@ class EvidenceSettings(_Section):
     """Evidence selection between retrieval and generation (rag/evidence.py)."""
 
     budget_tokens: int = Field(300, ge=40, description="Rough token budget of the evidence list in the prompt.")
-    max_items: int = Field(8, ge=1, description="Most evidence items (sentences or table rows) given to the model.")
+    max_items: int = Field(
+        4,
+        ge=1,
+        description="Most evidence items (sentences or table rows) given to the model (4: shorter prompt, fewer distractors).",
+    )
     neighbours_of: int = Field(
         2, ge=0, description="The best N items also bring the lead-in before them (a sentence ending in a colon)."
     )

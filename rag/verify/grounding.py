@@ -139,8 +139,10 @@ def ground(
         if absent:
             return verdict(Verdict.UNSUPPORTED, f"the cited evidence is not about {', '.join(sorted(absent))}, which the "
                            "question names", visible, tuple(sorted(absent)))  # fmt: skip
-        if focus.asks_value and not new_value(text, list(queries)):
-            return verdict(Verdict.UNSUPPORTED, "the question asks for a value and the answer gives none", visible)
+        # (A value in no cited item is reported as such below, by the facts check.)
+        if focus.asks_value and not missing and not new_value(text, list(queries), [i.text for i in visible]):
+            return verdict(Verdict.UNSUPPORTED, "the question asks for a value and the answer gives none from "
+                           "its cited items", visible)  # fmt: skip
     overlap = _overlap(text, visible, queries, language)
     relevance = max(i.score for i in visible)
     cover = max(coverage(question_terms(q), " ".join(_context_text(i) for i in visible)) for q in queries)

@@ -14,6 +14,7 @@ Two checks that need no model and hold in any domain:
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from rag.text import fold
@@ -81,10 +82,17 @@ def holds_value(text: str) -> bool:
     return any(f.kind in _VALUE_KINDS for f in extract_facts(text))
 
 
-def new_value(answer: str, queries: tuple[str, ...] | list[str]) -> bool:
-    """Whether the answer holds a value that none of ``queries`` (the question, its translations) brought."""
+def new_value(answer: str, queries: tuple[str, ...] | list[str], sources: Sequence[str] | None = None) -> bool:
+    """Whether the answer holds a value that none of ``queries`` (the question, its translations) brought.
+
+    With ``sources`` (the cited items' own sentences), the value must also be one of theirs: a number
+    the model took from a heading ("5. Dietas de manutención") or a title is no answer to "how much".
+    """
     asked = FactIndex.of(queries)
-    if any(f.kind in _VALUE_KINDS and not asked.has(f) for f in extract_facts(answer)):
+    held = FactIndex.of(sources) if sources is not None else None
+    if any(
+        f.kind in _VALUE_KINDS and not asked.has(f) and (held is None or held.has(f)) for f in extract_facts(answer)
+    ):
         return True
     said = {m.group(0) for q in queries for m in _WEEKDAY_OR_MONTH.finditer(fold(q))}
     said |= {m.group(0) for q in queries for m in _NUMBER_WORD.finditer(fold(q))}
@@ -92,7 +100,11 @@ def new_value(answer: str, queries: tuple[str, ...] | list[str]) -> bool:
     words = {m.group(0) for m in _WEEKDAY_OR_MONTH.finditer(folded)} | {
         m.group(0) for m in _NUMBER_WORD.finditer(folded) if m.group(0) not in ("un", "una", "uno", "one")
     }
-    return bool(words - said)
+    fresh = words - said
+    if sources is not None:
+        source = " ".join(fold(s) for s in sources)
+        fresh = {w for w in fresh if re.search(rf"(?<!\w){re.escape(w)}(?!\w)", source)}
+    return bool(fresh)
 
 
 def missing_anchors(focus: Focus, texts: list[str]) -> set[str]:
