@@ -99,6 +99,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     a.add_argument("--sample", type=int, default=30)
     a.add_argument("--llm-base-url", default=None)
     a.add_argument("--llm-model", default=None)
+    a.add_argument("--contender", default=None, help="answer with a contender of configs/contenders.yaml")
     rs = sub.add_parser("rescore", help="recompute retrieval scores and the fusion grid from recorded rows")
     rs.add_argument("names", nargs="+", help="result names, e.g. xquad-es")
     sub.add_parser("render", help=f"write {PAGE.relative_to(REPO_ROOT)} from the results")
@@ -130,7 +131,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "abstention":
             from eval.published.abstention import run_abstention
 
-            run_abstention(args.shared_data, RESULTS, args.sample, args.llm_base_url, args.llm_model)
+            run_abstention(args.shared_data, RESULTS, args.sample, args.llm_base_url, args.llm_model, args.contender)
         else:
             from eval.published.markdown import render
 

@@ -26,9 +26,16 @@ log = logging.getLogger(__name__)
 
 
 def run_abstention(
-    shared: Path | None, out_dir: Path, sample: int, base_url: str | None, model: str | None
+    shared: Path | None,
+    out_dir: Path,
+    sample: int,
+    base_url: str | None,
+    model: str | None,
+    contender: str | None = None,
 ) -> dict[str, Any]:
-    """Asks the sample, writes ``<out_dir>/abstention.json``."""
+    """Asks the sample, writes ``<out_dir>/abstention.json`` (``abstention.<contender>.json`` for a contender
+    of ``configs/contenders.yaml``, whose answer settings overlay the configured ones: old vs new protocol)."""
+    from eval.contenders import contender_settings, load_book
     from rag.app import build_app
     from rag.assistant import User
     from rag.embedders import build_embedder
@@ -51,7 +58,9 @@ def run_abstention(
     if model:
         llm["model"] = model
     workdir = Path(tempfile.mkdtemp(prefix="fuente-bench-abstention-"))
-    rows_file = out_dir / "abstention.rows.jsonl"
+    name = f"abstention.{contender}" if contender else "abstention"
+    overlay = load_book().get(contender) if contender else None
+    rows_file = out_dir / f"{name}.rows.jsonl"
     out_dir.mkdir(parents=True, exist_ok=True)
     done = {}
     if rows_file.exists():
@@ -62,6 +71,8 @@ def run_abstention(
 
         def settings_for(home: Path) -> Any:
             s = benchmark_settings(home)
+            if overlay is not None:
+                s = contender_settings(s, overlay)
             return s.model_copy(
                 update={
                     "llm": s.llm.model_copy(update={"local": s.llm.local.model_copy(update=llm)}),
@@ -106,6 +117,7 @@ def run_abstention(
         float(r["correct"]) if not r["refused"] else 0.0 for r in rows if r["answerable"] and r["correct"] is not None
     ]
     result = {
+        "contender": contender or "as configured",
         "n": len(rows),
         "paragraphs": len(paragraphs),
         "model": rows[0]["model"] if rows else "",
@@ -114,5 +126,5 @@ def run_abstention(
         "answered_correct": mean_ignoring_nan(answered_right)[0],
         "seconds_per_question": sum(r["seconds"] for r in rows) / max(1, len(rows)),
     }
-    (out_dir / "abstention.json").write_text(json.dumps(result, indent=2), encoding="utf-8")
+    (out_dir / f"{name}.json").write_text(json.dumps(result, indent=2), encoding="utf-8")
     return result

@@ -235,23 +235,32 @@ def _detector_section(results: Path) -> list[str]:
 
 def _abstention_section(results: Path) -> list[str]:
     out = ["## Abstention on SQuAD-es v2.0 unanswerables", ""]
-    ab = _load(results, "abstention")
-    if not ab:
+    runs = [
+        json.loads(p.read_text(encoding="utf-8"))
+        for p in sorted(results.glob("abstention*.json"))
+        if not p.name.endswith(".rows.json")
+    ]
+    if not runs:
         out.append("Not run here yet (`python -m eval.published abstention --sample 30`).")
         return [*out, ""]
-    s = ab["scores"]
     out += [
-        f"The real assistant ({ab['model']}, prompt {ab['prompt_version']}, guard thresholds as configured) over "
-        f"an index of {ab['paragraphs']} SQuAD-es v2.0 dev paragraphs (those of the questions, plus as many others), "
-        f"asked {ab['n']} questions drawn at "
-        f"random (seed 0), half of them unanswerable (`is_impossible`). {ab['seconds_per_question']:.0f} s per "
-        "question.",
+        "The real assistant (local model, guard thresholds as configured; a contender's answer settings where one is "
+        "named: `python -m eval.published abstention --sample N [--contender NAME]`) over an index of the sampled "
+        "SQuAD-es v2.0 dev paragraphs plus as many others, asked questions drawn at random (seed 0), half of them "
+        "unanswerable (`is_impossible`); no query translation.",
         "",
-        "| abstention precision | abstention recall | abstention F1 | answer rate (answerable) | "
-        "answered and correct (accepted answer contained) |",
-        "|---|---|---|---|---|",
-        f"| {_f(s['precision'], 2)} | {_f(s['recall'], 2)} | {_f(s['f1'], 2)} | {_f(s['answer_rate'], 2)} | "
-        f"{_f(ab.get('answered_correct'), 2)} |",
+        "| contender | model | prompt | questions | paragraphs | abstention precision | abstention recall | "
+        "abstention F1 | answer rate (answerable) | answered and correct (accepted answer contained) | s per question |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for ab in runs:
+        s = ab["scores"]
+        out.append(
+            f"| {ab.get('contender', 'as configured')} | {ab['model']} | {ab['prompt_version']} | {ab['n']} | "
+            f"{ab['paragraphs']} | {_f(s['precision'], 2)} | {_f(s['recall'], 2)} | {_f(s['f1'], 2)} | "
+            f"{_f(s['answer_rate'], 2)} | {_f(ab.get('answered_correct'), 2)} | {ab['seconds_per_question']:.0f} |"
+        )
+    out += [
         "",
         "SQuAD v2 unanswerables are written against their paragraph and look answerable from it: retrieval "
         "finds the right paragraph either way, so refusing them is up to the model and the guard.",
