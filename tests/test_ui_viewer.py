@@ -131,6 +131,10 @@ def test_chunk_view_marks_the_quote_and_renders_tables() -> None:
     assert "<tr><td>Nacional</td><td>40 €</td></tr>" in body  # the other row is not marked
     sentence = render_chunk(chunk, "Se paga con la nómina.")
     assert "<mark>Se paga con la nómina.</mark>" in sentence.html
+    # An evidence item quotes its row as "header: cell" pairs: the row is found all the same.
+    pairs = render_chunk(chunk, "Tipo de viaje: Internacional; Importe por día: 75 €").html.split("</style>", 1)[1]
+    assert "<tr class='hit'><td><mark>Internacional</mark></td><td><mark>75 €</mark></td></tr>" in pairs
+    assert "<tr><td>Nacional</td><td>40 €</td></tr>" in pairs
     assert not render_chunk(chunk, "El hotel se paga aparte.").found
 
 

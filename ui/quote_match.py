@@ -66,11 +66,40 @@ def quote_parts(quote: str) -> list[str]:
     return parts
 
 
+def row_cells(part: str) -> list[str] | None:
+    """The cells of a table row quoted as evidence items show rows ("Tipo de viaje: Internacional;
+    Importe por día: 75 €", rag.verify.sentences), else None."""
+    pieces = part.split("; ")
+    if len(pieces) < 2 or not all(": " in piece for piece in pieces):
+        return None
+    return [piece.split(": ", 1)[1] for piece in pieces]
+
+
+def _row_span(text: Sequence[str], cells: list[str]) -> tuple[int, int] | None:
+    """The table line (``| a | b |``) of ``text`` holding every one of ``cells`` as a cell of its own."""
+    wanted = [fold(c)[0] for c in cells]
+    pos = 0
+    for line in "".join(text).split("\n"):
+        stripped = line.strip()
+        if stripped.startswith("|"):
+            row = {fold(c)[0] for c in stripped.strip("|").split("|")}
+            if all(w in row for w in wanted):
+                start = pos + len(line) - len(line.lstrip())
+                return start, start + len(stripped)
+        pos += len(line) + 1
+    return None
+
+
 def find_spans(text: Sequence[str], quote: str) -> list[tuple[int, int]]:
     """The character ranges ``[start, end)`` of ``text`` that hold ``quote`` (empty when it is not there)."""
     folded, where = fold(text)
     spans: list[tuple[int, int]] = []
     for part in quote_parts(quote):
+        cells = row_cells(part)
+        row = _row_span(text, cells) if cells else None
+        if row is not None:
+            spans.append(row)
+            continue
         needle = fold(part)[0]
         found = find_folded(folded, needle)
         if found is not None:
