@@ -2,7 +2,7 @@
 
 A contender is a settings overlay on top of the installation's own settings, read from
 ``configs/contenders.yaml`` (or a file given with ``--contenders``). It may change how questions are
-answered (``llm``, ``retrieval``, ``policy``, ``verification``) but never what is indexed: every
+answered (``llm``, ``retrieval``, ``evidence``, ``policy``, ``verification``) but never what is indexed: every
 contender of a comparison searches the same index with the same embedding model.
 
 The same file holds the price table (per model, per million tokens, plus an hourly rate for
@@ -26,7 +26,7 @@ from rag.settings import DEFAULT_CONFIG_DIR, Settings, deep_merge
 
 CONTENDERS_FILE = DEFAULT_CONFIG_DIR / "contenders.yaml"
 # Sections a contender may change: how an answer is made, not what is indexed.
-ANSWER_SECTIONS = frozenset({"llm", "retrieval", "policy", "verification"})
+ANSWER_SECTIONS = frozenset({"llm", "retrieval", "evidence", "policy", "verification"})
 
 
 class ContenderError(EvalError):
@@ -65,7 +65,7 @@ class Contender:
     Attributes:
         name: what runs and reports call it.
         description: one line for the report.
-        overrides: the settings overlay (``llm``, ``retrieval``, ``policy``, ``verification``).
+        overrides: the settings overlay (``llm``, ``retrieval``, ``evidence``, ``policy``, ``verification``).
         key_env: the environment variable its API key lives in, when it needs one.
     """
 
