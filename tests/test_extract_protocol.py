@@ -228,3 +228,25 @@ def test_a_number_from_a_heading_is_no_answer_to_a_value_question() -> None:
     assert heading.verdict is Verdict.UNSUPPORTED and "value" in heading.reason
     row = _items(("Tipo de viaje: Internacional; Importe por día: 75 €", meals))
     assert ground("Es de 75 € al día.", [1], row, asked, NOBODY, OPEN, "es").verdict is Verdict.SUPPORTED
+
+
+def test_an_answer_about_another_place_or_month_than_asked_is_refused() -> None:
+    """The 1.5B answered "When will the Lisbon office move?" from the Valencia move, and the September
+    payroll from January's; a name may be in the evidence in the other language (the translation's)."""
+    items = _items(("La oficina de Valencia se traslada el 2 de marzo de 2026.", LODGING),
+                   ("La nómina de enero de 2026 se paga el día 22.", SETTLEMENT))  # fmt: skip
+    lisbon = ground("It moves on 2 March 2026.", [1], items, ["When will the Lisbon office move?"], NOBODY, OPEN, "en")
+    assert lisbon.verdict is Verdict.UNSUPPORTED and "lisbon" in lisbon.reason
+    valencia = ground("It moves on 2 March 2026.", [1], items,
+                      ["When will the Valencia office move?", "¿Cuándo se traslada la oficina de Valencia?"],
+                      NOBODY, OPEN, "en")  # fmt: skip
+    assert valencia.verdict is Verdict.SUPPORTED
+    lisboa = _items(("La oficina de Lisboa se traslada el 2 de marzo de 2026.", LODGING))
+    translated = ground("It moves on 2 March 2026.", [1], lisboa,
+                        ["When will the Lisbon office move?", "¿Cuándo se traslada la oficina de Lisboa?"],
+                        NOBODY, OPEN, "en")  # fmt: skip
+    assert translated.verdict is Verdict.SUPPORTED
+    september = ground("El día 22.", [2], items, ["¿Qué día se paga la nómina de septiembre de 2026?"], NOBODY, OPEN)
+    assert september.verdict is Verdict.UNSUPPORTED and "september" in september.reason
+    january = ground("El día 22.", [2], items, ["¿Qué día se paga la nómina de enero de 2026?"], NOBODY, OPEN)
+    assert january.verdict is Verdict.SUPPORTED

@@ -25,7 +25,7 @@ from rag.settings import VerificationSettings
 from rag.text import coverage, keyword_tokens, question_terms
 from rag.types import Evidence, SentenceCheck, SentenceKind, Verdict
 from rag.verify.facts import NUMBER, Fact, FactIndex, extract_facts
-from rag.verify.question import focus_of, missing_anchors, new_value
+from rag.verify.question import focus_of, missing_anchors, missing_names, new_value
 from rag.verify.refusal import is_refusal
 from rag.verify.sentences import split_sentences, strip_citations
 
@@ -135,7 +135,8 @@ def ground(
             missing = _facts_missing(text, visible, asked)
     focus = focus_of(queries[0]) if queries else None
     if focus is not None:
-        absent = missing_anchors(focus, [_context_text(i) for i in visible])
+        context = [_context_text(i) for i in visible]
+        absent = missing_anchors(focus, context) | missing_names(queries, context)
         if absent:
             return verdict(Verdict.UNSUPPORTED, f"the cited evidence is not about {', '.join(sorted(absent))}, which the "
                            "question names", visible, tuple(sorted(absent)))  # fmt: skip

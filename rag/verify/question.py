@@ -6,9 +6,11 @@ Two checks that need no model and hold in any domain:
   is answered only by an answer that holds a value (number, amount, date, time, weekday, month) that
   the question did not already bring. "The EBITDA is budgeted for 2026." restates the question; it
   does not answer "What EBITDA is budgeted for 2026?".
-* The years and codes a question names ("revenue in 2023", "band B3", "incident P1") must be in the
-  evidence an answer rests on: a sentence about 2025 does not answer a question about 2023, however
-  alike the two read to an embedding model.
+* The years, months, codes and names a question names ("revenue in 2023", "the September payroll",
+  "band B3", "the Lisbon office") must be in the evidence an answer rests on: a sentence about 2025
+  does not answer a question about 2023, nor one about the Valencia office a question about Lisbon,
+  however alike the two read to an embedding model. A name may stand in the evidence in the other
+  language ("Lisboa"): the question's translation names it so.
 """
 
 from __future__ import annotations
@@ -52,6 +54,21 @@ _YEAR = re.compile(r"(?<![\w.,])(19\d\d|20\d\d)(?![\w])")
 # A code: letters and digits together ("B3", "P1", "PRN-ZGZ-02", "ISO-27001"), not a plain number or word.
 _CODE = re.compile(r"(?<![\w-])(?=[\w-]*[a-z])(?=[\w-]*\d)[a-z0-9]+(?:-[a-z0-9]+)*(?![\w-])")
 _VALUE_KINDS = (FactKind.NUMBER, FactKind.DATE, FactKind.TIME)
+_MONTHS = (
+    ("enero", "january"), ("febrero", "february"), ("marzo", "march"), ("abril", "april"), ("mayo", "may"),
+    ("junio", "june"), ("julio", "july"), ("agosto", "august"), ("septiembre|setiembre", "september"),
+    ("octubre", "october"), ("noviembre", "november"), ("diciembre", "december"),
+)  # fmt: skip
+# "May" is also a verb: an English question names the month only next to a day or a year.
+_MONTH_IN_QUESTION = [
+    re.compile(rf"\b({es}|{en})\b" if en != "may" else r"\b(mayo|may(?=\s+\d)|(?<=\d\s)may)\b") for es, en in _MONTHS
+]
+_MONTH_IN_EVIDENCE = [
+    re.compile(rf"\b({es}|{en})\b|\b\d{{1,2}}[/.-]0?{n}[/.-]\d{{2,4}}\b|\b\d{{4}}-0?{n}-\d{{1,2}}\b")
+    for n, (es, en) in enumerate(_MONTHS, start=1)
+]
+# A name: a capitalised word inside the question (not its first word), not a weekday or month.
+_NAME = re.compile(r"(?<=\s)([A-ZÁÉÍÓÚÑÜ][a-záéíóúñü]{2,}(?:-[A-ZÁÉÍÓÚÑÜ]?[a-záéíóúñü]+)*)\b")
 
 
 @dataclass(frozen=True)
@@ -61,6 +78,8 @@ class Focus:
     asks_value: bool
     anchors: frozenset[str]
     """Folded years and codes the question names; evidence that answers it holds each of them."""
+    months: frozenset[int] = frozenset()
+    """Months (1-12) the question names; evidence that answers it names each of them (either language)."""
 
 
 def focus_of(question: str) -> Focus:
@@ -71,7 +90,26 @@ def focus_of(question: str) -> Focus:
     asks = bool(_VALUE_QUESTION.search(text)) or bool(
         _WHAT_QUESTION.search(text) and _MEASURE.search(text) and not _NOT_A_VALUE.search(text)
     )
-    return Focus(asks, frozenset(anchors))
+    months = {n for n, pattern in enumerate(_MONTH_IN_QUESTION, start=1) if pattern.search(text)}
+    return Focus(asks, frozenset(anchors), frozenset(months))
+
+
+def names_of(question: str) -> set[str]:
+    """The folded names a question is about ("Lisbon", "Zaragoza", "Nexo"): capitalised words after its first."""
+    words = {fold(m.group(1)) for m in _NAME.finditer(question.strip().lstrip("¿¡\"'"))}
+    return {w for w in words if not _WEEKDAY_OR_MONTH.fullmatch(w) and w != "may"}
+
+
+def missing_names(queries: Sequence[str], texts: list[str]) -> set[str]:
+    """The question's names missing from ``texts``, unless one of ``queries`` (the question or its
+    translation, which may say "Lisboa" for "Lisbon") has every one of its names there; else empty."""
+    folded = " ".join(fold(t) for t in texts)
+
+    def absent(query: str) -> set[str]:
+        return {n for n in names_of(query) if not re.search(rf"(?<![\w-]){re.escape(n)}(?![\w-])", folded)}
+
+    missing = [absent(q) for q in queries]
+    return set() if not missing or any(not m for m in missing) else missing[0]
 
 
 def holds_value(text: str) -> bool:
@@ -108,8 +146,10 @@ def new_value(answer: str, queries: tuple[str, ...] | list[str], sources: Sequen
 
 
 def missing_anchors(focus: Focus, texts: list[str]) -> set[str]:
-    """The question's years and codes that none of ``texts`` holds (as a whole token, dates included)."""
-    if not focus.anchors:
+    """The question's years, codes and months that none of ``texts`` holds (as a whole token, dates included)."""
+    if not focus.anchors and not focus.months:
         return set()
     folded = " ".join(fold(t) for t in texts)
-    return {a for a in focus.anchors if not re.search(rf"(?<![\w-]){re.escape(a)}(?![\w-])", folded)}
+    absent = {a for a in focus.anchors if not re.search(rf"(?<![\w-]){re.escape(a)}(?![\w-])", folded)}
+    absent |= {_MONTHS[m - 1][1] for m in focus.months if not _MONTH_IN_EVIDENCE[m - 1].search(folded)}
+    return absent
