@@ -100,6 +100,9 @@ def run_abstention(
                         "correct": contains_any(answer.text, q.accepted_answers) if q.answerable else None,
                         "model": answer.model,
                         "prompt_version": answer.prompt_version,
+                        # The guard's signals and reason: the rows are a dev set for its thresholds.
+                        "reason": answer.reason,
+                        "signals": {k: v for k, v in answer.signals.items() if v == v},
                         "seconds": time.monotonic() - started,
                     }
                     done[q.id] = row
