@@ -154,10 +154,20 @@ _STOPWORDS = frozenset(
 )
 
 
+# The combining diacritical marks block, less U+034F (the grapheme joiner, combining class 0).
+_LATIN_MARKS = re.compile("[\u0300-\u034e\u0350-\u036f]+")
+
+
 def fold(text: str) -> str:
     """Lower-case and strip accents, so 'Política' and 'politica' match."""
     decomposed = unicodedata.normalize("NFKD", text.casefold())
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    if decomposed.isascii():  # no marks at all: most English text, nothing done per character
+        return decomposed
+    # Spanish and the other Latin scripts have only the combining diacritics block: one regex pass.
+    stripped = _LATIN_MARKS.sub("", decomposed)
+    if stripped.isascii():
+        return stripped
+    return "".join(ch for ch in stripped if not unicodedata.combining(ch))
 
 
 def is_stopword(word: str) -> bool:

@@ -5,8 +5,10 @@ that writes to them together: add, move, relabel, delete, reconcile. Its write o
 index repairable at every instant: vectors go to the vector store before the records list them,
 and leave it before the records forget them, so a writer killed anywhere leaves at worst vectors
 the records do not list (or list but the store lacks), and :meth:`Index.reconcile` removes or
-re-adds them. Writes happen under the writer lock (:mod:`rag.index.lock`); the keyword store
-follows the records (:meth:`Index.sync_keywords`). Readers (the retriever) use ``vectors``,
+re-adds them. Every write that touches the vector store withdraws the records' *in step* mark
+first and restores it once both sides are written, so ``reconcile`` lists the vector store (O(index))
+only after a writer that did not end; a clean history costs it two counts. Writes happen under the
+writer lock (:mod:`rag.index.lock`); the keyword store follows the records (:meth:`Index.sync_keywords`). Readers (the retriever) use ``vectors``,
 ``keywords`` and ``records`` directly, through their interfaces.
 """
 
@@ -15,7 +17,8 @@ from __future__ import annotations
 import logging
 import os
 import sqlite3
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -34,6 +37,8 @@ class ReconcileReport:
     orphan_vectors_removed: int
     documents_dropped: int
     bm25_rebuilt: bool
+    listed: bool = True
+    """Whether the vector store was listed and compared (False: the last writer left it in step)."""
 
 
 @dataclass(frozen=True)
@@ -103,10 +108,23 @@ class Index:
         return self._sqlite.conn
 
     # -- writes --------------------------------------------------------------------------------------
+    @contextmanager
+    def _writing(self) -> Iterator[None]:
+        """Around a write that touches the vector store: the in-step mark is withdrawn before it and
+        restored after it, only if it held before (a mark that was already missing waits for
+        :meth:`reconcile`). A writer killed or failing inside leaves the mark withdrawn."""
+        in_step = self.records.in_step_generation() == self.records.generation()
+        if in_step:
+            self.records.mark_in_step(False)
+        yield
+        if in_step:
+            self.records.mark_in_step(True)
+
     def add(self, docs: Sequence[NewDocument], vectors: np.ndarray) -> None:
         """Write documents: their vectors (one row per chunk, in order), then their records."""
-        self.vectors.upsert([c for doc in docs for c in doc.chunks], vectors)
-        self.records.add_documents(docs)
+        with self._writing():
+            self.vectors.upsert([c for doc in docs for c in doc.chunks], vectors)
+            self.records.add_documents(docs)
 
     def put_files(self, files: Sequence[FileRecord]) -> None:
         """Record files without touching documents (skipped, failed, or a new path of a known document)."""
@@ -117,15 +135,17 @@ class Index:
 
     def move(self, doc_id: str, source_uri: str) -> None:
         """A document's primary path changed (same bytes): metadata only, nothing embedded."""
-        self.vectors.update_metadata(self.records.moved_chunks(doc_id, source_uri))
-        self.records.move_document(doc_id, source_uri)
+        with self._writing():
+            self.vectors.update_metadata(self.records.moved_chunks(doc_id, source_uri))
+            self.records.move_document(doc_id, source_uri)
 
     def resensitize(self, doc_id: str, sensitivity: str) -> None:
         """Same access set, new sensitivity: metadata only."""
         chunks = self.records.get_chunks(self.records.chunk_ids_of(doc_id))
         updated = [replace(c, access=AccessLabel(c.access.groups, Sensitivity(sensitivity))) for c in chunks.values()]
-        self.vectors.update_metadata(updated)
-        self.records.relabel_document(doc_id, updated)
+        with self._writing():
+            self.vectors.update_metadata(updated)
+            self.records.relabel_document(doc_id, updated)
 
     def copy_document(
         self, source: str, make: Callable[[list[Chunk]], list[Chunk]], files: Sequence[FileRecord]
@@ -151,17 +171,32 @@ class Index:
         key = self.records.document_access(doc_id)
         paths = self.records.doc_paths().get(doc_id, [])
         ids = self.records.chunk_ids_of(doc_id) if key is not None else []
-        if key is not None:
-            self.vectors.delete(key, ids)
-        self.records.drop_documents([doc_id], forget_files=forget_files)
+        with self._writing():
+            if key is not None:
+                self.vectors.delete(key, ids)
+            self.records.drop_documents([doc_id], forget_files=forget_files)
         return Deleted(len(ids), paths)
 
     def sync_keywords(self) -> bool:
         """Bring the keyword store to the records; True when it changed."""
         return self.keywords.sync(self.records)
 
+    def in_step(self) -> bool:
+        """Whether the last writer ended with the vector store in step with the records, and the counts
+        still agree (a vector store emptied or replaced behind the records' back is listed again)."""
+        return (
+            self.records.in_step_generation() == self.records.generation()
+            and self.vectors.count() == self.records.chunk_count()
+        )
+
     def reconcile(self) -> ReconcileReport:
-        """Repair what an interrupted writer left: call only while holding the writer lock."""
+        """Repair what an interrupted writer left: call only while holding the writer lock.
+
+        The vector store is listed and compared with the records only when :meth:`in_step` says the
+        last writer did not end cleanly; afterwards the records are marked in step again.
+        """
+        if self.in_step():
+            return ReconcileReport(0, 0, self.sync_keywords(), listed=False)
         in_store = self.vectors.ids_by_access()
         recorded = self.records.chunk_ids_by_access()
         orphans = 0
@@ -181,6 +216,7 @@ class Index:
             dropped = len(docs)
         if orphans or dropped:
             log.warning("Repaired the index: %d orphan vectors removed, %d documents to re-add", orphans, dropped)
+        self.records.mark_in_step(True)
         rebuilt = self.sync_keywords()
         return ReconcileReport(orphans, dropped, rebuilt)
 

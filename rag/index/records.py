@@ -158,6 +158,25 @@ class Records:
         row = self.conn.execute("SELECT value FROM meta WHERE key='generation'").fetchone()
         return int(row["value"]) if row else 0
 
+    # -- the writers' mark: the generation at which the last writer left the other stores in step ----
+    def in_step_generation(self) -> int | None:
+        """The generation at which a writer last recorded the vector store in step with these records;
+        None while a write is under way, after one that did not end, or before any was recorded."""
+        row = self.conn.execute("SELECT value FROM meta WHERE key='in_step'").fetchone()
+        return int(row["value"]) if row else None
+
+    def mark_in_step(self, in_step: bool) -> None:
+        """Record that the vector store holds exactly these records' chunks (at the current generation),
+        or withdraw that before a write touches it."""
+        with self._transaction() as conn:
+            if in_step:
+                conn.execute(
+                    "INSERT OR REPLACE INTO meta(key, value) SELECT 'in_step', "
+                    "COALESCE((SELECT value FROM meta WHERE key='generation'), '0')"
+                )
+            else:
+                conn.execute("DELETE FROM meta WHERE key='in_step'")
+
     # -- files ---------------------------------------------------------------------------
     def files_under(self, roots: Iterable[str]) -> dict[str, FileRecord]:
         out: dict[str, FileRecord] = {}
@@ -242,6 +261,16 @@ class Records:
             marks = ",".join("?" * len(part))
             for row in self.conn.execute(f"SELECT chunk_id, text, meta FROM chunks WHERE chunk_id IN ({marks})", part):
                 out[row[0]] = chunk_from_row(row[0], row[1], json.loads(row[2]))
+        return out
+
+    def chunk_languages(self, chunk_ids: list[str]) -> dict[str, str]:
+        """chunk id -> its language, for the ids the records hold (the text and the rest left unread)."""
+        out: dict[str, str] = {}
+        for start in range(0, len(chunk_ids), 500):
+            part = chunk_ids[start : start + 500]
+            marks = ",".join("?" * len(part))
+            sql = f"SELECT chunk_id, json_extract(meta, '$.language') FROM chunks WHERE chunk_id IN ({marks})"
+            out.update((row[0], str(row[1])) for row in self.conn.execute(sql, part))
         return out
 
     def chunk_count(self) -> int:
