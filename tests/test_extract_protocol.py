@@ -250,3 +250,11 @@ def test_an_answer_about_another_place_or_month_than_asked_is_refused() -> None:
     assert september.verdict is Verdict.UNSUPPORTED and "september" in september.reason
     january = ground("El día 22.", [2], items, ["¿Qué día se paga la nómina de enero de 2026?"], NOBODY, OPEN)
     assert january.verdict is Verdict.SUPPORTED
+
+
+def test_an_article_in_the_question_is_no_value_it_brought() -> None:
+    """ "la pérdida de un portátil" holds "un": the answer's "1 hora" is still a value the question lacked."""
+    items = _items(("A lost laptop must be reported to the IT helpdesk within 1 hour of noticing it.", LODGING))
+    asked = ["¿En cuánto tiempo hay que avisar de la pérdida de un portátil?", "How long to report a lost laptop?"]
+    answer = ground("Hay que avisar al helpdesk de IT en 1 hora.", [1], items, asked, NOBODY, OPEN, "es")
+    assert answer.verdict is Verdict.SUPPORTED, answer.reason

@@ -464,3 +464,9 @@ def test_a_fact_followed_by_a_pointer_sentence_takes_its_citation(fake: HashingE
 )
 def test_inability_sentences_are_refusals(sentence: str) -> None:
     assert is_refusal(sentence)
+
+
+def test_a_flattened_table_row_holds_each_cell_as_a_number() -> None:
+    """A flattened "Total 412 436 +24" is a row of cells (2025, 2026, change), not the number 412436."""
+    assert check_facts("La plantilla prevista es de 436 personas.", ["Total 412 436 +24"]) == ()
+    assert check_facts("Cobra 52.000 euros.", ["52 000 €"]) == ()

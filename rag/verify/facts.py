@@ -285,6 +285,11 @@ class FactIndex:
                     ev.numbers.update(Decimal(d) for d in re.findall(r"\d+", m.group(1)))
                 else:
                     ev.numbers.add(value)
+                    # "412 436" is 412436 in prose but two cells of a flattened table row: a source
+                    # holds both readings (an answer's number is read one way, as written).
+                    groups = re.split(f"[{_SPACES}]", m.group(1))
+                    if len(groups) > 1:
+                        ev.numbers.update(v for g in groups if (v := parse_number(g)) is not None)
             for word in _WORD.findall(fold(text)):
                 ev.words.add(word)
                 ev.words.update(_ALIASES.get(word, ()))

@@ -50,6 +50,7 @@ _NUMBER_WORD = re.compile(
     r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|hundred|thousand|"
     r"medio|media|half)\b"
 )
+_ARTICLES = re.compile(r"\b(un|una|uno|one|a|an)\b", re.IGNORECASE)
 _YEAR = re.compile(r"(?<![\w.,])(19\d\d|20\d\d)(?![\w])")
 # A code: letters and digits together ("B3", "P1", "PRN-ZGZ-02", "ISO-27001"), not a plain number or word.
 _CODE = re.compile(r"(?<![\w-])(?=[\w-]*[a-z])(?=[\w-]*\d)[a-z0-9]+(?:-[a-z0-9]+)*(?![\w-])")
@@ -126,7 +127,8 @@ def new_value(answer: str, queries: tuple[str, ...] | list[str], sources: Sequen
     With ``sources`` (the cited items' own sentences), the value must also be one of theirs: a number
     the model took from a heading ("5. Dietas de manutención") or a title is no answer to "how much".
     """
-    asked = FactIndex.of(queries)
+    # An article is no value the question brought: "la pérdida de un portátil" asks nothing about 1.
+    asked = FactIndex.of(_ARTICLES.sub(" ", q) for q in queries)
     held = FactIndex.of(sources) if sources is not None else None
     if any(
         f.kind in _VALUE_KINDS and not asked.has(f) and (held is None or held.has(f)) for f in extract_facts(answer)
