@@ -206,14 +206,23 @@ class GroundingDetector:
         return Detection(_verdict(sentences), _spans_of(sentences), tuple(sentences), time.monotonic() - started)
 
 
-def regrounded(detection: Detection, overlap_min: float) -> Detection:
-    """A grounding detection judged again at another overlap threshold (facts still decide first)."""
+def regrounded(detection: Detection, overlap_min: float, facts_at_least: int = 1, weak_at_least: int = 1) -> Detection:
+    """A grounding detection judged again with other thresholds, without running it again.
+
+    A response is flagged when its claim sentences miss at least ``facts_at_least`` facts in all, or
+    when at least ``weak_at_least`` of them have an own-word overlap below ``overlap_min``; its spans
+    are then the sentences that miss a fact or fall below it. A long free response (RAGTruth's) holds
+    a paraphrase or two that read as weak on their own; several weak sentences say more than one.
+    With the defaults (1, 1) any one weak sentence flags the response, as the answer guard does.
+    """
+    weak = [s for s in detection.sentences if s.kind == "claim" and (s.missing_facts or s.score < overlap_min)]
+    missing = sum(s.missing_facts or 0 for s in detection.sentences if s.kind == "claim")
+    low = sum(1 for s in detection.sentences if s.kind == "claim" and s.score < overlap_min)
+    flagged = missing >= facts_at_least or low >= weak_at_least
     sentences = tuple(
         s
         if s.kind != "claim"
-        else SentenceVerdict(
-            s.start, s.end, s.kind, not s.missing_facts and s.score >= overlap_min, s.score, s.missing_facts
-        )  # fmt: skip
+        else SentenceVerdict(s.start, s.end, s.kind, not (flagged and s in weak), s.score, s.missing_facts)
         for s in detection.sentences
     )
     return Detection(_verdict(sentences), _spans_of(sentences), sentences, detection.seconds)

@@ -103,3 +103,20 @@ def test_llm_judge_on_a_real_model(llama_server: dict[str, Any]) -> None:
         assert judge.failures == 0
     finally:
         judge.close()
+
+
+def test_a_response_is_flagged_by_several_weak_sentences_or_missing_facts() -> None:
+    from eval.detectors import regrounded
+
+    def claim(start: int, overlap: float, missing: int = 0) -> SentenceVerdict:
+        return SentenceVerdict(start, start + 10, "claim", True, overlap, missing)
+
+    one_weak = Detection(False, (), (claim(0, 0.9), claim(11, 0.2), claim(22, 0.8)), 0.0)
+    assert regrounded(one_weak, 0.5).hallucinated is True  # the answer guard's rule: any weak sentence
+    assert regrounded(one_weak, 0.5, 1, 2).hallucinated is False and regrounded(one_weak, 0.5, 1, 2).spans == ()
+    two_weak = Detection(False, (), (claim(0, 0.1), claim(11, 0.2), claim(22, 0.8)), 0.0)
+    flagged = regrounded(two_weak, 0.5, 1, 2)
+    assert flagged.hallucinated is True and flagged.spans == ((0, 10), (11, 21))
+    one_fact = Detection(False, (), (claim(0, 0.9, missing=1), claim(11, 0.9)), 0.0)
+    assert regrounded(one_fact, 0.5, 2, 3).hallucinated is False
+    assert regrounded(one_fact, 0.5, 1, 3).spans == ((0, 10),)

@@ -242,10 +242,11 @@ def run_detectors(
 
 
 GROUNDING_THRESHOLDS = (0.0, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
+GROUNDING_COUNTS = (1, 2, 3)  # missing facts in all, or weak sentences, that flag a response
 
 
 def run_grounding(records: Sequence[RAGTruthRecord], out_dir: Path) -> dict[str, Any]:
-    """The extract protocol's grounding checks as a detector: threshold chosen on the dev half, scored on the test half."""
+    """The extract protocol's grounding checks as a detector: thresholds chosen on the dev half, scored on the test half."""
     from eval.datasets import dev_or_test
     from eval.detectors import GroundingDetector, regrounded
 
@@ -253,25 +254,38 @@ def run_grounding(records: Sequence[RAGTruthRecord], out_dir: Path) -> dict[str,
     detections = _run_rows(detector, records, out_dir / "detectors.grounding.rows.jsonl")
     halves = {h: [i for i, r in enumerate(records) if dev_or_test(r.id) == h] for h in ("dev", "test")}
 
-    def f1_on(idx: list[int], threshold: float) -> dict[str, Any]:
-        return score_detections(
-            [records[i] for i in idx], [regrounded(detections[i], threshold) for i in idx]
-        ).to_json()
+    def f1_on(idx: list[int], rule: tuple[float, int, int]) -> dict[str, Any]:
+        return score_detections([records[i] for i in idx], [regrounded(detections[i], *rule) for i in idx]).to_json()
 
-    sweep = {f"{t:g}": f1_on(halves["dev"], t) for t in GROUNDING_THRESHOLDS}
-    best = max(GROUNDING_THRESHOLDS, key=lambda t: sweep[f"{t:g}"]["response"]["f1"])
+    rules = [(t, f, w) for t in GROUNDING_THRESHOLDS for f in GROUNDING_COUNTS for w in GROUNDING_COUNTS]
+    sweep = {_rule_name(r): f1_on(halves["dev"], r) for r in rules}
+    # Ties go to the simplest rule (fewest sentences needed), listed first.
+    best = max(rules, key=lambda r: sweep[_rule_name(r)]["response"]["f1"])
+    one_sentence = max(rules[:: len(GROUNDING_COUNTS) ** 2], key=lambda r: sweep[_rule_name(r)]["response"]["f1"])
     return {
         "dataset": "RAGTruth-QA test",
         "responses": len(records),
         "name": detector.name,
-        "overlap_min": best,
+        "overlap_min": best[0],
+        "facts_at_least": best[1],
+        "weak_at_least": best[2],
         "split": {h: len(v) for h, v in halves.items()},
         "dev_sweep": sweep,
         "dev": f1_on(halves["dev"], best),
         "test": f1_on(halves["test"], best),
         "score": f1_on(list(range(len(records))), best),
+        "one_sentence_rule": {
+            "overlap_min": one_sentence[0],
+            "dev": f1_on(halves["dev"], one_sentence),
+            "test": f1_on(halves["test"], one_sentence),
+            "score": f1_on(list(range(len(records))), one_sentence),
+        },
         "seconds_per_response": sum(d.seconds for d in detections) / max(1, len(detections)),
     }
+
+
+def _rule_name(rule: tuple[float, int, int]) -> str:
+    return f"overlap<{rule[0]:g} x{rule[2]} or facts>={rule[1]}"
 
 
 def offline_on(ids: Sequence[str], ragtruth_path: Path, out_dir: Path) -> dict[str, Any] | None:
