@@ -137,11 +137,13 @@ class Ingestor:
         retry_rejected: bool = False,
         wait_s: float = 0.0,
         allow_widen: bool = False,
+        repair: bool = False,
     ) -> JobSummary:
         """Ingest ``roots``: files under them are added, updated, moved, relabeled or removed to match disk.
 
         A relabel that would let more groups see a file is held (reported, not applied) unless
-        ``allow_widen``.
+        ``allow_widen``. The repair pass compares the whole vector store with the records only after
+        a writer that did not end cleanly, or with ``repair``.
         """
         root_names = [str(real(r)) for r in roots]
         self._allow_widen = allow_widen
@@ -153,7 +155,7 @@ class Ingestor:
             self.jobs.mark_interrupted()
             job_id = self.jobs.start(root_names, dry_run=False)
             try:
-                self.index.reconcile()
+                self.index.reconcile(full=repair)
                 run = self._prepare(roots, root_names, retry_rejected)
                 self._apply(run)
                 self.index.sync_keywords()

@@ -36,12 +36,12 @@ class CountedChroma(ChromaStore):
         return super().ids_by_access()
 
 
-def job(settings: Settings, embedder: object, corpus: Path) -> tuple[int, JobSummary]:
+def job(settings: Settings, embedder: object, corpus: Path, *, repair: bool = False) -> tuple[int, JobSummary]:
     """One ingestion job; how often it listed the vector store, and its summary."""
     vectors = CountedChroma(settings.index, settings.paths)
     writer = build_writer(settings, embedder=embedder, index=Index(settings, vectors=vectors))  # type: ignore[arg-type]
     try:
-        summary = Ingestor(writer).run([corpus])
+        summary = Ingestor(writer).run([corpus], repair=repair)
     finally:
         writer.close()
     return vectors.listings, summary
@@ -98,6 +98,8 @@ def test_clean_jobs_skip_the_listing_and_a_killed_write_is_still_repaired(
     assert state["chroma"] == state["records"] == state["bm25"]
     listed, _ = job(settings, embedder, small_corpus)
     assert listed == 0
+    listed, _ = job(settings, embedder, small_corpus, repair=True)  # `fuente ingest --repair`: listed anyway
+    assert listed == 1
 
 
 def test_a_vector_store_emptied_behind_the_records_back_is_listed_and_refilled(

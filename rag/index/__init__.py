@@ -183,19 +183,20 @@ class Index:
 
     def in_step(self) -> bool:
         """Whether the last writer ended with the vector store in step with the records, and the counts
-        still agree (a vector store emptied or replaced behind the records' back is listed again)."""
-        return (
-            self.records.in_step_generation() == self.records.generation()
-            and self.vectors.count() == self.records.chunk_count()
-        )
+        per access set still agree (a vector store emptied or restored behind the records' back is
+        listed again; ``fuente ingest --repair`` lists it whatever the mark says)."""
+        if self.records.in_step_generation() != self.records.generation():
+            return False
+        stored = {key: n for key, n in self.vectors.counts_by_access().items() if n}
+        return stored == self.records.chunk_counts_by_access()
 
-    def reconcile(self) -> ReconcileReport:
+    def reconcile(self, *, full: bool = False) -> ReconcileReport:
         """Repair what an interrupted writer left: call only while holding the writer lock.
 
         The vector store is listed and compared with the records only when :meth:`in_step` says the
         last writer did not end cleanly; afterwards the records are marked in step again.
         """
-        if self.in_step():
+        if not full and self.in_step():
             return ReconcileReport(0, 0, self.sync_keywords(), listed=False)
         in_store = self.vectors.ids_by_access()
         recorded = self.records.chunk_ids_by_access()

@@ -238,6 +238,10 @@ class Records:
         """The access sets that have chunks."""
         return {row[0] for row in self.conn.execute("SELECT DISTINCT access_key FROM chunks")}
 
+    def chunk_counts_by_access(self) -> dict[str, int]:
+        """Chunks per access set (the sets with none are absent)."""
+        return {row[0]: int(row[1]) for row in self.conn.execute("SELECT access_key, COUNT(*) FROM chunks GROUP BY 1")}
+
     def chunk_ids_by_access(self) -> dict[str, set[str]]:
         out: dict[str, set[str]] = {}
         for row in self.conn.execute("SELECT chunk_id, access_key FROM chunks"):

@@ -82,6 +82,14 @@ def ingest_command(
         float, typer.Option("--wait", help="Seconds to wait for another ingestion to finish (-1: forever).")
     ] = 0.0,
     as_json: Annotated[bool, typer.Option("--json", help="Print the job summary as JSON.")] = False,
+    repair: Annotated[
+        bool,
+        typer.Option(
+            "--repair",
+            help="Compare every vector in the store with the records first, even after clean runs "
+            "(after restoring the vector store or the records from separate backups).",
+        ),
+    ] = False,
     allow_widen: Annotated[
         bool,
         typer.Option(
@@ -101,11 +109,11 @@ def ingest_command(
             with Progress(*columns, console=err) as progress:
                 ingestor = Ingestor(writer, _Bar(progress))
                 summary = ingestor.run(
-                    paths, dry_run=dry_run, retry_rejected=retry, wait_s=wait, allow_widen=allow_widen
+                    paths, dry_run=dry_run, retry_rejected=retry, wait_s=wait, allow_widen=allow_widen, repair=repair
                 )
         else:
             summary = Ingestor(writer).run(
-                paths, dry_run=dry_run, retry_rejected=retry, wait_s=wait, allow_widen=allow_widen
+                paths, dry_run=dry_run, retry_rejected=retry, wait_s=wait, allow_widen=allow_widen, repair=repair
             )
     finally:
         writer.close()
