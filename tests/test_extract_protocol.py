@@ -258,3 +258,12 @@ def test_an_article_in_the_question_is_no_value_it_brought() -> None:
     asked = ["¿En cuánto tiempo hay que avisar de la pérdida de un portátil?", "How long to report a lost laptop?"]
     answer = ground("Hay que avisar al helpdesk de IT en 1 hora.", [1], items, asked, NOBODY, OPEN, "es")
     assert answer.verdict is Verdict.SUPPORTED, answer.reason
+
+
+def test_the_words_of_a_date_or_time_are_left_to_the_facts_check() -> None:
+    """An answer's "March 14, 2026, at 6:00 AM" against "14 March 2026, from 06:00": the month and the AM are no own words."""
+    text = "The Nexo ERP maintenance window is Saturday 14 March 2026, from 06:00 to 14:00."
+    items = _items((text, chunk(text, title="IT notice", lang="en")))
+    asked = ["When is the Nexo ERP maintenance window?"]
+    answer = ground("It is on March 14, 2026, from 6:00 AM to 2:00 PM.", [1], items, asked, NOBODY, OPEN, "en")
+    assert answer.verdict is Verdict.SUPPORTED, answer.reason

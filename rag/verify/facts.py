@@ -186,6 +186,17 @@ def _dates(text: str) -> list[tuple[re.Match[str], tuple[int, int, int | None]]]
     return out
 
 
+def without_values(text: str) -> str:
+    """``text`` with its dates, times and numbers (with their units and am/pm) blanked out: what is left
+    is words, for checks that leave the values to the facts check."""
+    spans = [m.span() for m, _ in _dates(text)] + [m.span() for m in _TIME.finditer(text)]
+    spans += [m.span() for m in _NUMBER.finditer(text)]
+    chars = list(text)
+    for start, end in spans:
+        chars[start:end] = " " * (end - start)
+    return "".join(chars)
+
+
 def _overlaps(span: tuple[int, int], taken: list[tuple[int, int]]) -> bool:
     return any(span[0] < end and start < span[1] for start, end in taken)
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from rag.settings import VerificationSettings
 from rag.text import coverage, keyword_tokens, question_terms
 from rag.types import Evidence, SentenceCheck, SentenceKind, Verdict
-from rag.verify.facts import NUMBER, Fact, FactIndex, extract_facts
+from rag.verify.facts import Fact, FactIndex, extract_facts, without_values
 from rag.verify.question import focus_of, missing_anchors, missing_names, new_value
 from rag.verify.refusal import is_refusal
 from rag.verify.sentences import split_sentences, strip_citations
@@ -54,8 +54,9 @@ def _context_text(item: Evidence) -> str:
 
 
 def own_words(answer: str, queries: Sequence[str]) -> set[str]:
-    """The answer's content terms that the question (or its translations) did not bring, numbers and units out."""
-    return question_terms(NUMBER.sub(" ", answer)) - set().union(*(question_terms(q) for q in queries))
+    """The answer's content terms that the question (or its translations) did not bring, values out (numbers
+    with their units, dates with their month names, times with their am/pm: the facts check covers them)."""
+    return question_terms(without_values(answer)) - set().union(*(question_terms(q) for q in queries))
 
 
 def _overlap(answer: str, items: Sequence[Evidence], queries: Sequence[str], language: str | None) -> float:
