@@ -13,14 +13,13 @@ not see is ever scored, fused or returned. The stores are read through their int
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 from rag.embedders import Embedder
 from rag.index import Index
 from rag.settings import RetrievalSettings
 from rag.text import fold
-from rag.types import EVERYONE, Chunk, ScoredChunk
+from rag.types import EVERYONE, ScoredChunk
 
 
 @dataclass(frozen=True)
@@ -106,36 +105,13 @@ class HybridRetriever:
         self.index = index
         self.embedder = embedder
         self.params = params or RetrievalSettings()
-        self._access_sets: tuple[int, list[str]] | None = None
-
-    def _access_keys(self) -> list[str]:
-        """The vector store's access sets, listed again only when the records' generation moves.
-
-        A writer creates an access set's collection before the records list its chunks (and bump the
-        generation), so a list kept for one generation never misses an access set with visible chunks.
-        """
-        generation = self.index.records.generation()
-        if self._access_sets is None or self._access_sets[0] != generation:
-            self._access_sets = (generation, self.index.vectors.access_keys())
-        return self._access_sets[1]
-
-    def _in_order(self, ids: list[str], first: int) -> Iterator[tuple[str, Chunk | None]]:
-        """The chunks of ``ids`` in that order, read from the records in batches (``first`` at once,
-        then twice as many each time): the caller usually stops after the first few."""
-        start, size = 0, max(first, 1)
-        while start < len(ids):
-            part = ids[start : start + size]
-            chunks = self.index.records.get_chunks(part)
-            for cid in part:
-                yield cid, chunks.get(cid)
-            start, size = start + size, size * 2
 
     def retrieve(
         self, query: str, user_groups: frozenset[str], *, extra_queries: tuple[str, ...] = (), k: int | None = None
     ) -> Retrieved:
         p = self.params
         queries = (query, *(q for q in extra_queries if q and q != query))
-        keys = visible_access_keys(self._access_keys(), user_groups)
+        keys = visible_access_keys(self.index.vectors.access_keys(), user_groups)
         if not keys:
             return Retrieved([], 0.0, queries)
         per_query: list[dict[str, float]] = []
@@ -148,26 +124,22 @@ class HybridRetriever:
             sparse = self.index.keywords.search(q, keys, p.sparse_k)
             best_dense = max([best_dense, *(score for _, score in dense)])
             found.append((language, [c for c, _ in dense], [c for c, _ in sparse]))
+        chunks = self.index.records.get_chunks(list({c for _, d, s in found for c in (*d, *s)}))
         asked = found[0][0]
-        other: dict[str, str] = {}
-        if len(found) > 1 and asked != "und":
-            ids = sorted({c for _, d, s in found[1:] for c in (*d, *s)})
-            other = {c: lang for c, lang in self.index.records.chunk_languages(ids).items() if lang != asked}
         for i, (language, dense_ids, sparse_ids) in enumerate(found):
             if i > 0 and asked != "und":
                 # A translation is there to find the other language's chunks; in the question's own
                 # language the question itself ranks better, and its places are the question's.
-                dense_ids = [c for c in dense_ids if c in other]
-                sparse_ids = [c for c in sparse_ids if c in other]
+                dense_ids = [c for c in dense_ids if c in chunks and chunks[c].language != asked]
+                sparse_ids = [c for c in sparse_ids if c in chunks and chunks[c].language != asked]
             dense_weight, sparse_weight, rrf_k = fusion_weights(p, languages is None or covers(languages, language))
             per_query.append(rrf([(dense_ids, dense_weight), (sparse_ids, sparse_weight)], rrf_k))
         fused = sorted(fuse_queries(per_query).items(), key=lambda item: item[1], reverse=True)
         want = k or p.k
         out: list[ScoredChunk] = []
         seen: set[str] = set()
-        scores = dict(fused)
-        for cid, chunk in self._in_order([cid for cid, _ in fused], 2 * want):
-            score = scores[cid]
+        for cid, score in fused:
+            chunk = chunks.get(cid)
             if chunk is None or not chunk.access.visible_to(user_groups):
                 continue  # defence in depth: the partitions already excluded it
             fingerprint = _fingerprint(chunk.text)

@@ -8,8 +8,9 @@ the records do not list (or list but the store lacks), and :meth:`Index.reconcil
 re-adds them. Every write that touches the vector store withdraws the records' *in step* mark
 first and restores it once both sides are written, so ``reconcile`` lists the vector store (O(index))
 only after a writer that did not end; a clean history costs it two counts. Writes happen under the
-writer lock (:mod:`rag.index.lock`); the keyword store follows the records (:meth:`Index.sync_keywords`). Readers (the retriever) use ``vectors``,
-``keywords`` and ``records`` directly, through their interfaces.
+writer lock (:mod:`rag.index.lock`); the keyword store follows the records
+(:meth:`Index.sync_keywords`). Readers (the retriever) use ``vectors``, ``keywords`` and ``records``
+directly, through their interfaces.
 """
 
 from __future__ import annotations
@@ -37,8 +38,6 @@ class ReconcileReport:
     orphan_vectors_removed: int
     documents_dropped: int
     bm25_rebuilt: bool
-    listed: bool = True
-    """Whether the vector store was listed and compared (False: the last writer left it in step)."""
 
 
 @dataclass(frozen=True)
@@ -197,7 +196,7 @@ class Index:
         last writer did not end cleanly; afterwards the records are marked in step again.
         """
         if not full and self.in_step():
-            return ReconcileReport(0, 0, self.sync_keywords(), listed=False)
+            return ReconcileReport(0, 0, self.sync_keywords())
         in_store = self.vectors.ids_by_access()
         recorded = self.records.chunk_ids_by_access()
         orphans = 0

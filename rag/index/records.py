@@ -267,16 +267,6 @@ class Records:
                 out[row[0]] = chunk_from_row(row[0], row[1], json.loads(row[2]))
         return out
 
-    def chunk_languages(self, chunk_ids: list[str]) -> dict[str, str]:
-        """chunk id -> its language, for the ids the records hold (the text and the rest left unread)."""
-        out: dict[str, str] = {}
-        for start in range(0, len(chunk_ids), 500):
-            part = chunk_ids[start : start + 500]
-            marks = ",".join("?" * len(part))
-            sql = f"SELECT chunk_id, json_extract(meta, '$.language') FROM chunks WHERE chunk_id IN ({marks})"
-            out.update((row[0], str(row[1])) for row in self.conn.execute(sql, part))
-        return out
-
     def chunk_count(self) -> int:
         return int(self.conn.execute("SELECT COUNT(*) FROM chunks").fetchone()[0])
 
