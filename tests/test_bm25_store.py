@@ -85,9 +85,9 @@ def test_scores_match_bm25s(tmp_path: Path, prose: tuple[list[str], list[str]]) 
 
     paragraphs, questions = prose
     ids = [f"p{i}" for i in range(len(paragraphs))]
-    store = BM25Store(tmp_path / "bm25")
+    store = BM25Store(tmp_path / "bm25", k1=1.2, b=0.6)  # not bm25s's defaults: the parameters must reach the formula
     store.build(1, ids, paragraphs, ["everyone"] * len(ids))
-    reference = bm25s.BM25()
+    reference = bm25s.BM25(k1=1.2, b=0.6)
     reference.index([keyword_tokens(t) for t in paragraphs], show_progress=False)
     for q in questions[:60]:
         docs, scores = reference.retrieve([keyword_tokens(q)], k=10, show_progress=False)

@@ -137,12 +137,17 @@ def run_questions(
             sparse = index.keywords.search(q.question, keys, depth)
             extra = extra_queries(q) if extra_queries else ()
             hybrid = retriever.retrieve(q.question, groups, extra_queries=extra, k=depth)
+            sparse_grid = {
+                f"{k1:g}/{b:g}": paragraphs([c for c, _ in _bm25_with(index.keywords, k1, b, q.question, keys, depth)])
+                for k1, b in BM25_GRID
+            }
             rows.append(
                 {
                     "id": q.id,
                     "gold": q.doc_id,
                     "dense": paragraphs([c for c, _ in dense]),
                     "sparse": paragraphs([c for c, _ in sparse]),
+                    "sparse_grid": sparse_grid,
                     "dense_ids": [c for c, _ in dense],
                     "sparse_ids": [c for c, _ in sparse],
                     "para_of": {c: para_of_chunk.get(c, "") for c, _ in [*dense, *sparse]},
@@ -157,6 +162,38 @@ def run_questions(
     finally:
         searcher.close()
     return rows
+
+
+BM25_GRID: list[tuple[float, float]] = [(k1, b) for k1 in (0.6, 0.9, 1.2, 1.5, 2.0) for b in (0.3, 0.4, 0.6, 0.75, 0.9)]
+"""(retrieval.bm25_k1, retrieval.bm25_b) pairs whose BM25 rankings are recorded per question."""
+
+
+def _bm25_with(store: Any, k1: float, b: float, query: str, keys: list[str], depth: int) -> list[tuple[str, float]]:
+    """The store's BM25 ranking under other parameters (query-time only, nothing re-indexed)."""
+    kept = (store.k1, store.b)
+    store.k1, store.b = k1, b
+    try:
+        return store.search(query, keys, depth)
+    finally:
+        store.k1, store.b = kept
+
+
+def choose_bm25_params(rows: Sequence[dict[str, Any]], seed: int = 13) -> dict[str, Any]:
+    """Best (k1, b) for BM25 alone by MRR@10 on the dev half, with its score on the other half."""
+    dev, test = dev_test_split(rows, seed)
+    ranked = sorted(
+        ((score(dev, lambda r, key=key: r["sparse_grid"][key])["MRR@10"], key) for key in rows[0]["sparse_grid"]),
+        key=lambda t: (-round(t[0], 6), t[1]),
+    )
+    best, key = ranked[0]
+    return {
+        "seed": seed,
+        "bm25_k1_b": key,
+        "dev_mrr10": best,
+        "test_mrr10": score(test, lambda r: r["sparse_grid"][key])["MRR@10"],
+        "dev_grid": {k: round(v, 4) for v, k in ranked},
+        "test_as_run_mrr10": score(test, lambda r: r["sparse"])["MRR@10"],
+    }
 
 
 def fuse(row: dict[str, Any], dense_weight: float, sparse_weight: float, rrf_k: int) -> list[str]:
@@ -220,6 +257,7 @@ def summarise(rows: Sequence[dict[str, Any]], settings: Settings) -> dict[str, A
         "hybrid": score(rows, lambda r: r["hybrid"]),
         "hybrid_settings": {"dense_weight": p.dense_weight, "sparse_weight": p.sparse_weight, "rrf_k": p.rrf_k},
         "fusion_grid": grid,
+        "bm25_choice": choose_bm25_params(rows) if rows and "sparse_grid" in rows[0] else None,
         "query_seconds_p50": sorted(r["seconds"] for r in rows)[len(rows) // 2] if rows else float("nan"),
     }
 
@@ -336,4 +374,4 @@ if __name__ == "__main__":  # python -m eval.published.retrieval bench/results/b
     import sys
 
     recorded = [json.loads(line) for line in Path(sys.argv[1]).read_text(encoding="utf-8").splitlines()]
-    print(json.dumps(choose_uncovered_fusion(recorded), indent=2))
+    print(json.dumps({"bm25": choose_bm25_params(recorded), "uncovered": choose_uncovered_fusion(recorded)}, indent=2))

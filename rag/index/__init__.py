@@ -92,7 +92,9 @@ class Index:
         self.records: RecordStore = records
         try:
             self.vectors: VectorStore = vectors or open_vector_store(settings)
-            self.keywords: KeywordStore = keywords or BM25Store(settings.paths.bm25_dir)
+            self.keywords: KeywordStore = keywords or BM25Store(
+                settings.paths.bm25_dir, k1=settings.retrieval.bm25_k1, b=settings.retrieval.bm25_b
+            )
         except BaseException:
             self.records.close()  # a Chroma server that is down must not leak the SQLite connection
             raise

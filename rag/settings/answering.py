@@ -105,6 +105,12 @@ class RetrievalSettings(_Section):
     dense_k: int = Field(30, ge=1, description="Candidates from Chroma.")
     sparse_k: int = Field(30, ge=1, description="Candidates from BM25.")
     rrf_k: int = Field(60, ge=1, description="Reciprocal rank fusion constant.")
+    bm25_k1: float = Field(
+        0.6, ge=0, description="BM25 term-frequency saturation; chosen on a dev split, see docs/benchmarks.md."
+    )
+    bm25_b: float = Field(
+        0.4, ge=0, le=1, description="BM25 length normalisation; chosen on a dev split, see docs/benchmarks.md."
+    )
     dense_weight: float = Field(1.0, ge=0, description="Weight of the dense ranking in the fusion.")
     sparse_weight: float = Field(1.0, ge=0, description="Weight of the keyword ranking in the fusion.")
     uncovered_dense_weight: float = Field(
