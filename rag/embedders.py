@@ -153,9 +153,7 @@ class ExportedEmbedder:
         from rag import embed_backends as eb
 
         model_dir = Path(model_dir)
-        if backend == "openvino" and quantize != "none":
-            raise ConfigError("embedding.quantize int8 is for the onnx backend; openvino uses embedding.precision.")
-        export = eb.ensure_export(model_dir, int8=quantize == "int8")
+        export = eb.ensure_export(model_dir, file=eb.export_file(backend, quantize))
         if backend == "openvino":
             self._run = eb.openvino_runner(export, threads=threads, precision=precision)
         elif backend == "onnx":

@@ -111,7 +111,11 @@ class EmbeddingSettings(_Section):
         ),
     )
     quantize: Literal["none", "int8"] = Field(
-        "none", description="onnx backend: run a dynamically quantised int8 copy of the export (verified too)."
+        "none",
+        description=(
+            "int8: run a quantised copy of the export, made once and verified like it: for openvino a static "
+            "int8 copy (nncf, calibrated on the sample corpus), for onnx a dynamically quantised one."
+        ),
     )
     precision: Literal["auto", "f32", "bf16"] = Field(
         "auto", description="openvino backend: inference precision; auto is bf16 on CPUs with AMX/AVX512-BF16."

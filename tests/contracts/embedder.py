@@ -31,6 +31,9 @@ def sample_texts() -> list[str]:
 
 
 class EmbedderContract:
+    min_cosine = 0.99
+    """How close the backend's vectors must be to the reference's (a quantised copy may sit a little lower)."""
+
     @pytest.fixture(scope="class")
     def texts(self) -> list[str]:
         return sample_texts()
@@ -52,8 +55,8 @@ class EmbedderContract:
             embedder.model_id,
         )
         cosines = (backend.embed_documents(texts) * embedder.embed_documents(texts)).sum(axis=1)
-        assert cosines.min() >= 0.99, cosines.min()
-        assert float(backend.embed_query(texts[1]) @ embedder.embed_query(texts[1])) >= 0.99
+        assert cosines.min() >= self.min_cosine, cosines.min()
+        assert float(backend.embed_query(texts[1]) @ embedder.embed_query(texts[1])) >= self.min_cosine
 
     def test_tokens_are_counted_as_the_reference_counts_them(
         self, backend: Embedder, embedder: Embedder, texts: list[str]

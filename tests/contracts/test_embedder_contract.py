@@ -1,6 +1,7 @@
 """The embedder contract (tests/contracts/embedder.py) against every local backend of all-MiniLM-L6-v2.
 
-PyTorch itself, and the verified ONNX export run by ONNX Runtime and by OpenVINO (``embedding.backend``).
+PyTorch itself, and the verified ONNX export run by ONNX Runtime and by OpenVINO (``embedding.backend``),
+and OpenVINO's static int8 copy (``embedding.quantize: int8``, the default).
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ from tests.helpers import settings_for
 pytestmark = pytest.mark.integration
 
 
-def _backend(tmp_path_factory: pytest.TempPathFactory, name: str) -> Embedder:
-    return build_embedder(settings_for(tmp_path_factory.mktemp(f"embed-{name}"), embedding={"backend": name}))
+def _backend(tmp_path_factory: pytest.TempPathFactory, name: str, quantize: str = "none") -> Embedder:
+    home = tmp_path_factory.mktemp(f"embed-{name}-{quantize}")
+    return build_embedder(settings_for(home, embedding={"backend": name, "quantize": quantize}))
 
 
 class TestTorch(EmbedderContract):
@@ -40,4 +42,16 @@ class TestOpenVINO(EmbedderContract):
         made = _backend(tmp_path_factory, "openvino")
         assert isinstance(made, ExportedEmbedder) and made.backend == "openvino"
         assert made.languages == frozenset({"en"})  # from the catalog entry of all-MiniLM-L6-v2
+        return made
+
+
+class TestOpenVINOInt8(EmbedderContract):
+    """The default: the static int8 copy, whose retrieval quality bench/embed.py measures."""
+
+    min_cosine = 0.98
+
+    @pytest.fixture(scope="class")
+    def backend(self, tmp_path_factory: pytest.TempPathFactory) -> Embedder:
+        made = _backend(tmp_path_factory, "openvino", "int8")
+        assert isinstance(made, ExportedEmbedder) and made.backend == "openvino-int8"
         return made
