@@ -55,9 +55,19 @@ class Chunker:
         self.budget = min(settings.chunk_tokens, model_max_tokens)
         self.overlap_tokens = int(self.budget * settings.overlap)
         self.min_tokens = settings.min_chunk_tokens
-        self._count = count_tokens
+        self._count_uncached = count_tokens
+        # Counts of one document's texts: a paragraph is counted when split and again as a unit, an
+        # overlap sentence once per chunk it starts; nearly half the calls repeat a text.
+        self._counted: dict[str, int] = {}
+
+    def _count(self, text: str) -> int:
+        tokens = self._counted.get(text)
+        if tokens is None:
+            tokens = self._counted[text] = self._count_uncached(text)
+        return tokens
 
     def chunk(self, blocks: Iterable[Block]) -> list[ChunkDraft]:
+        self._counted = {}
         drafts: list[ChunkDraft] = []
         group: list[Block] = []
         for block in blocks:
