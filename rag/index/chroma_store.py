@@ -171,10 +171,11 @@ class ChromaStore:
             for start in range(0, len(rows), step):
                 part = rows[start : start + step]
                 with self._guard("writing chunks"):
+                    # No documents: the text lives in the records, and Chroma would keep a second copy
+                    # with a full-text index over it, two thirds of a write's time, that nothing reads.
                     coll.upsert(
                         ids=[chunks[i].id for i in part],
                         embeddings=vectors[part],
-                        documents=[chunks[i].text for i in part],
                         metadatas=[chunk_meta(chunks[i]) for i in part],
                     )
 
