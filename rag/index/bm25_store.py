@@ -11,8 +11,7 @@ from their postings (no re-tokenising) when they grow many or carry many deleted
 Scores are computed at query time from global statistics (document count, average length and
 document frequencies over all live rows of all access sets), with Lucene's BM25 formula (the one
 bm25s uses by default), so a chunk scores the same whichever segment holds it and a segment is
-never rebuilt because another one changed. k1 and b are query-time parameters
-(``retrieval.bm25_k1`` / ``retrieval.bm25_b``): changing them needs no re-indexing. A search looks only at the segments
+never rebuilt because another one changed. k1 and b (``retrieval.bm25_k1`` / ``bm25_b``) apply at query time. A search looks only at the segments
 of the access sets the user may see: there is no mask over chunks the user may not see.
 
 Crash safety: segment files are written under new names and the manifest is replaced with
@@ -40,8 +39,7 @@ from rag.text import keyword_tokens
 
 POINTER = "CURRENT"
 FORMAT = 2
-# The best pair on the dev half of XQuAD-es (eval.published.retrieval.BM25_GRID, docs/benchmarks.md),
-# close to Anserini's 0.9 / 0.4; bm25s's own defaults (1.5, 0.75) scored lower on every set measured.
+# Best on the dev half of XQuAD-es (docs/benchmarks.md); bm25s's defaults 1.5 / 0.75 scored lower.
 K1 = 0.6
 B = 0.4
 # A new segment is merged into its siblings once an access set has more than this many segments...
