@@ -11,8 +11,8 @@ from their postings (no re-tokenising) when they grow many or carry many deleted
 Scores are computed at query time from global statistics (document count, average length and
 document frequencies over all live rows of all access sets), with Lucene's BM25 formula (the one
 bm25s uses by default), so a chunk scores the same whichever segment holds it and a segment is
-never rebuilt because another one changed. k1 and b (``retrieval.bm25_k1`` / ``bm25_b``) apply at query time. A search looks only at the segments
-of the access sets the user may see: there is no mask over chunks the user may not see.
+never rebuilt because another one changed; k1 and b (``retrieval.bm25_k1``, ``bm25_b``) apply at query
+time. A search looks only at the segments of the access sets the user may see: no mask over the rest.
 
 Crash safety: segment files are written under new names and the manifest is replaced with
 ``os.replace``, so a crash at any point leaves the previous manifest, and the segments it names,
