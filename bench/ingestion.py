@@ -182,10 +182,11 @@ def time_pipeline(settings: Settings, embedder: Embedder, corpus: Path) -> Pipel
     """
     clock = StageClock()
     # The index is handed stores that time their writes, so the stage split needs no hooks in rag/.
+    keywords = BM25Store(settings.paths.bm25_dir, k1=settings.retrieval.bm25_k1, b=settings.retrieval.bm25_b)
     index = Index(
         settings,
         vectors=TimedStore(open_vector_store(settings), clock, {"upsert": "chroma write"}),  # type: ignore[arg-type]
-        keywords=TimedStore(BM25Store(settings.paths.bm25_dir), clock, {"sync": "bm25 build"}),  # type: ignore[arg-type]
+        keywords=TimedStore(keywords, clock, {"sync": "bm25 build"}),  # type: ignore[arg-type]
     )
     writer = build_writer(settings, embedder=TimedEmbedder(embedder, clock), index=index)
     try:

@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from rag.errors import ConfigError, ModelError
+from rag.settings.base import REPO_ROOT
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +48,7 @@ MIN_COSINE = 0.99
 MIN_COSINE_STATIC_INT8 = 0.98
 # Calibration text for static int8: the demo corpus (Spanish and English), cut into passages of
 # these many words, so activation ranges cover short questions and long chunks alike.
-CALIBRATION_CORPUS = Path(__file__).resolve().parent.parent / "samples" / "corpus"
+CALIBRATION_CORPUS = REPO_ROOT / "samples" / "corpus"
 CALIBRATION_WORDS = (12, 40, 120)
 CALIBRATION_SIZE = 300
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
@@ -101,8 +102,10 @@ def _parts(file: str) -> list[str]:
 
 
 def _verified(model_dir: Path, manifest: dict[str, Any] | None, file: str) -> bool:
-    files = (manifest or {}).get("files", {})
-    if manifest is None or any(part not in files for part in _parts(file)):
+    if manifest is None:
+        return False
+    files = manifest.get("files", {})
+    if any(part not in files for part in _parts(file)):
         return False
     if float(files[file]["cosine_min"]) < _min_cosine(file):
         return False
@@ -224,8 +227,7 @@ def calibration_texts(corpus: Path = CALIBRATION_CORPUS) -> list[str]:
     words: list[str] = []
     for path in sorted(corpus.rglob("*")):
         if path.suffix in (".md", ".txt") and path.is_file():
-            words_of_file = path.read_text(encoding="utf-8", errors="replace").split()
-            words.extend(words_of_file)
+            words.extend(path.read_text(encoding="utf-8", errors="replace").split())
     if not words:
         raise ModelError(
             f"embedding.quantize int8 with OpenVINO calibrates on the text of {corpus}, which is missing; "
@@ -277,11 +279,7 @@ def ensure_export(model_dir: Path, *, file: str = FP32_FILE) -> Path:
             target = model_dir / EXPORT_DIR
             if _verified(model_dir, manifest, FP32_FILE):
                 # Keep the copies already made and verified (the int8 copy of the other runtime, say).
-                kept = [
-                    n
-                    for n in (FP32_FILE, INT8_FILE, OV_INT8_FILE)
-                    if n == FP32_FILE or _verified(model_dir, manifest, n)
-                ]
+                kept = [FP32_FILE] + [n for n in (INT8_FILE, OV_INT8_FILE) if _verified(model_dir, manifest, n)]
                 files = {}
                 for name in kept:
                     for part in _parts(name):

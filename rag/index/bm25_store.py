@@ -35,13 +35,12 @@ from pathlib import Path
 import numpy as np
 
 from rag.index.base import RecordStore
+from rag.settings import RetrievalSettings
 from rag.text import keyword_tokens
 
 POINTER = "CURRENT"
 FORMAT = 2
-# Best on the dev half of XQuAD-es (docs/benchmarks.md); bm25s's defaults 1.5 / 0.75 scored lower.
-K1 = 0.6
-B = 0.4
+_DEFAULTS = RetrievalSettings()  # retrieval.bm25_k1 / bm25_b, chosen on a dev split (docs/benchmarks.md)
 # A new segment is merged into its siblings once an access set has more than this many segments...
 MAX_SEGMENTS_PER_SET = 6
 # ...and a segment is rewritten without its deleted rows once they are more than this share of it.
@@ -221,7 +220,7 @@ class _View:
 class BM25Store:
     """Build, update, load and search the keyword index kept under ``folder``."""
 
-    def __init__(self, folder: Path, *, k1: float = K1, b: float = B) -> None:
+    def __init__(self, folder: Path, *, k1: float = _DEFAULTS.bm25_k1, b: float = _DEFAULTS.bm25_b) -> None:
         self.folder = folder
         self.k1 = k1
         self.b = b
