@@ -173,6 +173,23 @@ def test_evidence_units_are_whole_sentences_without_headings() -> None:
     assert units[-1] == "Taxi: solo de noche."
 
 
+def test_a_table_row_is_one_evidence_unit_whatever_its_cells_hold() -> None:
+    """A stop inside a cell ("excl. VAT") once cut a price row in two, and the model read the price off
+    another cell of the first half ("15-25 °C": 25 EUR)."""
+    from rag.verify.sentences import evidence_units
+
+    rates = chunk(
+        "| Code | Service | Unit | Price (EUR, excl. VAT) |\n|---|---|---|---|\n"
+        "| WH-AMB | Ambient storage (15-25 °C). Dry goods | pallet per week | 2.4 |\n"
+    )
+    assert evidence_units(rates) == [
+        "Code: WH-AMB; Service: Ambient storage (15-25 °C). Dry goods; Unit: pallet per week; "
+        "Price (EUR, excl. VAT): 2.4"
+    ]
+    prose = chunk("Storage costs EUR 2.40 per pallet (excl. VAT) and is billed monthly.")
+    assert evidence_units(prose) == ["Storage costs EUR 2.40 per pallet (excl. VAT) and is billed monthly."]
+
+
 def test_an_answer_that_says_what_its_items_do_not_is_refused() -> None:
     """The model cites the right row but writes another sentence's content: no number to catch it."""
     row = "| Tipo de viaje | Importe por día | | Internacional | 75 € |"

@@ -200,6 +200,27 @@ def test_pptx_slides_keep_titles_tables_and_speaker_notes(tmp_path: Path) -> Non
     assert table_two.text.splitlines()[0] == "| Área | Importe |"
 
 
+def test_each_point_of_a_slide_is_a_sentence_of_its_own(tmp_path: Path) -> None:
+    """Points without a full stop ("Summer hours: 08:00-15:00") once ran together into one evidence item."""
+    from pptx import Presentation
+
+    from rag.types import AccessLabel, Chunk, Sensitivity
+    from rag.verify.sentences import evidence_units
+
+    deck = Presentation()
+    slide = deck.slides.add_slide(deck.slide_layouts[1])
+    slide.shapes.title.text = "People"
+    slide.placeholders[1].text = "Employee survey: 82% participation\nSummer hours: offices work 08:00-15:00"
+    path = tmp_path / "people.pptx"
+    deck.save(str(path))
+
+    (block,) = parse_file(path, OPTIONS).blocks
+    chunk = Chunk(id="c", doc_id="d", text=block.text, ordinal=0, source_uri=str(path), title="People",
+                  access=AccessLabel(frozenset({"all"}), Sensitivity.INTERNAL), language="en", modified=0.0,
+                  content_hash="h")  # fmt: skip
+    assert evidence_units(chunk) == ["Employee survey: 82% participation", "Summer hours: offices work 08:00-15:00"]
+
+
 def test_password_protected_odt_is_skipped(tmp_path: Path) -> None:
     path = tmp_path / "cifrado.odt"
     with zipfile.ZipFile(path, "w") as archive:

@@ -46,7 +46,9 @@ def _emit_shape(shape: Any, builder: BlockBuilder) -> None:
             if paragraph.level > 0:
                 builder.list_item(text, paragraph.level - 1)
             else:
-                builder.line(text)
+                # A slide's paragraphs are its points, never one sentence wrapped over lines: set off by a
+                # blank line, each stays a sentence of its own for evidence selection and citations.
+                builder.paragraph(text)
         builder.line("")
 
 
@@ -71,7 +73,8 @@ def _slide_blocks(slide: Any, number: int) -> tuple[str | None, list[Block]]:
 def parse_pptx(path: Path, ctx: ParseContext) -> ParsedFile:
     """Parse a PowerPoint deck into blocks numbered by slide (from 1).
 
-    Every slide starts with its title as a ``#`` heading; indented bullets become list items;
+    Every slide starts with its title as a ``#`` heading; each top-level point is a paragraph of its
+    own; indented bullets become list items;
     tables become TABLE blocks; speaker notes follow the slide text.
     """
     presentation = Presentation(str(path))

@@ -23,7 +23,7 @@ _MAX_RANGE = 20  # "[1-300]" is a typo, not three hundred sources
 _ABBREVIATIONS = frozenset(
     _words(
         """art arts p pp pag pags ej p.ej e.g i.e eg ie sr sra srta sres dr dra d dna dña ud uds vd vds num n nº
-        aprox approx vs cf fig tel tfno ext av avda c s.l s.a s.l.u s.a.u s.c sl sa inc ltd co corp mr mrs ms
+        aprox approx excl incl vs cf fig tel tfno ext av avda c s.l s.a s.l.u s.a.u s.c sl sa inc ltd co corp mr mrs ms
         prof st dept depto dpto ref vol cap max min ed ee.uu pto apdo admon gral lic ing"""
     )
 )
@@ -148,9 +148,12 @@ def evidence_units(chunk: Chunk) -> list[str]:
     text file wrapped at 100 columns would otherwise cut "30 días naturales / desde el regreso" in
     two), headings are left out (the section path already travels with every item), and a table row
     is written as "header: cell" pairs (a small model reads "Tipo de viaje: Internacional; Importe
-    por día: 75 €" far better than a row of pipes), the header row not being an item of its own.
+    por día: 75 €" far better than a row of pipes), the header row not being an item of its own. A row
+    is one unit whatever its cells hold: "Price (EUR, excl. VAT): 2.40" is not two sentences.
     """
     paragraphs: list[str] = []
+    rows: set[int] = set()
+    """Indexes of ``paragraphs`` that are table rows: never split into sentences."""
     current: list[str] = []
 
     def flush() -> None:
@@ -168,6 +171,7 @@ def evidence_units(chunk: Chunk) -> list[str]:
             if header is None:
                 header = stripped  # the header row names the cells of the rows below it
             else:
+                rows.add(len(paragraphs))
                 paragraphs.append(_row_as_pairs(header, stripped))
             continue
         header = None
@@ -179,7 +183,7 @@ def evidence_units(chunk: Chunk) -> list[str]:
         else:
             current.append(stripped)
     flush()
-    sentences = [s for p in paragraphs for s in split_sentences(p)]
+    sentences = [s for i, p in enumerate(paragraphs) for s in ([p] if i in rows else split_sentences(p))]
     return [text for text in (strip_citations(s) for s in sentences) if text]
 
 
