@@ -99,7 +99,7 @@ def expected_chunk_texts(settings: Settings, embedder: Embedder, corpus: Path) -
     Known before either side is timed, so a too-small corpus fails in seconds and the raw side can
     run first; :func:`check_same_texts` later confirms the records hold exactly these texts.
     """
-    chunker = Chunker(settings.chunking, embedder.count_tokens, embedder.max_tokens)
+    chunker = Chunker(settings.chunking, embedder.count_tokens, embedder.max_tokens, embedder.count_tokens_many)
     options = parse_options(settings)
     texts: list[str] = []
     for path in sorted(p for p in corpus.rglob("*") if p.is_file()):

@@ -125,7 +125,10 @@ class Ingestor:
     @property
     def chunker(self) -> Chunker:
         if self._chunker is None:
-            self._chunker = Chunker(self.settings.chunking, self.embedder.count_tokens, self.embedder.max_tokens)
+            embedder = self.embedder
+            self._chunker = Chunker(
+                self.settings.chunking, embedder.count_tokens, embedder.max_tokens, embedder.count_tokens_many
+            )
         return self._chunker
 
     # -- public entry --------------------------------------------------------------------------

