@@ -112,3 +112,40 @@ def test_two_concurrent_ingests_leave_one_consistent_index(make_settings: Settin
     assert {(Path(p).name, s) for p, s in files} == {(p.name, "indexed") for p in small_corpus.iterdir()}
     state = index_state(settings)
     assert state["chroma"] == state["bm25"] == state["records"] != set()
+
+
+_OPEN_STORE = """
+import sys, time
+from pathlib import Path
+import chromadb
+from rag.settings import load_settings
+from rag.index.chroma_store import ChromaStore
+settings = load_settings("test", environ={"FUENTE_HOME": sys.argv[1]})
+(Path(sys.argv[3]) / str(id(settings))).touch()
+while not Path(sys.argv[2]).exists():  # imports done: open together with the others
+    time.sleep(0.001)
+ChromaStore(settings.index, settings.paths)._collection("everyone", create=True)
+"""
+
+
+def test_processes_opening_a_new_embedded_index_at_once_all_succeed(tmp_path: Path) -> None:
+    """Chroma creates its SQLite file on first open: three processes opening a new index together (what two
+    `fuente ingest` on a new home do) failed with InternalError before opening was made one at a time."""
+    for round_ in range(5):
+        home, go, ready = tmp_path / str(round_), tmp_path / f"go{round_}", tmp_path / f"ready{round_}"
+        ready.mkdir()
+        procs = [
+            subprocess.Popen(
+                [sys.executable, "-c", _OPEN_STORE, str(home), str(go), str(ready)],
+                cwd=REPO_ROOT,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(3)
+        ]
+        deadline = time.monotonic() + 120  # every process has imported chromadb and waits for the go
+        while len(list(ready.iterdir())) < 3 and time.monotonic() < deadline and all(p.poll() is None for p in procs):
+            time.sleep(0.01)
+        go.touch()
+        errors = [err for p in procs for _, err in [p.communicate(timeout=120)] if p.returncode]
+        assert not errors, errors[0]
