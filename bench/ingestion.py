@@ -32,7 +32,6 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import ParamSpec, TypeVar
 
 from ingestion_corpus import (  # bench/, beside this script
     Article,
@@ -55,9 +54,6 @@ from rag.settings import REPO_ROOT, Settings, load_settings
 TARGET_RATIO = 0.95
 MIN_CHUNKS = 2000
 DEFAULT_MODELS = REPO_ROOT / ".fuente" / "models"
-
-P = ParamSpec("P")
-R = TypeVar("R")
 
 
 @dataclass(frozen=True)

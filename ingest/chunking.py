@@ -64,7 +64,7 @@ class Chunker:
         self.min_tokens = settings.min_chunk_tokens
         self._count_uncached = count_tokens
         self._count_many = count_many
-        """Counts a document's paragraphs and table lines in one call before packing (a third of the time)."""
+        """Counts a document's paragraphs, their sentences and table lines in one call before packing."""
         # Counts of one document's texts: a paragraph is counted when split and again as a unit, an
         # overlap sentence once per chunk it starts; nearly half the calls repeat a text.
         self._counted: dict[str, int] = {}

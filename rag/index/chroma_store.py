@@ -8,17 +8,16 @@ are stored anyway, for callers that need a filtered query.
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import logging
 import os
 from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 import numpy as np
+from filelock import FileLock
 
 from rag.errors import ConfigError, FuenteError, StoreError
 from rag.index.records import chunk_meta
@@ -27,17 +26,6 @@ from rag.types import Chunk
 
 log = logging.getLogger(__name__)
 ACCESS_KEY = "fuente_access_key"
-
-
-@contextmanager
-def _open_lock(path: Path) -> Iterator[None]:
-    """An exclusive lock on ``path`` across processes, held for the ``with`` block."""
-    with path.open("a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _client(index: IndexSettings, paths: PathsSettings) -> Any:
@@ -50,7 +38,7 @@ def _client(index: IndexSettings, paths: PathsSettings) -> Any:
             paths.chroma_dir.mkdir(parents=True, exist_ok=True)
             # Chroma creates and migrates its SQLite file on first open, and two processes doing so at
             # once (two `fuente ingest` on a new home) can fail one of them: opening is one at a time.
-            with _open_lock(paths.chroma_dir / ".open.lock"):
+            with FileLock(str(paths.chroma_dir / ".open.lock")):
                 return chromadb.PersistentClient(path=str(paths.chroma_dir), settings=chroma_settings)
         headers = {}
         if index.token_env:

@@ -151,14 +151,12 @@ def evidence_units(chunk: Chunk) -> list[str]:
     por día: 75 €" far better than a row of pipes), the header row not being an item of its own. A row
     is one unit whatever its cells hold: "Price (EUR, excl. VAT): 2.40" is not two sentences.
     """
-    paragraphs: list[str] = []
-    rows: set[int] = set()
-    """Indexes of ``paragraphs`` that are table rows: never split into sentences."""
+    sentences: list[str] = []
     current: list[str] = []
 
     def flush() -> None:
         if current:
-            paragraphs.append(" ".join(current))
+            sentences.extend(split_sentences(" ".join(current)))
             current.clear()
 
     header: str | None = None
@@ -171,8 +169,7 @@ def evidence_units(chunk: Chunk) -> list[str]:
             if header is None:
                 header = stripped  # the header row names the cells of the rows below it
             else:
-                rows.add(len(paragraphs))
-                paragraphs.append(_row_as_pairs(header, stripped))
+                sentences.append(_row_as_pairs(header, stripped))
             continue
         header = None
         if not stripped or _HEADING.match(stripped):
@@ -183,7 +180,6 @@ def evidence_units(chunk: Chunk) -> list[str]:
         else:
             current.append(stripped)
     flush()
-    sentences = [s for i, p in enumerate(paragraphs) for s in ([p] if i in rows else split_sentences(p))]
     return [text for text in (strip_citations(s) for s in sentences) if text]
 
 
