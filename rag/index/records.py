@@ -66,7 +66,8 @@ CREATE INDEX IF NOT EXISTS files_doc ON files(doc_id);
 
 
 def chunk_meta(chunk: Chunk) -> dict[str, Any]:
-    """Flat metadata for a chunk, as stored in Chroma and in the records (no None values)."""
+    """Flat metadata for a chunk, as stored in the records and given to LangChain (no None values); Chroma
+    keeps only its access part (rag/index/chroma_store.py ``vector_meta``)."""
     meta: dict[str, Any] = {
         "doc_id": chunk.doc_id,
         "ordinal": chunk.ordinal,
@@ -85,7 +86,7 @@ def chunk_meta(chunk: Chunk) -> dict[str, Any]:
         value = getattr(chunk, name)
         if value is not None:
             meta[name] = value
-    # One boolean per group, so a Chroma `where` can filter on access when a caller needs it.
+    # One boolean per group, as the vectors carry them, so both filter on access the same way.
     for group in chunk.access.groups:
         meta[f"g_{group}"] = True
     return meta

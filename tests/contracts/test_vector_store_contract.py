@@ -3,20 +3,43 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from rag.index import open_vector_store
 from rag.index.base import VectorStore
-from tests.contracts.vector_store import StoreFactory, VectorStoreContract
+from rag.index.chroma_store import ChromaStore
+from rag.types import AccessLabel, Sensitivity
+from tests.contracts.vector_store import EVERYONE, StoreFactory, VectorStoreContract, chunk, unit_vectors
 from tests.helpers import settings_for
 from tests.servers import HOST
 
 pytestmark = pytest.mark.integration
 
 
-class TestEmbeddedChroma(VectorStoreContract):
+class ChromaAccessMetadata:
+    """What Chroma's copy of a chunk holds: its document and access, so a `where` on access works there too."""
+
+    def test_vectors_carry_their_access_and_nothing_the_records_hold(self, make_store: StoreFactory) -> None:
+        store = make_store(100)
+        assert isinstance(store, ChromaStore)
+        chunks = [chunk(n) for n in range(3)]
+        store.upsert(chunks, unit_vectors(3))
+        coll = store._collection("everyone", create=False)
+        assert coll is not None
+        metas = coll.get(include=["metadatas"])["metadatas"]
+        assert {frozenset(m) for m in metas} == {
+            frozenset({"doc_id", "access_key", "groups", "sensitivity", "g_everyone"})
+        }
+        public = AccessLabel(EVERYONE.groups, Sensitivity.PUBLIC)
+        store.update_metadata([replace(chunks[0], access=public)])
+        found = coll.get(where={"$and": [{"g_everyone": True}, {"sensitivity": "public"}]}, include=[])["ids"]
+        assert found == [chunks[0].id]
+
+
+class TestEmbeddedChroma(VectorStoreContract, ChromaAccessMetadata):
     """Chroma in this process, persisted under FUENTE_HOME (the embedded default)."""
 
     @pytest.fixture
@@ -28,7 +51,7 @@ class TestEmbeddedChroma(VectorStoreContract):
         return make
 
 
-class TestChromaServer(VectorStoreContract):
+class TestChromaServer(VectorStoreContract, ChromaAccessMetadata):
     """A real `chroma run` server over HTTP (index.provider http); each store its own collection prefix."""
 
     @pytest.fixture
