@@ -69,6 +69,25 @@ class Chunker:
         # overlap sentence once per chunk it starts; nearly half the calls repeat a text.
         self._counted: dict[str, int] = {}
 
+    def _count_at_once(self, blocks: list[Block]) -> dict[str, int]:
+        """Token counts of what packing will ask about in ``blocks``, from one batch call.
+
+        A paragraph of several sentences is not tokenised again: its count is the sum of its sentences'.
+        The split takes only the whitespace between them, which WordPiece and SentencePiece turn into no
+        token of its own, so the sum is the paragraph's count (the chunks are the same as counting it).
+        """
+        texts: list[str] = []
+        split: dict[str, list[str]] = {}
+        for block in blocks:
+            pieces, paragraphs = _pieces(block)
+            texts.extend(pieces)
+            split.update(paragraphs)
+        unique = list(dict.fromkeys(texts))
+        counted = dict(zip(unique, self._count_many(unique), strict=True)) if self._count_many else {}
+        for paragraph, sentences in split.items():
+            counted.setdefault(paragraph, sum(counted[s] for s in sentences))
+        return counted
+
     def _count(self, text: str) -> int:
         tokens = self._counted.get(text)
         if tokens is None:
@@ -79,8 +98,7 @@ class Chunker:
         blocks = list(blocks)
         self._counted = {}
         if self._count_many is not None:
-            texts = list(dict.fromkeys(t for block in blocks for t in _pieces(block)))
-            self._counted = dict(zip(texts, self._count_many(texts), strict=True))
+            self._counted = self._count_at_once(blocks)
         drafts: list[ChunkDraft] = []
         group: list[Block] = []
         for block in blocks:
@@ -293,16 +311,18 @@ def _table_parts(table: str) -> tuple[str, list[str]]:
     return "\n".join(header), rows
 
 
-def _pieces(block: Block) -> Iterator[str]:
-    """The texts packing will count: a block's paragraphs and their sentences (an over-long paragraph
-    is split into them, and the overlap repeats them), or a table's header and rows."""
+def _pieces(block: Block) -> tuple[list[str], dict[str, list[str]]]:
+    """The texts packing will count, tokenised once each: a table's header and rows, a paragraph of one
+    sentence, the sentences of a longer paragraph (an over-long paragraph is split into them, and the
+    overlap repeats them); and those longer paragraphs, each with its sentences."""
     if block.kind is BlockKind.TABLE:
         head, rows = _table_parts(block.text)
-        yield head
-        yield from rows
-        return
+        return [head, *rows], {}
+    texts: list[str] = []
+    split: dict[str, list[str]] = {}
     for paragraph in _paragraphs(block.text):
-        yield paragraph
         sentences = _SENTENCE_END.split(paragraph)
         if len(sentences) > 1:
-            yield from sentences
+            split[paragraph] = sentences
+        texts.extend(sentences)
+    return texts, split

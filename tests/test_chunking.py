@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from ingest.chunking import ChunkDraft, Chunker
+from ingest.chunking import _SENTENCE_END, ChunkDraft, Chunker
 from rag.settings import ChunkingSettings
 from rag.types import Block, BlockKind
 
@@ -323,5 +323,7 @@ def test_counting_a_documents_paragraphs_at_once_gives_the_same_chunks(
     assert [d.text for d in drafts] == [d.text for d in expected]
     assert all(d.tokens >= count(d.text) for d in drafts), [(d.tokens, count(d.text)) for d in drafts]
     assert len(batches) == 1 and all("\n\n" not in t for t in batches[0])
+    # Each text is tokenised once: a paragraph of several sentences is counted as the sum of its sentences.
+    assert all(len(_SENTENCE_END.split(t)) == 1 for t in batches[0]), [t for t in batches[0] if ". " in t][:2]
     # Only pieces of the 400-word sentence cut between words ("muy muy ... largo.").
     assert singles and all(set(t.split()) <= {"muy", "largo."} for t in singles)
