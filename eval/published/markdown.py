@@ -281,6 +281,7 @@ def render(results: Path) -> str:
         "python -m eval.published retrieval            # XQuAD-es/en, es->en, SQuAD-es distractors",
         "python -m eval.published detectors            # RAGTruth-QA detectors, RAGChecker agreement",
         "python -m eval.published abstention           # SQuAD-es v2 unanswerables, the real assistant",
+        "python -m eval.published evidence --grid      # evidence selection on XQuAD, weights on a dev half",
         "python -m eval.published render               # this page",
         "```",
         "",
