@@ -220,8 +220,11 @@ class IngestSettings(_Section):
         ge=1,
         description="Parser processes; 1 parses in the ingesting process itself (no crash isolation, no time limit).",
     )
+    # The embedder sorts a step's texts by length so a batch pads little; the more texts it sorts, the less
+    # it pads: 2.0% more padded tokens than one sort of the whole bench corpus at 512, 0.9% at 1024, 0.7% at
+    # 2048. 1024 keeps the job's progress moving every ~12 s on 2 cores (int8 embedder).
     flush_chunks: int = Field(
-        512, ge=1, description="Chunks gathered (whole documents) before one embed-and-write step."
+        1024, ge=1, description="Chunks gathered (whole documents) before one embed-and-write step."
     )
     parse_timeout_s: float = Field(
         900.0,
