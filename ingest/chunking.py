@@ -69,7 +69,7 @@ class Chunker:
         # overlap sentence once per chunk it starts; nearly half the calls repeat a text.
         self._counted: dict[str, int] = {}
 
-    def _count_at_once(self, blocks: list[Block]) -> dict[str, int]:
+    def _count_at_once(self, blocks: list[Block], count_many: ManyTokenCounter) -> dict[str, int]:
         """Token counts of what packing will ask about in ``blocks``, from one batch call.
 
         A paragraph of several sentences is not tokenised again: its count is the sum of its sentences'.
@@ -83,7 +83,7 @@ class Chunker:
             texts.extend(pieces)
             split.update(paragraphs)
         unique = list(dict.fromkeys(texts))
-        counted = dict(zip(unique, self._count_many(unique), strict=True)) if self._count_many else {}
+        counted = dict(zip(unique, count_many(unique), strict=True))
         for paragraph, sentences in split.items():
             counted.setdefault(paragraph, sum(counted[s] for s in sentences))
         return counted
@@ -98,7 +98,7 @@ class Chunker:
         blocks = list(blocks)
         self._counted = {}
         if self._count_many is not None:
-            self._counted = self._count_at_once(blocks)
+            self._counted = self._count_at_once(blocks, self._count_many)
         drafts: list[ChunkDraft] = []
         group: list[Block] = []
         for block in blocks:

@@ -135,9 +135,8 @@ class Index:
         self.records.remove_files(paths)
 
     def move(self, doc_id: str, source_uri: str) -> None:
-        """A document's primary path changed (same bytes): metadata only, nothing embedded."""
+        """A document's primary path changed (same bytes): the records only (vectors carry no path), nothing embedded."""
         with self._writing():
-            self.vectors.update_metadata(self.records.moved_chunks(doc_id, source_uri))
             self.records.move_document(doc_id, source_uri)
 
     def resensitize(self, doc_id: str, sensitivity: str) -> None:

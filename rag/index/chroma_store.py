@@ -3,7 +3,7 @@
 Chunks are partitioned by the set of groups that may see them, so a query searches only the
 collections the user may see, each without a `where` filter: a metadata filter that matches most
 chunks made Chroma 1.5 about 60x slower (../shared/ASSETS.md). Each vector carries only what a
-filtered query on access needs (:func:`vector_meta`); everything else about a chunk lives in the
+filtered query on access needs (``access_meta`` in rag/index/records.py); everything else about a chunk lives in the
 records (rag/index/records.py).
 """
 
@@ -21,30 +21,12 @@ import numpy as np
 from filelock import FileLock
 
 from rag.errors import ConfigError, FuenteError, StoreError
+from rag.index.records import access_meta
 from rag.settings import IndexSettings, PathsSettings
 from rag.types import Chunk
 
 log = logging.getLogger(__name__)
 ACCESS_KEY = "fuente_access_key"
-
-
-def vector_meta(chunk: Chunk) -> dict[str, Any]:
-    """The metadata a vector carries: its document and its access (groups, sensitivity, and one boolean per
-    group so a Chroma `where` can filter on access when a caller needs it).
-
-    Titles, paths, sections and the rest are not copied here: nothing reads them from Chroma, and each
-    metadata key is a row in Chroma's SQLite, so the full set doubled the time of a write (1.3 s against
-    0.7 s for the bench corpus's 2,747 chunks).
-    """
-    meta: dict[str, Any] = {
-        "doc_id": chunk.doc_id,
-        "access_key": chunk.access.key,
-        "groups": "|" + "|".join(sorted(chunk.access.groups)) + "|",
-        "sensitivity": chunk.access.sensitivity.value,
-    }
-    for group in chunk.access.groups:
-        meta[f"g_{group}"] = True
-    return meta
 
 
 def _client(index: IndexSettings, paths: PathsSettings) -> Any:
@@ -199,7 +181,7 @@ class ChromaStore:
                     coll.upsert(
                         ids=[chunks[i].id for i in part],
                         embeddings=vectors[part],
-                        metadatas=[vector_meta(chunks[i]) for i in part],
+                        metadatas=[access_meta(chunks[i]) for i in part],
                     )
 
     def ids_by_access(self) -> dict[str, set[str]]:
@@ -252,7 +234,7 @@ class ChromaStore:
             coll = self._collection(key, create=False)
             if coll is not None:
                 with self._guard("updating chunk metadata"):
-                    coll.update(ids=[c.id for c in group], metadatas=[vector_meta(c) for c in group])
+                    coll.update(ids=[c.id for c in group], metadatas=[access_meta(c) for c in group])
 
     def counts_by_access(self) -> dict[str, int]:
         """Chunks per access set (a collection emptied by deletions stays behind, with 0)."""
