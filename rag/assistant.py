@@ -44,7 +44,7 @@ from rag.pii import Redactor, total_counts
 from rag.policy import decide_route, prepare_for_cloud
 from rag.protocol import LANGUAGE_NAMES
 from rag.querylog import QueryLog
-from rag.retrieval import HybridRetriever, Retrieved, covers
+from rag.retrieval import HybridRetriever, Retrieved
 from rag.settings import Settings, VerificationSettings
 from rag.types import Answer, Chunk, Citation, Evidence, SentenceCheck, Turn, User, Verdict
 from rag.verify import ground, refusal_text, should_refuse, strip_citations, verify_answer
@@ -148,15 +148,14 @@ class Assistant:
     def needs_translation(self, language: str) -> bool:
         """Whether translating the question can change what is found.
 
-        Not when it is switched off, not when the embedder puts both languages in one space (its
-        dense side already matches across them), and not when the index holds no chunk in the other
-        language (there is nothing to find with it).
+        Not when it is switched off, and not when the index holds no chunk in the other language (there
+        is nothing to find with it). A multilingual embedder does not make it useless: the evidence
+        selector's and the guard's term checks, and the model itself, read the question's words in the
+        source's language (without the translation the multilingual profile got 4 of 20 cross-language
+        sample questions right, with the thresholds open; docs/evaluation.md).
         """
         if not self.settings.retrieval.translate_query:
             return False
-        covered: frozenset[str] | None = getattr(self.embedder, "languages", None)
-        if covers(covered, language) and covers(covered, other_language(language)):
-            return False  # the dense side already matches across the two languages
         languages = self.index.records.languages()
         return not languages or other_language(language) in languages
 

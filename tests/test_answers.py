@@ -177,3 +177,48 @@ def test_cross_language_question_finds_the_other_language_document(
             assert any(h.chunk.source_uri.endswith(wanted) for h in hits), (translation, [h.chunk.title for h in hits])
     finally:
         app.close()
+
+
+class _Multilingual:
+    """The test's MiniLM labelled as covering every language, as the catalog labels multilingual-e5."""
+
+    languages = None
+
+    def __init__(self, inner: Embedder) -> None:
+        self._inner = inner
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
+def test_a_multilingual_embedder_still_translates_the_question_when_the_index_holds_the_other_language(
+    make_settings: SettingsFactory, embedder: Embedder, tmp_path: Path
+) -> None:
+    """The dense side matches across languages, but the evidence selector's and the guard's term checks
+    read the question's words in the source's language: without the translation the multilingual profile
+    got 4 of 20 cross-language sample questions right (docs/evaluation.md)."""
+    from tests.helpers import SAMPLE_CORPUS
+
+    def assistant_over(names: tuple[str, ...]) -> tuple[App, Assistant]:
+        root = tmp_path / "-".join(names)
+        corpus = root / "corpus" / "internal"
+        corpus.mkdir(parents=True)
+        for name in ("_access.yaml", *names):
+            (corpus / name).write_bytes((SAMPLE_CORPUS / "internal" / name).read_bytes())
+        settings = make_settings(retrieval={"translate_query": True}, paths={"home": str(root / "home")})
+        ingest(settings, embedder, corpus.parent)
+        down = ChatClient(endpoint({"kind": "llamacpp", "base_url": f"http://127.0.0.1:{free_port()}/v1", "model": "x",
+                                    "context_tokens": 2048}))  # fmt: skip
+        app = app_with(settings, _Multilingual(embedder), down)  # type: ignore[arg-type]
+        return app, app.assistant
+
+    app, both = assistant_over(("remote_work_policy.txt", "politica_viajes.md"))
+    try:
+        assert both.needs_translation("es") and both.needs_translation("en")
+    finally:
+        app.close()
+    app, spanish_only = assistant_over(("politica_viajes.md",))
+    try:
+        assert not spanish_only.needs_translation("es")  # nothing in English to find with it
+    finally:
+        app.close()

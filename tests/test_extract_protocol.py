@@ -284,3 +284,15 @@ def test_the_words_of_a_date_or_time_are_left_to_the_facts_check() -> None:
     asked = ["When is the Nexo ERP maintenance window?"]
     answer = ground("It is on March 14, 2026, from 6:00 AM to 2:00 PM.", [1], items, asked, NOBODY, OPEN, "en")
     assert answer.verdict is Verdict.SUPPORTED, answer.reason
+
+
+def test_a_weekday_named_in_the_other_language_than_its_item_is_a_value() -> None:
+    """a08 with the multilingual profile: "miércoles" from "every Wednesday" was refused as "no value"."""
+    text = "Hybrid staff must come to the office every Wednesday."
+    items = _items((text, chunk(text, title="Remote work policy", lang="en")))
+    asked = ["¿Qué día de la semana hay que ir a la oficina en el régimen híbrido?",
+             "Which day of the week must hybrid staff come to the office?"]  # fmt: skip
+    answer = ground("Hay que ir a la oficina los miércoles.", [1], items, asked, NOBODY, OPEN, "es")
+    assert answer.verdict is Verdict.SUPPORTED, answer.reason
+    other = ground("Hay que ir a la oficina los viernes.", [1], items, asked, NOBODY, OPEN, "es")
+    assert other.verdict is Verdict.UNSUPPORTED

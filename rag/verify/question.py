@@ -50,6 +50,23 @@ _NUMBER_WORD = re.compile(
     r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|hundred|thousand|"
     r"medio|media|half)\b"
 )
+# The same weekday, month or number in either language: a Spanish answer ("el miércoles") from an English
+# item ("on Wednesday") carries the item's value.
+_SAME_VALUE: dict[str, str] = {
+    word: str(n)
+    for n, names in enumerate(
+        (
+            "lunes monday", "martes tuesday", "miercoles wednesday", "jueves thursday", "viernes friday",
+            "sabado saturday", "domingo sunday", "enero january", "febrero february", "marzo march", "abril april",
+            "mayo may", "junio june", "julio july", "agosto august", "septiembre setiembre september",
+            "octubre october", "noviembre november", "diciembre december", "un una uno one", "dos two",
+            "tres three", "cuatro four", "cinco five", "seis six", "siete seven", "ocho eight", "nueve nine",
+            "diez ten", "once eleven", "doce twelve", "quince fifteen", "veinte twenty", "treinta thirty",
+            "cien hundred", "mil thousand", "medio media half",
+        )
+    )
+    for word in names.split()
+}  # fmt: skip
 _ARTICLES = re.compile(r"\b(un|una|uno|one|a|an)\b", re.IGNORECASE)
 _YEAR = re.compile(r"(?<![\w.,])(19\d\d|20\d\d)(?![\w])")
 # A code: letters and digits together ("B3", "P1", "PRN-ZGZ-02", "ISO-27001"), not a plain number or word.
@@ -134,17 +151,21 @@ def new_value(answer: str, queries: tuple[str, ...] | list[str], sources: Sequen
         f.kind in _VALUE_KINDS and not asked.has(f) and (held is None or held.has(f)) for f in extract_facts(answer)
     ):
         return True
-    said = {m.group(0) for q in queries for m in _WEEKDAY_OR_MONTH.finditer(fold(q))}
-    said |= {m.group(0) for q in queries for m in _NUMBER_WORD.finditer(fold(q))}
-    folded = fold(answer)
-    words = {m.group(0) for m in _WEEKDAY_OR_MONTH.finditer(folded)} | {
-        m.group(0) for m in _NUMBER_WORD.finditer(folded) if m.group(0) not in ("un", "una", "uno", "one")
-    }
-    fresh = words - said
+    said = set().union(*(_value_words(q) for q in queries))
+    fresh = _value_words(answer, articles=False) - said
     if sources is not None:
-        source = " ".join(fold(s) for s in sources)
-        fresh = {w for w in fresh if re.search(rf"(?<!\w){re.escape(w)}(?!\w)", source)}
+        fresh &= set().union(*(_value_words(s) for s in sources))
     return bool(fresh)
+
+
+def _value_words(text: str, articles: bool = True) -> set[str]:
+    """The weekdays, months and number words of ``text``, each as the same key in Spanish and English."""
+    folded = fold(text)
+    words = [m.group(0) for m in _WEEKDAY_OR_MONTH.finditer(folded)]
+    words += [
+        m.group(0) for m in _NUMBER_WORD.finditer(folded) if articles or m.group(0) not in ("un", "una", "uno", "one")
+    ]
+    return {_SAME_VALUE.get(w, w) for w in words}
 
 
 def missing_anchors(focus: Focus, texts: list[str]) -> set[str]:
