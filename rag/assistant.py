@@ -146,7 +146,7 @@ class Assistant:
         return rewritten or question
 
     def needs_translation(self, language: str) -> bool:
-        """Whether translating the question can change what is found.
+        """Whether translating the question can change what is found or read.
 
         Not when it is switched off, and not when the index holds no chunk in the other language (there
         is nothing to find with it). A multilingual embedder does not make it useless: the evidence

@@ -58,6 +58,15 @@ _NUMBER_WORDS = {
     "first": 1, "second": 2, "third": 3,
 }  # fmt: skip
 
+
+def same_value_key(word: str) -> str:
+    """A folded weekday, month or number word as one key in Spanish and English: "miercoles" and
+    "wednesday" give the same key, as do "dos" and "two"."""
+    if word in _NUMBER_WORDS:
+        return str(_NUMBER_WORDS[word])
+    return min({word, *_ALIASES.get(word, ())})
+
+
 _HONORIFICS = frozenset(_words("sr sra srta dr dra d dna don dona mr mrs ms miss prof i"))
 _NAME_PARTICLES = frozenset(_words("de del la las los y da do dos das van von of the and el e"))
 

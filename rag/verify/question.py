@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from rag.text import fold
-from rag.verify.facts import FactIndex, FactKind, extract_facts
+from rag.verify.facts import FactIndex, FactKind, extract_facts, same_value_key
 
 # Folded, accents removed: "cuántos" -> "cuantos".
 _VALUE_QUESTION = re.compile(
@@ -50,23 +50,6 @@ _NUMBER_WORD = re.compile(
     r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|hundred|thousand|"
     r"medio|media|half)\b"
 )
-# The same weekday, month or number in either language: a Spanish answer ("el miércoles") from an English
-# item ("on Wednesday") carries the item's value.
-_SAME_VALUE: dict[str, str] = {
-    word: str(n)
-    for n, names in enumerate(
-        (
-            "lunes monday", "martes tuesday", "miercoles wednesday", "jueves thursday", "viernes friday",
-            "sabado saturday", "domingo sunday", "enero january", "febrero february", "marzo march", "abril april",
-            "mayo may", "junio june", "julio july", "agosto august", "septiembre setiembre september",
-            "octubre october", "noviembre november", "diciembre december", "un una uno one", "dos two",
-            "tres three", "cuatro four", "cinco five", "seis six", "siete seven", "ocho eight", "nueve nine",
-            "diez ten", "once eleven", "doce twelve", "quince fifteen", "veinte twenty", "treinta thirty",
-            "cien hundred", "mil thousand", "medio media half",
-        )
-    )
-    for word in names.split()
-}  # fmt: skip
 _ARTICLES = re.compile(r"\b(un|una|uno|one|a|an)\b", re.IGNORECASE)
 _YEAR = re.compile(r"(?<![\w.,])(19\d\d|20\d\d)(?![\w])")
 # A code: letters and digits together ("B3", "P1", "PRN-ZGZ-02", "ISO-27001"), not a plain number or word.
@@ -159,13 +142,14 @@ def new_value(answer: str, queries: tuple[str, ...] | list[str], sources: Sequen
 
 
 def _value_words(text: str, articles: bool = True) -> set[str]:
-    """The weekdays, months and number words of ``text``, each as the same key in Spanish and English."""
+    """The weekdays, months and number words of ``text``, each as one key in Spanish and English (a Spanish
+    answer's "miércoles" from an English item's "every Wednesday" is the item's value)."""
     folded = fold(text)
     words = [m.group(0) for m in _WEEKDAY_OR_MONTH.finditer(folded)]
     words += [
         m.group(0) for m in _NUMBER_WORD.finditer(folded) if articles or m.group(0) not in ("un", "una", "uno", "one")
     ]
-    return {_SAME_VALUE.get(w, w) for w in words}
+    return {same_value_key(w) for w in words}
 
 
 def missing_anchors(focus: Focus, texts: list[str]) -> set[str]:
