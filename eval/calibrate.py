@@ -13,7 +13,8 @@ shown wrong; where no setting meets both, the one with most correct minus three 
 
 Usage:
     python -m eval.calibrate [--sample N] [--out docs/calibration.md] [--rows bench/results/calibration_extract_v1.jsonl]
-    python -m eval.calibrate --reuse      # search again on the saved rows
+    python -m eval.calibrate --questions Q.jsonl --corpus DIR --rows R.jsonl   # another question set and corpus
+    python -m eval.calibrate --reuse [--rows R.jsonl]...  # search again on saved rows (several files: one pool)
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from eval.datasets import dev_or_test
 from rag.settings import REPO_ROOT, load_settings
 
 QUESTIONS = REPO_ROOT / "samples" / "questions.jsonl"
+CORPUS = REPO_ROOT / "samples" / "corpus"
 REFUSE_AT_LEAST = 0.95
 WRONG_AT_MOST = 0.03
 GRID = {
@@ -70,8 +72,8 @@ class Row:
         )
 
 
-def collect(sample: int | None, rows_file: Path) -> list[Row]:
-    """Ingest the sample corpus into a throwaway home and ask every question with the guard open."""
+def collect(sample: int | None, rows_file: Path, questions_file: Path = QUESTIONS, corpus: Path = CORPUS) -> list[Row]:
+    """Ingest ``corpus`` into a throwaway home and ask every question of ``questions_file`` with the guard open."""
     from eval.metrics import contains_any
     from ingest.pipeline import Ingestor
     from rag.app import build_app, build_writer
@@ -82,7 +84,7 @@ def collect(sample: int | None, rows_file: Path) -> list[Row]:
     settings = load_settings(overrides={"paths": {"home": str(home), "models": str(REPO_ROOT / ".fuente" / "models")}})
     embedder = build_embedder(settings)
     writer = build_writer(settings, embedder=embedder)
-    Ingestor(writer).run([REPO_ROOT / "samples" / "corpus"])
+    Ingestor(writer).run([corpus])
     writer.close()
     opened = settings.verification.model_copy(
         update={"evidence_min": -1.0, "coverage_min": 0.0, "retrieval_min": -1.0, "overlap_min": 0.0}
@@ -92,7 +94,7 @@ def collect(sample: int | None, rows_file: Path) -> list[Row]:
     rows_file.parent.mkdir(parents=True, exist_ok=True)
     rows = [Row(**json.loads(line)) for line in rows_file.read_text().splitlines()] if rows_file.exists() else []
     done = {r.id for r in rows}
-    questions = [json.loads(line) for line in QUESTIONS.read_text(encoding="utf-8").splitlines() if line.strip()]
+    questions = [json.loads(line) for line in questions_file.read_text(encoding="utf-8").splitlines() if line.strip()]
     if sample and sample < len(questions):
         questions = questions[:: max(1, len(questions) // sample)][:sample]
     try:
@@ -205,13 +207,24 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sample", type=int, default=None, help="Ask only N evenly spaced questions.")
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "docs" / "calibration.md")
-    parser.add_argument("--rows", type=Path, default=REPO_ROOT / "bench" / "results" / "calibration_extract_v1.jsonl")
+    parser.add_argument(
+        "--rows",
+        type=Path,
+        action="append",
+        help="Rows file (default bench/results/calibration_extract_v1.jsonl); "
+        "with --reuse it may be given several times to search on their union.",
+    )
+    parser.add_argument("--questions", type=Path, default=QUESTIONS, help="Questions in our format (eval/datasets.py).")
+    parser.add_argument("--corpus", type=Path, default=CORPUS, help="The folder those questions are about.")
     parser.add_argument("--reuse", action="store_true", help="Search again on rows saved by an earlier run.")
     args = parser.parse_args(argv)
+    files = args.rows or [REPO_ROOT / "bench" / "results" / "calibration_extract_v1.jsonl"]
     if args.reuse:
-        rows = [Row(**json.loads(line)) for line in args.rows.read_text().splitlines()]
+        rows = [Row(**json.loads(line)) for f in files for line in f.read_text().splitlines()]
+    elif len(files) > 1:
+        parser.error("--rows names one file when asking questions")
     else:
-        rows = collect(args.sample, args.rows)
+        rows = collect(args.sample, files[0], args.questions, args.corpus)
     settings = load_settings()
     v = settings.verification
     current = {"evidence_min": v.evidence_min, "coverage_min": v.coverage_min, "retrieval_min": v.retrieval_min,

@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from rag import prompts, protocol
+from rag.answer_language import in_language
 from rag.asked import (
     Asked,
     StatusSink,
@@ -168,6 +169,19 @@ class Assistant:
         return self._short_llm(
             prompts.load("translate_v2").substitute(target=target), f"Translate into {target}:\n{question}"
         )
+
+    def in_question_language(self, answer: str, q: Asked, cited: Sequence[str]) -> str:
+        """The verified answer in the question's language (rag/answer_language.py)."""
+        if not self.settings.llm.translate_answer:
+            return answer
+        t = time.monotonic()
+        translated = in_language(answer, q.language, cited, self._translate_answer)
+        q.timings["answer_translation_s"] = time.monotonic() - t
+        return translated or answer
+
+    def _translate_answer(self, text: str, language: str) -> str | None:
+        target = LANGUAGE_NAMES[language]
+        return self._short_llm(prompts.load("translate_answer_v1").substitute(target=target), text, max_tokens=160)
 
     # -- the main path -----------------------------------------------------------------------------
     def ask(
@@ -321,7 +335,8 @@ class Assistant:
             verdict = grounding.verdict if not grounding.supported else Verdict.UNSUPPORTED
             return self._refused(q, verdict, reason, grounding.checks, signals)
         citations = tuple(citation_for(n, item.chunk, item.text) for n, item in enumerate(grounding.cited, start=1))
-        text = strip_citations(reply.answer) + " " + "".join(f"[{c.n}]" for c in citations)
+        written = self.in_question_language(strip_citations(reply.answer), q, [i.text for i in grounding.cited])
+        text = written + " " + "".join(f"[{c.n}]" for c in citations)
         if q.on_token is not None:
             q.on_token(text)
         return self._answer(q, text, grounding.verdict, citations, grounding.checks, grounding.reason, signals)

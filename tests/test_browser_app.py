@@ -165,6 +165,26 @@ def ask(page: Any, question: str, lang: str) -> bool:
     return streamed
 
 
+def choose(widget: Any, page: Any, name: str | re.Pattern[str], *, exact: bool = False) -> None:
+    """Pick ``name`` in a Streamlit select box or multiselect ``widget``.
+
+    The drop-down does not always open on the first click on 2 cores: a click that lands while the app is
+    still re-running after the previous widget's change is swallowed by the re-render. Click again until the
+    option shows, then pick it.
+    """
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    option = page.get_by_role("option", name=name, exact=exact)  # exact is ignored for a pattern
+    for _ in range(5):
+        widget.locator("input").click()
+        try:
+            option.first.wait_for(timeout=6_000)
+            break
+        except PlaywrightTimeout:
+            page.keyboard.press("Escape")
+    option.first.click()
+
+
 def refused(page: Any, lang: str) -> bool:
     return page.get_by_text(REFUSALS[lang]).count() > 0
 
@@ -285,12 +305,10 @@ def test_upload_is_ingested_and_answerable(open_page: Callable[[str], Any], app_
     page.get_by_text("sala_servidores.md").wait_for()
     # Uploads are labelled explicitly (issue 11): groups and sensitivity have no default.
     groups = page.get_by_text("Groups who may see them").locator("xpath=ancestor::div[@data-testid='stMultiSelect']")
-    groups.locator("input").click()
-    page.get_by_role("option", name="rrhh").click()
+    choose(groups, page, "rrhh")
     page.keyboard.press("Escape")
     sensitivity = page.get_by_text("Sensitivity", exact=True).locator("xpath=ancestor::div[@data-testid='stSelectbox']")
-    sensitivity.locator("input").click()
-    page.get_by_role("option", name="internal").click()
+    choose(sensitivity, page, "internal")
     page.get_by_role("button", name="Start ingestion").click()
     page.get_by_text(re.compile(r"Job \d+ completed: 1 added")).wait_for(timeout=240_000)
     page.get_by_role("tab", name="Statistics").click()
@@ -307,8 +325,7 @@ def test_real_eval_runs_are_started_and_compared(open_page: Callable[[str], Any]
     page.get_by_role("heading", name="Start a run").wait_for()
     contenders = page.get_by_text("Contenders", exact=True).locator("xpath=ancestor::div[@data-testid='stMultiSelect']")
     for name in ("local", "local-answer-v2"):
-        contenders.locator("input").click()
-        page.get_by_role("option", name=name, exact=True).click()
+        choose(contenders, page, name, exact=True)
     page.keyboard.press("Escape")
     questions = page.get_by_label("Questions (0: all)")
     questions.fill("2")
@@ -320,8 +337,7 @@ def test_real_eval_runs_are_started_and_compared(open_page: Callable[[str], Any]
     page.get_by_role("heading", name="Runs").wait_for()
     select = page.get_by_text("Compare runs (two or more)").locator("xpath=ancestor::div[@data-testid='stMultiSelect']")
     for contender in ("local ·", "local-answer-v2 ·"):
-        select.locator("input").click()
-        page.get_by_role("option", name=re.compile("^" + re.escape(contender))).click()
+        choose(select, page, re.compile("^" + re.escape(contender)))
     page.keyboard.press("Escape")  # close the drop-down before the screenshot
     page.get_by_role("heading", name=re.compile("Metrics")).wait_for(timeout=120_000)
     page.get_by_role("heading", name="Per question", exact=True).wait_for()

@@ -226,6 +226,15 @@ def test_names_are_checked_but_not_the_first_word_or_function_words() -> None:
     assert [f.surface for f in check_facts("15/03/2026: Laura firmó.", ["el 15/03/2026"])] == ["Laura"]
 
 
+def test_a_word_that_opens_a_later_sentence_is_no_name() -> None:
+    # Held-out library set, h19: "Necesitas" opened the answer's second sentence and was refused as an invented name.
+    source = ["Salón de actos: 45,00 € por hora, mínimo 2 horas."]
+    assert check_facts("Cuesta 45 € por hora. Necesitas al menos 2 horas.", source) == ()
+    # A name after an abbreviation's full stop is still a name, and so is one inside a later sentence.
+    assert [f.surface for f in check_facts("Lo firma el Sr. García. Cuesta 45 €.", source)] == ["García"]
+    assert [f.surface for f in check_facts("Cuesta 45 €. Lo firma Laura.", source)] == ["Laura"]
+
+
 # --------------------------------------------------------------------------- refusal
 
 

@@ -84,6 +84,11 @@ class LLMSettings(_Section):
         description="Ask the server to enforce the extract protocol's JSON shape (llama.cpp json schema, vLLM "
         "structured outputs, OpenAI json_schema); false: plain prompting, parsed leniently.",
     )
+    translate_answer: bool = Field(
+        True,
+        description="extract_v1: an answer the model wrote in its evidence's language rather than the question's is "
+        "translated by a short call to the local model, and shown translated only when it keeps the same facts.",
+    )
 
     def helper(self) -> LLMEndpointSettings | None:
         """The endpoint of the helper server (see ``server.helper_port``), when the local model is the packaged one."""

@@ -68,6 +68,11 @@ def same_value_key(word: str) -> str:
 
 
 _HONORIFICS = frozenset(_words("sr sra srta dr dra d dna don dona mr mrs ms miss prof i"))
+_ABBREVIATIONS = (
+    _HONORIFICS
+    | frozenset(_words("av avda c pza pl st no num n tel ext dept dpto"))
+    | frozenset("abcdefghijklmnopqrstuvwxyz")
+)
 _NAME_PARTICLES = frozenset(_words("de del la las los y da do dos das van von of the and el e"))
 
 _CURRENCIES = r"€|\$|£|eur(?:os?)?\b|usd\b|gbp\b|d[oó]lar(?:es)?\b|dollars?\b|libras?\b|pounds?\b"
@@ -101,6 +106,8 @@ _TIME = re.compile(
 )
 _NAME_WORD = re.compile(r"(?:[^\W\d_]\.){2,}|[^\W\d_][\w'’]*(?:-\w+)*")  # "S.L.", "Wi-Fi" are one word
 _WORD = re.compile(r"\w+")
+_SENTENCE_OPENING = re.compile(r"(?:^\W*|[.!?]\s+[¿¡\"'«(]*)(\w)")
+_WORD_BEFORE = re.compile(r"(\w*)\W*$")
 _LONG_DIGITS = 6  # phone numbers, account numbers: compared digits-only
 
 
@@ -243,8 +250,14 @@ def extract_facts(sentence: str) -> tuple[Fact, ...]:
 
 def _names(text: str, taken: list[tuple[int, int]]) -> list[Fact]:
     # Words inside a date or an amount ("March 15", "15 EUR") were checked with it.
-    first = re.search(r"\w", text)
-    opening = first.start() if first else -1  # the first word is capitalised because it opens the sentence
+    # A word that opens a sentence is capitalised for that reason alone ("... 45 euros por hora. Necesitas al
+    # menos 2 horas"): the text's first word and every word after a full stop, question or exclamation mark.
+    # "Sr. García", "Av. Trilladores": the full stop of an abbreviation opens no sentence.
+    openings = {
+        m.start(1)
+        for m in _SENTENCE_OPENING.finditer(text)
+        if m.start() == 0 or fold(_WORD_BEFORE.search(text[: m.start() + 1]).group(1)) not in _ABBREVIATIONS
+    }
     words = [w for w in _NAME_WORD.finditer(text) if not _overlaps(w.span(), taken)]
     names: list[Fact] = []
     group: list[re.Match[str]] = []
@@ -263,7 +276,7 @@ def _names(text: str, taken: list[tuple[int, int]]) -> list[Fact]:
         between = text[words[i - 1].end() : word.start()] if i else ""
         if group and re.search(r"[^\s'’]", between) and not pending:
             close()  # punctuation between two capitalised words separates names ("Madrid, Barcelona")
-        capital = token[0].isupper() and word.start() != opening
+        capital = token[0].isupper() and word.start() not in openings
         if capital and fold(token).strip("'’") not in _HONORIFICS and not (is_stopword(token) and not group):
             group.extend(pending)
             pending.clear()
