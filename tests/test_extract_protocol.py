@@ -269,6 +269,16 @@ def test_an_answer_about_another_place_or_month_than_asked_is_refused() -> None:
     assert january.verdict is Verdict.SUPPORTED
 
 
+def test_the_word_opening_a_later_sentence_of_the_question_is_no_name() -> None:
+    # Held-out cooperative set: "Who", opening the question's second sentence, was a name the evidence had to hold.
+    items = _items(("La oficina de Valencia se traslada el 2 de marzo de 2026.", LODGING))
+    asked = ["I work at the Valencia office. When will it move?"]
+    assert ground("It moves on 2 March 2026.", [1], items, asked, NOBODY, OPEN, "en").verdict is Verdict.SUPPORTED
+    lisbon = ground("It moves on 2 March 2026.", [1], items, ["I work in Lisbon. When will the office move?"],
+                    NOBODY, OPEN, "en")  # fmt: skip
+    assert lisbon.verdict is Verdict.UNSUPPORTED and "lisbon" in lisbon.reason
+
+
 def test_an_article_in_the_question_is_no_value_it_brought() -> None:
     """ "la pérdida de un portátil" holds "un": the answer's "1 hora" is still a value the question lacked."""
     items = _items(("A lost laptop must be reported to the IT helpdesk within 1 hour of noticing it.", LODGING))
