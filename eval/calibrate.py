@@ -171,7 +171,9 @@ def _line(name: str, s: dict[str, float]) -> str:
             f"{s['shown_wrong']:.3f} | {s['cross_language_correct']:.2f} |")  # fmt: skip
 
 
-def report(rows: list[Row], best: dict[str, float], current: dict[str, float], protocol: str) -> str:
+def report(
+    rows: list[Row], best: dict[str, float], current: dict[str, float], protocol: str, questions: str, rows_files: str
+) -> str:
     dev = [r for r in rows if r.split == "dev"]
     test = [r for r in rows if r.split == "test"]
     grounded_right = sum(r.answerable and r.grounded and r.correct for r in rows)
@@ -179,7 +181,7 @@ def report(rows: list[Row], best: dict[str, float], current: dict[str, float], p
         f"# Calibration of the answer guard ({protocol})",
         "",
         f"Produced by `python -m eval.calibrate` on {time.strftime('%Y-%m-%d')}: the local model of the default profile",
-        f"answered {len(rows)} questions of `samples/questions.jsonl` ({sum(r.answerable for r in rows)} answerable) with",
+        f"answered {len(rows)} questions of {questions} ({sum(r.answerable for r in rows)} answerable) with",
         f"the thresholds open; {grounded_right} answerable ones came back correct, citing their gold source, and",
         "grounded (every fact in the cited items). Thresholds were searched on the dev half only "
         f"({len(dev)} questions, split by a hash of the id); the test half ({len(test)}) was not looked at to choose them.",
@@ -197,7 +199,7 @@ def report(rows: list[Row], best: dict[str, float], current: dict[str, float], p
         "",
         "Answered correct: share of answerable questions shown with an accepted short answer and a gold citation.",
         "Refused when due: share of unanswerable or forbidden questions refused. Shown wrong: share of all",
-        "questions shown with a wrong or invented answer. Rows: `bench/results/calibration_extract_v1.jsonl`.",
+        f"questions shown with a wrong or invented answer. Rows: {rows_files}.",
         "",
     ]
     return "\n".join(lines)
@@ -230,7 +232,9 @@ def main(argv: list[str] | None = None) -> int:
     current = {"evidence_min": v.evidence_min, "coverage_min": v.coverage_min, "retrieval_min": v.retrieval_min,
                "overlap_min": v.overlap_min}  # fmt: skip
     best, _ = search([r for r in rows if r.split == "dev"])
-    text = report(rows, best, current, settings.llm.answer_protocol)
+    names = ", ".join(f"`{f}`" for f in files)
+    asked = "the questions of the saved rows" if args.reuse else f"`{args.questions}`"
+    text = report(rows, best, current, settings.llm.answer_protocol, asked, names)
     args.out.write_text(text, encoding="utf-8")
     print(text)
     return 0

@@ -174,14 +174,15 @@ class Assistant:
         """The verified answer in the question's language (rag/answer_language.py)."""
         if not self.settings.llm.translate_answer:
             return answer
-        t = time.monotonic()
-        translated = in_language(answer, q.language, cited, self._translate_answer)
-        q.timings["answer_translation_s"] = time.monotonic() - t
-        return translated or answer
 
-    def _translate_answer(self, text: str, language: str) -> str | None:
-        target = LANGUAGE_NAMES[language]
-        return self._short_llm(prompts.load("translate_answer_v1").substitute(target=target), text, max_tokens=160)
+        def translate(text: str, language: str) -> str | None:  # timed only when the call is made
+            t = time.monotonic()
+            target = LANGUAGE_NAMES[language]
+            out = self._short_llm(prompts.load("translate_answer_v1").substitute(target=target), text, max_tokens=160)
+            q.timings["answer_translation_s"] = time.monotonic() - t
+            return out
+
+        return in_language(answer, q.language, cited, translate) or answer
 
     # -- the main path -----------------------------------------------------------------------------
     def ask(

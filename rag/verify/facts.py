@@ -106,8 +106,9 @@ _TIME = re.compile(
 )
 _NAME_WORD = re.compile(r"(?:[^\W\d_]\.){2,}|[^\W\d_][\w'’]*(?:-\w+)*")  # "S.L.", "Wi-Fi" are one word
 _WORD = re.compile(r"\w+")
-_SENTENCE_OPENING = re.compile(r"(?:^\W*|[.!?]\s+[¿¡\"'«(]*)(\w)")
-_WORD_BEFORE = re.compile(r"(\w*)\W*$")
+# The first letter of a text or of a sentence after a full stop, question or exclamation mark; group 1 is the word
+# before that stop ("Sr" in "Sr. García": an abbreviation's stop opens no sentence).
+_SENTENCE_OPENING = re.compile(r"(?:^\W*|(\w*)[.!?]\s+[¿¡\"'«(]*)(\w)")
 _LONG_DIGITS = 6  # phone numbers, account numbers: compared digits-only
 
 
@@ -248,16 +249,20 @@ def extract_facts(sentence: str) -> tuple[Fact, ...]:
     return tuple(facts)
 
 
+def sentence_openings(text: str) -> set[int]:
+    """Where the sentences of ``text`` start: its first word and every word after a full stop, question or
+    exclamation mark, except after an abbreviation ("Sr. García", "Av. Trilladores")."""
+    return {
+        m.start(2)
+        for m in _SENTENCE_OPENING.finditer(text)
+        if m.group(1) is None or fold(m.group(1)) not in _ABBREVIATIONS
+    }
+
+
 def _names(text: str, taken: list[tuple[int, int]]) -> list[Fact]:
     # Words inside a date or an amount ("March 15", "15 EUR") were checked with it.
-    # A word that opens a sentence is capitalised for that reason alone ("... 45 euros por hora. Necesitas al
-    # menos 2 horas"): the text's first word and every word after a full stop, question or exclamation mark.
-    # "Sr. García", "Av. Trilladores": the full stop of an abbreviation opens no sentence.
-    openings = {
-        m.start(1)
-        for m in _SENTENCE_OPENING.finditer(text)
-        if m.start() == 0 or fold(_WORD_BEFORE.search(text[: m.start() + 1]).group(1)) not in _ABBREVIATIONS
-    }
+    # A word that opens a sentence is capitalised for that reason alone ("... 45 euros por hora. Necesitas").
+    openings = sentence_openings(text)
     words = [w for w in _NAME_WORD.finditer(text) if not _overlaps(w.span(), taken)]
     names: list[Fact] = []
     group: list[re.Match[str]] = []

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from rag.text import fold
-from rag.verify.facts import FactIndex, FactKind, extract_facts, same_value_key
+from rag.verify.facts import FactIndex, FactKind, extract_facts, same_value_key, sentence_openings
 
 # Folded, accents removed: "cuántos" -> "cuantos".
 _VALUE_QUESTION = re.compile(
@@ -69,7 +69,6 @@ _MONTH_IN_EVIDENCE = [
     for n, (es, en) in enumerate(_MONTHS, start=1)
 ]
 # A name: a capitalised word inside the question (not its first word), not a weekday or month.
-_OPENS_SENTENCE = re.compile(r"[.?!:]\s*[¿¡\"'«(]*$")
 _NAME = re.compile(r"(?<=\s)([A-ZÁÉÍÓÚÑÜ][a-záéíóúñü]{2,}(?:-[A-ZÁÉÍÓÚÑÜ]?[a-záéíóúñü]+)*)\b")
 
 
@@ -100,7 +99,8 @@ def names_of(question: str) -> set[str]:
     """The folded names a question is about ("Lisbon", "Zaragoza", "Nexo"): capitalised words after its first,
     not those that open a later sentence ("I fly to New York. Who approves it?": "Who" is no name)."""
     text = question.strip().lstrip("¿¡\"'")
-    words = {fold(m.group(1)) for m in _NAME.finditer(text) if not _OPENS_SENTENCE.search(text[: m.start()])}
+    openings = sentence_openings(text)
+    words = {fold(m.group(1)) for m in _NAME.finditer(text) if m.start() not in openings}
     return {w for w in words if not _WEEKDAY_OR_MONTH.fullmatch(w) and w != "may"}
 
 
