@@ -40,6 +40,7 @@ GRID = {
     "coverage_min": [0.0, 0.2, 0.25, 0.34, 0.4, 0.5, 0.6],
     "retrieval_min": [-1.0, 0.1, 0.2, 0.25, 0.3, 0.35],
     "overlap_min": [0.0, 0.25, 0.34, 0.5, 0.67],
+    "answer_check_min": [0.0, 0.5, 0.55, 0.6, 0.65, 0.7, 0.75],
 }
 
 
@@ -56,6 +57,8 @@ class Row:
     coverage: float
     retrieval: float
     overlap: float = 1.0
+    answer_check: float = math.nan
+    """The answer check's probability (rag/verify/answer_check.py); NaN where it did not run."""
     verdict: str = ""
     reason: str = ""
     text: str = ""
@@ -69,6 +72,7 @@ class Row:
             and self.coverage >= t["coverage_min"]
             and self.retrieval >= t["retrieval_min"]
             and self.overlap >= t.get("overlap_min", 0.0)
+            and (t.get("answer_check_min", 0.0) <= 0 or self.answer_check >= t["answer_check_min"])
         )
 
 
@@ -87,8 +91,9 @@ def collect(sample: int | None, rows_file: Path, questions_file: Path = QUESTION
     Ingestor(writer).run([corpus])
     writer.close()
     opened = settings.verification.model_copy(
-        update={"evidence_min": -1.0, "coverage_min": 0.0, "retrieval_min": -1.0, "overlap_min": 0.0}
-    )
+        update={"evidence_min": -1.0, "coverage_min": 0.0, "retrieval_min": -1.0, "overlap_min": 0.0,
+                "answer_check_min": 0.0}  # the answer check still runs (when configured) and is recorded
+    )  # fmt: skip
     app = build_app(settings, embedder=embedder, thresholds=opened)  # never refuse on scores: measure, decide later
     # Rows are appended as they come, so a long run can be stopped and resumed: done ids are skipped.
     rows_file.parent.mkdir(parents=True, exist_ok=True)
@@ -115,6 +120,7 @@ def collect(sample: int | None, rows_file: Path, questions_file: Path = QUESTION
                 coverage=float(answer.signals.get("coverage", math.nan)),
                 retrieval=float(answer.evidence),
                 overlap=float(answer.signals.get("overlap", 1.0)),
+                answer_check=float(answer.signals.get("answer_check", math.nan)),
                 verdict=answer.verdict,
                 reason=answer.reason,
                 text=answer.generated_text,
@@ -230,7 +236,7 @@ def main(argv: list[str] | None = None) -> int:
     settings = load_settings()
     v = settings.verification
     current = {"evidence_min": v.evidence_min, "coverage_min": v.coverage_min, "retrieval_min": v.retrieval_min,
-               "overlap_min": v.overlap_min}  # fmt: skip
+               "overlap_min": v.overlap_min, "answer_check_min": v.answer_check_min}  # fmt: skip
     best, _ = search([r for r in rows if r.split == "dev"])
     names = ", ".join(f"`{f}`" for f in files)
     asked = "the questions of the saved rows" if args.reuse else f"`{args.questions}`"

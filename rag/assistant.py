@@ -49,6 +49,7 @@ from rag.retrieval import HybridRetriever, Retrieved
 from rag.settings import Settings, VerificationSettings
 from rag.types import Answer, Chunk, Citation, Evidence, SentenceCheck, Turn, User, Verdict
 from rag.verify import ground, refusal_text, should_refuse, strip_citations, verify_answer
+from rag.verify.answer_check import answer_check_messages, check_refusal
 from rag.verify.sentences import evidence_units
 
 __all__ = [
@@ -335,12 +336,41 @@ class Assistant:
             )
             verdict = grounding.verdict if not grounding.supported else Verdict.UNSUPPORTED
             return self._refused(q, verdict, reason, grounding.checks, signals)
+        refusal = self._check_answer(q, strip_citations(reply.answer), grounding.cited, signals)
+        if refusal is not None:
+            return self._refused(q, Verdict.UNSUPPORTED, refusal, grounding.checks, signals)
         citations = tuple(citation_for(n, item.chunk, item.text) for n, item in enumerate(grounding.cited, start=1))
         written = self.in_question_language(strip_citations(reply.answer), q, [i.text for i in grounding.cited])
         text = written + " " + "".join(f"[{c.n}]" for c in citations)
         if q.on_token is not None:
             q.on_token(text)
         return self._answer(q, text, grounding.verdict, citations, grounding.checks, grounding.reason, signals)
+
+    def _check_answer(self, q: Asked, answer: str, cited: Sequence[Evidence], signals: dict[str, float]) -> str | None:
+        """The answer check (rag/verify/answer_check.py): None when it passes, else why the answer is refused.
+
+        Asked of the local model (the helper server when there is one), never of the cloud: the cited
+        items go unredacted. Its probability goes into ``signals``.
+        """
+        v = self.thresholds
+        if not v.answer_check:
+            return None
+        messages = answer_check_messages(q.standalone, answer, cited)
+        t = time.monotonic()
+        try:
+            try:
+                p = self.helper.yes_probability(messages)
+            except LLMUnavailable:
+                if self.helper is self.local:
+                    raise
+                p = self.local.yes_probability(messages)  # the helper server is down: the answer server checks
+        except GenerationError as e:
+            log.warning("answer check failed: %s", e)
+            p = None
+        q.timings["answer_check_s"] = time.monotonic() - t
+        if p is not None:
+            signals["answer_check"] = p
+        return check_refusal(p, v.answer_check_min)
 
     def _fit_evidence(
         self,

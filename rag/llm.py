@@ -9,6 +9,7 @@ own tokenizer where it has an endpoint for it, so a request never exceeds the co
 from __future__ import annotations
 
 import logging
+import math
 import os
 import time
 from collections.abc import Iterator
@@ -191,6 +192,31 @@ class ChatClient:
             pass
         return out
 
+    def yes_probability(self, messages: list[Message]) -> float | None:
+        """How sure the model is that the answer to ``messages`` (a yes/no question) is yes, in [0, 1].
+
+        From the log-probabilities of its first reply token (see :func:`yes_share`) where the server
+        returns them (llama.cpp, vLLM and OpenAI do), else 1.0 or 0.0 from the word it wrote; None when it
+        wrote neither word. One token, at temperature 0, whatever the endpoint's own temperature.
+        """
+        try:
+            response = self._client.chat.completions.create(  # type: ignore[call-overload]
+                model=self.endpoint.model,
+                messages=messages,  # type: ignore[arg-type]
+                max_tokens=1,
+                temperature=0.0,
+                logprobs=True,
+                top_logprobs=10,
+            )
+        except Exception as e:
+            raise self._explain(e) from e
+        if not response.choices:
+            return None
+        choice = response.choices[0]
+        content = choice.logprobs.content if choice.logprobs is not None else None
+        top = [(t.token, t.logprob) for t in content[0].top_logprobs] if content else []
+        return yes_share(top, choice.message.content or "")
+
     def _explain(self, e: Exception) -> GenerationError:
         import openai
 
@@ -223,3 +249,21 @@ class ChatClient:
     def close(self) -> None:
         self._client.close()
         self._http.close()
+
+
+_YES = frozenset({"yes", "sí", "si"})
+_NO = frozenset({"no"})
+
+
+def yes_share(top: list[tuple[str, float]], text: str) -> float | None:
+    """P(yes) / (P(yes) + P(no)) over the top first tokens ``(token, logprob)``, "Yes" and " yes" alike.
+
+    Without log-probabilities (or with neither word among them) the written word decides: 1.0 or 0.0,
+    None when it is neither.
+    """
+    yes = sum(math.exp(lp) for token, lp in top if token.strip().lower() in _YES)
+    no = sum(math.exp(lp) for token, lp in top if token.strip().lower() in _NO)
+    if yes + no > 0:
+        return yes / (yes + no)
+    word = text.strip().split()[0].strip(".,!¡").lower() if text.strip() else ""
+    return 1.0 if word in _YES else 0.0 if word in _NO else None

@@ -217,6 +217,18 @@ class VerificationSettings(_Section):
         description="extract_v1: least share of the question's content terms found in the cited items (with their "
         "title and section, in the question's words or its translation's).",
     )
+    answer_check: bool = Field(
+        False,
+        description="extract_v1: ask the local model whether the cited items state the answer (rag/verify/answer_check.py); "
+        "its probability is kept in the answer's signals as `answer_check`.",
+    )
+    answer_check_min: float = Field(
+        0.0,
+        ge=0,
+        le=1,
+        description="extract_v1: least probability of the answer check; below it, or when the check cannot run, the "
+        "answer is refused. 0 records the check without refusing on it.",
+    )
 
 
 class ApiSettings(_Section):
