@@ -3,10 +3,10 @@
 Ingests the sample corpus into a work folder (once), starts the local model server of the
 embedded default when it is not running (the provisioned Qwen2.5-Coder-1.5B on llama.cpp), and
 asks ``Assistant.ask`` the sample questions, exactly as ``fuente ask`` does. Every call that the
-assistant makes to the model (the translation of the question for retrieval, and the answer) is
+assistant makes to the model (the translation of the question for retrieval, the answer, and the answer check) is
 timed at the client, so each answer's wall time splits into:
 
-* model: waiting on the model server to generate (translation + answer);
+* model: waiting on the model server (translation + answer + answer check);
 * outside the model: everything else: query embedding, retrieval, counting prompt tokens, prompt
   building, verification, the query log. Target: <= 10% of the end-to-end latency.
 
@@ -50,7 +50,8 @@ DEFAULT_MODELS = REPO_ROOT / ".fuente" / "models"
 
 
 class ModelTimer:
-    """Wraps a ChatClient's ``stream`` to add up the time spent waiting on the model server."""
+    """Wraps a ChatClient's ``stream`` and ``yes_probability`` (the answer check) to add up the time spent waiting
+    on the model server."""
 
     def __init__(self, client: Any) -> None:
         self.client = client
@@ -60,6 +61,15 @@ class ModelTimer:
         self.last_max_tokens: int | None = None
         self.last_format: dict[str, Any] | None = None
         client.stream = self.stream
+        self.inner_yes = client.yes_probability
+        client.yes_probability = self.yes_probability
+
+    def yes_probability(self, messages: list[Message]) -> float | None:
+        started = time.monotonic()
+        try:
+            return self.inner_yes(messages)  # type: ignore[no-any-return]
+        finally:
+            self.seconds += time.monotonic() - started
 
     def stream(
         self,
@@ -172,7 +182,8 @@ def main() -> int:
                 "id": row["id"],
                 "wall_s": wall,
                 "model_s": model_s,
-                "translation_s": helper.seconds if helper is not None else math.nan,
+                "helper_s": helper.seconds if helper is not None else math.nan,  # translation + answer check
+                "answer_check_s": answer.timings.get("answer_check_s", 0.0),
                 "outside_s": outside,
                 "outside_share": outside / wall,
                 "retrieval_s": answer.timings.get("retrieval_s", 0.0),
@@ -212,6 +223,7 @@ def main() -> int:
         "outside_ms_median": med("outside_s") * 1000,
         "retrieval_ms_median": med("retrieval_s") * 1000,
         "verification_ms_median": med("verification_s") * 1000,
+        "answer_check_s_median": med("answer_check_s"),
         "wall_s_median": med("wall_s"),
         "wall_s_p95": sorted(r["wall_s"] for r in results)[max(0, math.ceil(0.95 * len(results)) - 1)],
         "prompt_tokens_median": med("prompt_tokens"),
