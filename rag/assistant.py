@@ -49,7 +49,7 @@ from rag.retrieval import HybridRetriever, Retrieved
 from rag.settings import Settings, VerificationSettings
 from rag.types import Answer, Chunk, Citation, Evidence, SentenceCheck, Turn, User, Verdict
 from rag.verify import ground, refusal_text, should_refuse, strip_citations, verify_answer
-from rag.verify.answer_check import answer_check_messages, check_refusal
+from rag.verify.answer_check import answer_check, check_refusal
 from rag.verify.sentences import evidence_units
 
 __all__ = [
@@ -308,7 +308,9 @@ class Assistant:
             question, redacted = self._for_cloud(q, list({i.chunk.id: i.chunk for i in evidence}.values()))
             shown = tuple(_redacted_item(i, redacted[i.chunk.id]) for i in evidence)
             translation = None  # never redacted, so it stays with the local model
-        evidence, shown, messages, prompt_tokens = self._fit_evidence(q, question, evidence, shown, translation)
+        evidence, shown, messages, prompt_tokens = protocol.fit_evidence(
+            q.client, question, q.language, evidence, shown, translation, self.prompt
+        )
         fmt = protocol.response_format(q.client.endpoint.kind) if self.settings.llm.structured_output else None
         self._egress(q, messages, fmt)
         t = time.monotonic()
@@ -347,60 +349,16 @@ class Assistant:
         return self._answer(q, text, grounding.verdict, citations, grounding.checks, grounding.reason, signals)
 
     def _check_answer(self, q: Asked, answer: str, cited: Sequence[Evidence], signals: dict[str, float]) -> str | None:
-        """The answer check (rag/verify/answer_check.py): None when it passes, else why the answer is refused.
-
-        Asked of the local model (the helper server when there is one), never of the cloud: the cited
-        items go unredacted. Its probability goes into ``signals``.
-        """
-        v = self.thresholds
-        if not v.answer_check:
+        """The answer check (rag/verify/answer_check.py): None when it passes or is off, else why the answer is refused.
+        Its probability goes into ``signals``."""
+        if not self.thresholds.answer_check:
             return None
-        messages = answer_check_messages(q.standalone, answer, cited)
         t = time.monotonic()
-        try:
-            try:
-                p = self.helper.yes_probability(messages)
-            except LLMUnavailable:
-                if self.helper is self.local:
-                    raise
-                p = self.local.yes_probability(messages)  # the helper server is down: the answer server checks
-        except GenerationError as e:
-            log.warning("answer check failed: %s", e)
-            p = None
+        p = answer_check(self.helper, self.local, q.standalone, answer, cited)
         q.timings["answer_check_s"] = time.monotonic() - t
         if p is not None:
             signals["answer_check"] = p
-        return check_refusal(p, v.answer_check_min)
-
-    def _fit_evidence(
-        self,
-        q: Asked,
-        question: str,
-        evidence: tuple[Evidence, ...],
-        shown: tuple[Evidence, ...],
-        translation: str | None,
-    ) -> tuple[tuple[Evidence, ...], tuple[Evidence, ...], list[Message], int]:
-        """Drop the least relevant evidence items until prompt + reply fit the model's context window.
-
-        ``shown`` is what the model sees (the redacted copy for the cloud) and ``evidence`` what it is
-        checked against; both are renumbered together. Returns them with the messages and their tokens.
-        """
-        budget = q.client.endpoint.context_tokens - protocol.ANSWER_MAX_TOKENS
-        while True:
-            messages = protocol.build_messages(question, q.language, shown, translation=translation,
-                                               prompt=self.prompt)  # fmt: skip
-            counted = q.client.count_messages(messages)
-            if counted <= budget:
-                return evidence, shown, messages, counted
-            if len(evidence) <= 1:
-                raise GenerationError(
-                    f"The question is too long for the {q.client.name} model's context "
-                    f"({q.client.endpoint.context_tokens} tokens); shorten it."
-                )
-            weakest = min(range(len(evidence)), key=lambda i: evidence[i].score)
-            keep = [i for i in range(len(evidence)) if i != weakest]
-            evidence = tuple(replace(evidence[i], n=n) for n, i in enumerate(keep, start=1))
-            shown = tuple(replace(shown[i], n=n) for n, i in enumerate(keep, start=1))
+        return check_refusal(p, self.thresholds.answer_check_min)
 
     # -- cite_v1 ------------------------------------------------------------------------------------
     def _cite(self, q: Asked) -> Answer:

@@ -12,12 +12,13 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from rag import prompts
+from rag.errors import GenerationError
 from rag.evidence import fence_text, render_item
-from rag.llm import Message
+from rag.llm import ChatClient, Message
 from rag.types import Evidence
 
 PROTOCOL = "extract_v1"
@@ -117,3 +118,34 @@ def parse_reply(text: str) -> Extraction:
     # whole reply is the answer and it cites what its [n] markers name.
     markers = tuple(dict.fromkeys(int(n) for n in re.findall(r"\[(\d+)\]", raw)))
     return Extraction(markers, re.sub(r"\s*\[\d+\]", "", raw).strip(), False)
+
+
+def fit_evidence(
+    client: ChatClient,
+    question: str,
+    language: str,
+    evidence: tuple[Evidence, ...],
+    shown: tuple[Evidence, ...],
+    translation: str | None,
+    prompt: str,
+) -> tuple[tuple[Evidence, ...], tuple[Evidence, ...], list[Message], int]:
+    """Drop the least relevant evidence items until prompt + reply fit ``client``'s context window.
+
+    ``shown`` is what the model sees (the redacted copy for the cloud) and ``evidence`` what it is
+    checked against; both are renumbered together. Returns them with the messages and their tokens.
+    """
+    budget = client.endpoint.context_tokens - ANSWER_MAX_TOKENS
+    while True:
+        messages = build_messages(question, language, shown, translation=translation, prompt=prompt)
+        counted = client.count_messages(messages)
+        if counted <= budget:
+            return evidence, shown, messages, counted
+        if len(evidence) <= 1:
+            raise GenerationError(
+                f"The question is too long for the {client.name} model's context "
+                f"({client.endpoint.context_tokens} tokens); shorten it."
+            )
+        weakest = min(range(len(evidence)), key=lambda i: evidence[i].score)
+        keep = [i for i in range(len(evidence)) if i != weakest]
+        evidence = tuple(replace(evidence[i], n=n) for n, i in enumerate(keep, start=1))
+        shown = tuple(replace(shown[i], n=n) for n, i in enumerate(keep, start=1))

@@ -15,14 +15,37 @@ the items are the organisation's unredacted text.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 
 from rag import prompts
+from rag.errors import GenerationError, LLMUnavailable
 from rag.evidence import render_item
-from rag.llm import Message
+from rag.llm import ChatClient, Message
 from rag.types import Evidence
 
+log = logging.getLogger(__name__)
 PROMPT = "answer_check_v1"
+
+
+def answer_check(
+    helper: ChatClient, local: ChatClient, question: str, answer: str, cited: Sequence[Evidence]
+) -> float | None:
+    """The check's probability, asked of the helper server (the answer server when the helper is down).
+
+    None when neither answers: the caller decides what an unchecked answer means (:func:`check_refusal`).
+    """
+    messages = answer_check_messages(question, answer, cited)
+    try:
+        try:
+            return helper.yes_probability(messages)
+        except LLMUnavailable:
+            if helper is local:
+                raise
+            return local.yes_probability(messages)  # the helper server is down: the answer server checks
+    except GenerationError as e:
+        log.warning("answer check failed: %s", e)
+        return None
 
 
 def answer_check_messages(question: str, answer: str, cited: Sequence[Evidence]) -> list[Message]:
