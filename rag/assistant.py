@@ -37,10 +37,10 @@ from rag.asked import (
 from rag.cite_prompt import build_messages, fit_sources
 from rag.egress import EgressLog, payload_digest
 from rag.embedders import Embedder
-from rag.errors import ConfigError, GenerationError, LLMUnavailable
+from rag.errors import ConfigError, GenerationError
 from rag.evidence import EvidenceSelector
 from rag.index import Index
-from rag.llm import ChatClient, Message
+from rag.llm import ChatClient, Message, with_fallback
 from rag.pii import Redactor, total_counts
 from rag.policy import decide_route, prepare_for_cloud
 from rag.protocol import LANGUAGE_NAMES
@@ -123,13 +123,7 @@ class Assistant:
     def _short_llm(self, system: str, user: str, max_tokens: int = 80) -> str | None:
         messages: list[Message] = [{"role": "system", "content": system}, {"role": "user", "content": user}]
         try:
-            try:
-                done = self.helper.complete(messages, max_tokens=max_tokens)
-            except LLMUnavailable:
-                if self.helper is self.local:
-                    raise
-                # The helper server is down (not started with this one): the answer server does it, a bit slower.
-                done = self.local.complete(messages, max_tokens=max_tokens)
+            done = with_fallback(self.helper, self.local, lambda c: c.complete(messages, max_tokens=max_tokens))
         except GenerationError as e:
             log.warning("helper call to the local model failed: %s", e)
             return None

@@ -12,9 +12,9 @@ import logging
 import math
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 
@@ -267,3 +267,20 @@ def yes_share(top: list[tuple[str, float]], text: str) -> float | None:
         return yes / (yes + no)
     word = text.strip().split()[0].strip(".,!¡").lower() if text.strip() else ""
     return 1.0 if word in _YES else 0.0 if word in _NO else None
+
+
+T = TypeVar("T")
+
+
+def with_fallback(first: ChatClient, second: ChatClient, call: Callable[[ChatClient], T]) -> T:
+    """``call(first)``; when ``first``'s server cannot be reached and ``second`` is another client, ``call(second)``.
+
+    The helper server answers the short calls (translations, the answer check) so the answer server keeps its
+    processed prompt; when the helper is down, the answer server does them, a bit slower.
+    """
+    try:
+        return call(first)
+    except LLMUnavailable:
+        if first is second:
+            raise
+        return call(second)

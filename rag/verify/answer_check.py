@@ -19,9 +19,9 @@ import logging
 from collections.abc import Sequence
 
 from rag import prompts
-from rag.errors import GenerationError, LLMUnavailable
+from rag.errors import GenerationError
 from rag.evidence import render_item
-from rag.llm import ChatClient, Message
+from rag.llm import ChatClient, Message, with_fallback
 from rag.types import Evidence
 
 log = logging.getLogger(__name__)
@@ -37,12 +37,7 @@ def answer_check(
     """
     messages = answer_check_messages(question, answer, cited)
     try:
-        try:
-            return helper.yes_probability(messages)
-        except LLMUnavailable:
-            if helper is local:
-                raise
-            return local.yes_probability(messages)  # the helper server is down: the answer server checks
+        return with_fallback(helper, local, lambda c: c.yes_probability(messages))
     except GenerationError as e:
         log.warning("answer check failed: %s", e)
         return None
