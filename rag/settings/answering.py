@@ -58,8 +58,8 @@ class LLMServerSettings(_Section):
     helper_n_ctx: int = Field(2048, ge=512, description="Context window of the helper server.")
     logits_all: bool = Field(
         False,
-        description="Keep the logits of every prompt token (llama-cpp-python's default; needed only for prompt "
-        "logprobs). Off, prompts are processed without the vocabulary projection of each token and the server "
+        description="Keep the logits of every prompt token (llama-cpp-python's default; needed for logprobs, and so "
+        "for `verification.answer_check`, when `draft` is off: a draft model keeps them anyway). Off, prompts are processed without the vocabulary projection of each token and the server "
         "holds a few hundred MB instead of n_ctx x vocabulary floats.",
     )
 
