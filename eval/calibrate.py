@@ -14,7 +14,8 @@ shown wrong; where no setting meets both, the one with most correct minus three 
 Usage:
     python -m eval.calibrate [--sample N] [--out docs/calibration.md] [--rows bench/results/calibration_extract_v1.jsonl]
     python -m eval.calibrate --questions Q.jsonl --corpus DIR --rows R.jsonl   # another question set and corpus
-    python -m eval.calibrate --reuse [--rows R.jsonl]...  # search again on saved rows (several files: one pool)
+    python -m eval.calibrate --reuse [--rows R.jsonl]...  # search again on saved rows (several files: one pool,
+                                                          # and each file held out in turn)
 """
 
 from __future__ import annotations
@@ -172,6 +173,34 @@ def search(rows: list[Row]) -> tuple[dict[str, float], dict[str, float]]:
     return best, score(rows, best)
 
 
+def leave_one_out(groups: dict[str, list[Row]]) -> list[tuple[str, dict[str, float], dict[str, float]]]:
+    """For each question set, the thresholds searched on every row of the other sets, scored on it.
+
+    A hash split keeps a set's documents and wording on both sides; holding a whole set out asks
+    what the guard needs: do thresholds chosen on some organisations' documents carry to another's?
+    """
+    out = []
+    for name, held in groups.items():
+        others = [r for other, rows in groups.items() if other != name for r in rows]
+        best, _ = search(others)
+        out.append((name, best, score(held, best)))
+    return out
+
+
+def leave_one_out_report(groups: dict[str, list[Row]]) -> str:
+    lines = [
+        "Each set held out: thresholds searched on all rows of the other sets, scored on the held set.",
+        "",
+        "| held-out rows | questions | chosen on the others | answered correct | refused when due | shown wrong |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, best, s in leave_one_out(groups):
+        chosen = ", ".join(f"{k.removesuffix('_min')} {v:g}" for k, v in best.items())
+        lines.append(f"| {name} | {s['questions']} | {chosen} | {s['answered_correct']:.2f} | "
+                     f"{s['refused_when_due']:.2f} | {s['shown_wrong']:.3f} |")  # fmt: skip
+    return "\n".join([*lines, ""])
+
+
 def _line(name: str, s: dict[str, float]) -> str:
     return (f"| {name} | {s['questions']} | {s['answered_correct']:.2f} | {s['refused_when_due']:.2f} | "
             f"{s['shown_wrong']:.3f} | {s['cross_language_correct']:.2f} |")  # fmt: skip
@@ -241,6 +270,9 @@ def main(argv: list[str] | None = None) -> int:
     names = ", ".join(f"`{f}`" for f in files)
     asked = "the questions of the saved rows" if args.reuse else f"`{args.questions}`"
     text = report(rows, best, current, settings.llm.answer_protocol, asked, names)
+    if args.reuse and len(files) > 1:
+        groups = {f.name: [Row(**json.loads(line)) for line in f.read_text().splitlines()] for f in files}
+        text += "\n" + leave_one_out_report(groups)
     args.out.write_text(text, encoding="utf-8")
     print(text)
     return 0
