@@ -478,5 +478,6 @@ def _redacted_item(item: Evidence, redacted_chunk: Chunk) -> Evidence:
     if item.text in redacted_chunk.text:
         return replace(item, chunk=redacted_chunk)
     units = evidence_units(redacted_chunk)
-    text = units[item.position] if item.position < len(units) else "<REDACTED>"
+    end = item.position + item.span
+    text = " ".join(units[item.position : end]) if end <= len(units) else "<REDACTED>"
     return replace(item, chunk=redacted_chunk, text=text)

@@ -151,6 +151,8 @@ class Evidence:
     score: float
     position: int = 0
     """Index of the unit within its chunk (reading order)."""
+    span: int = 1
+    """How many consecutive units of the chunk ``text`` joins (2: the unit and the sentence after it)."""
 
 
 class Verdict(StrEnum):

@@ -7,8 +7,10 @@ server is in tests/contracts/chat_backend.py and tests/test_answers.py.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 from rag import protocol
+from rag.assistant import _redacted_item
 from rag.evidence import EvidenceSelector, fence_text, render_item
 from rag.settings import EvidenceSettings, VerificationSettings
 from rag.types import Evidence, Verdict
@@ -29,6 +31,31 @@ def test_evidence_is_the_few_sentences_that_match_the_question() -> None:
     assert any("Gastos+" in i.text and i.chunk is SETTLEMENT for i in items)
     # Each item is a sentence of its chunk, not the chunk: a citation can quote it.
     assert all(i.text in " ".join(i.chunk.text.split()) or i.text.startswith("|") for i in items)
+
+
+def test_the_best_items_bring_the_sentence_after_them() -> None:
+    rates = chunk("Las dietas de viaje se revisan cada año. Lo decide el comité de dirección en enero. Nada más.")
+    alone = select("¿Quién decide las dietas de viaje?", rates, max_items=1, followers_of=0)
+    assert [i.text for i in alone] == ["Las dietas de viaje se revisan cada año."]
+    (item,) = select("¿Quién decide las dietas de viaje?", rates, max_items=1, followers_of=1)
+    # The answer is the next sentence: it comes merged into the item, verbatim as in the chunk, so a
+    # quote of it is found again and a redacted copy can be cut the same way.
+    assert item.text == "Las dietas de viaje se revisan cada año. Lo decide el comité de dirección en enero."
+    assert (item.position, item.span) == (0, 2)
+    # A table row never brings the row after it: that is another record, not context.
+    (madrid,) = select("¿Cuál es el importe máximo por noche en Madrid y Barcelona?", LODGING, max_items=1)
+    assert madrid.text == "Destino: Madrid y Barcelona; Importe máximo por noche: 135 €" and madrid.span == 1
+
+
+def test_a_merged_item_is_redacted_whole_for_the_cloud() -> None:
+    original = chunk("Escriba a ana@example.com si tiene dudas. Lo decide el comité en enero. Nada más.")
+    redacted = replace(original, text="Escriba a <EMAIL_1> si tiene dudas. Lo decide el comité en enero. Nada más.")
+    item = Evidence(n=1, chunk=original, text="Escriba a ana@example.com si tiene dudas. Lo decide el comité en "
+                    "enero.", score=0.5, position=0, span=2)  # fmt: skip
+    sent = _redacted_item(item, redacted)
+    # Both sentences go, the address does not (the unit splitter reads the placeholder's "_" as emphasis).
+    assert sent.text.startswith("Escriba a <EMAIL") and sent.text.endswith("dudas. Lo decide el comité en enero.")
+    assert "ana@" not in sent.text and sent.chunk is redacted
 
 
 def test_a_table_row_keeps_its_header_and_the_budget_holds() -> None:

@@ -165,6 +165,9 @@ class EvidenceSettings(_Section):
     neighbours_of: int = Field(
         2, ge=0, description="The best N items also bring the lead-in before them (a sentence ending in a colon)."
     )
+    followers_of: int = Field(
+        2, ge=0, description="The best N items also bring the sentence after them in their chunk, merged into the item."
+    )
     semantic_weight: float = Field(0.6, ge=0, description="Weight of embedding similarity in an item's score.")
     lexical_weight: float = Field(0.4, ge=0, description="Weight of question-term coverage in an item's score.")
     context_weight: float = Field(
