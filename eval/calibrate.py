@@ -256,8 +256,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reuse", action="store_true", help="Search again on rows saved by an earlier run.")
     args = parser.parse_args(argv)
     files = args.rows or [REPO_ROOT / "bench" / "results" / "calibration_extract_v1.jsonl"]
+    groups = (
+        {str(f): [Row(**json.loads(line)) for line in f.read_text().splitlines()] for f in files} if args.reuse else {}
+    )
     if args.reuse:
-        rows = [Row(**json.loads(line)) for f in files for line in f.read_text().splitlines()]
+        rows = [r for group in groups.values() for r in group]
     elif len(files) > 1:
         parser.error("--rows names one file when asking questions")
     else:
@@ -270,8 +273,7 @@ def main(argv: list[str] | None = None) -> int:
     names = ", ".join(f"`{f}`" for f in files)
     asked = "the questions of the saved rows" if args.reuse else f"`{args.questions}`"
     text = report(rows, best, current, settings.llm.answer_protocol, asked, names)
-    if args.reuse and len(files) > 1:
-        groups = {f.name: [Row(**json.loads(line)) for line in f.read_text().splitlines()] for f in files}
+    if len(groups) > 1:
         text += "\n" + leave_one_out_report(groups)
     args.out.write_text(text, encoding="utf-8")
     print(text)

@@ -170,8 +170,8 @@ class EvidenceSelector:
                     order.insert(order.index(i), j)
         # The best few also bring the sentence after them, merged into the same item: the answer is often
         # the sentence that follows the one sharing the question's words ("Las dietas se revisan cada año.
-        # Para 2026 son 75 € por día."). On the three held-out sets this put the answer in the evidence for
-        # 8 more questions of 93 (docs/evaluation.md), for about 35 tokens more.
+        # Para 2026 son 75 € por día."). On the three held-out dev sets this put the answer among the items for
+        # 6 more questions of 93 (none more on the blind hotel set; docs/evaluation.md), for about 35 tokens more.
         # Only prose: the pair must stand in the chunk as written (a table row is rewritten as "header: cell"
         # pairs, and the row after it is another record, a distractor rather than context).
         spans = {i: 1 for i in order}
