@@ -2,7 +2,7 @@
 
 Numbers are compared by value ("1.250,50 €" = "1250.50 EUR"), dates by day/month/year in any common
 Spanish or English form, names by their folded words; a few names that a cross-language answer
-writes differently from its source (Lisboa/Lisbon, miércoles/Wednesday) count as the same.
+writes differently from its source (Lisboa/Lisbon, miércoles/Wednesday, Fundación/Foundation) count as the same.
 """
 
 from __future__ import annotations
@@ -39,6 +39,15 @@ _ALIASES_PAIRS = [
     ("espana", "spain"), ("lisboa", "lisbon"), ("oporto", "porto"), ("londres", "london"), ("sevilla", "seville"),
     ("francia", "france"), ("alemania", "germany"), ("italia", "italy"), ("europa", "europe"),
     ("navidad", "christmas"), ("catalunya", "cataluna"), ("cataluna", "catalonia"),
+    # The common noun of an organisation's name, which an answer in the other language translates ("the Mar
+    # Solidari Foundation" from "la Fundació Mar Solidari"); the name's own words must still be in the source.
+    ("fundacion", "foundation"), ("fundacio", "foundation"), ("comite", "committee"), ("consejo", "council"),
+    ("departamento", "department"), ("universidad", "university"), ("ministerio", "ministry"),
+    ("asociacion", "association"), ("instituto", "institute"), ("agencia", "agency"), ("oficina", "office"),
+    ("servicio", "service"), ("servicios", "services"), ("gobierno", "government"), ("ayuntamiento", "council"),
+    ("sociedad", "society"), ("grupo", "group"), ("banco", "bank"), ("camara", "chamber"), ("escuela", "school"),
+    ("museo", "museum"), ("biblioteca", "library"), ("centro", "centre"), ("centro", "center"), ("junta", "board"),
+    ("direccion", "management"), ("recursos", "resources"), ("humanos", "human"), ("clinica", "clinic"),
 ]  # fmt: skip
 _ALIASES: dict[str, set[str]] = {}
 for _a, _b in _ALIASES_PAIRS:
