@@ -98,14 +98,19 @@ def direct(
 ) -> dict[str, float]:
     """The same request straight to the server: time to first token and generation tokens/s.
 
-    llama.cpp reuses the cached prefix of the previous prompt, which here is this very prompt; a
-    one-line note before the system message makes the server read the whole prompt again, as it did
-    for Fuente's call. Its stream reports no usage, so tokens are counted with the server's tokenizer.
+    llama.cpp reuses the cached prefix of the previous prompt, which here is this very prompt. So the
+    server is first sent the system message alone (one token of reply, untimed): both sides then start
+    as a question does in use, with the fixed system prompt processed and the rest to read. (An earlier
+    version changed the system message instead, which also made the next question's call read the
+    whole system prompt again: every Fuente time to first token in the report was inflated by it.)
+    Its stream reports no usage, so tokens are counted with the server's tokenizer.
     """
     from openai import OpenAI
 
     client = OpenAI(base_url=base_url, api_key="not-needed", timeout=600)
-    messages = [{**messages[0], "content": f"(benchmark {time.time():.0f})\n" + messages[0]["content"]}, *messages[1:]]
+    client.chat.completions.create(  # type: ignore[call-overload]
+        model=model, messages=[messages[0], {"role": "user", "content": "."}], max_tokens=1, temperature=0.0
+    )
     started = time.monotonic()
     first: float | None = None
     tokens = 0

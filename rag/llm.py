@@ -196,8 +196,8 @@ class ChatClient:
         """How sure the model is that the answer to ``messages`` (a yes/no question) is yes, in [0, 1].
 
         From the log-probabilities of its first reply token (see :func:`yes_share`) where the server
-        returns them (vLLM and OpenAI do; llama-cpp-python only with logits kept: `llm.server.draft` on,
-        the default, or `logits_all`, else it fails the request and the check counts as not run), else 1.0
+        returns them (vLLM and OpenAI do; llama-cpp-python only with logits kept: `llm.server.logits_all`,
+        the default, or a draft model, else it fails the request and the check counts as not run), else 1.0
         or 0.0 from the word it wrote; None when it wrote neither word. One token, at temperature 0.
         """
         try:
