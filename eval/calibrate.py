@@ -67,13 +67,23 @@ class Row:
     split: str = field(default="")
 
     def shown(self, t: dict[str, float]) -> bool:
-        return (
+        """Whether the guard with thresholds ``t`` shows this row's answer (the assistant's rule, from its signals)."""
+        if not (
             self.grounded
-            and self.relevance >= t["evidence_min"]
-            and self.coverage >= t["coverage_min"]
             and self.retrieval >= t["retrieval_min"]
             and self.overlap >= t.get("overlap_min", 0.0)
             and (t.get("answer_check_min", 0.0) <= 0 or self.answer_check >= t["answer_check_min"])
+        ):
+            return False
+        if self.relevance >= t["evidence_min"] and self.coverage >= t["coverage_min"]:
+            return True
+        # Under the floors, the answer check may rescue it (Assistant._rescue); NaN (not run) never does.
+        rescue = t.get("rescue_min", 0.0)
+        return (
+            rescue > 0
+            and self.relevance >= t.get("rescue_evidence_min", -1.0)
+            and self.coverage >= t.get("rescue_coverage_min", 0.0)
+            and self.answer_check >= rescue
         )
 
 
@@ -268,7 +278,9 @@ def main(argv: list[str] | None = None) -> int:
     settings = load_settings()
     v = settings.verification
     current = {"evidence_min": v.evidence_min, "coverage_min": v.coverage_min, "retrieval_min": v.retrieval_min,
-               "overlap_min": v.overlap_min, "answer_check_min": v.answer_check_min}  # fmt: skip
+               "overlap_min": v.overlap_min, "answer_check_min": v.answer_check_min if v.answer_check else 0.0,
+               "rescue_min": v.rescue_min, "rescue_evidence_min": v.rescue_evidence_min,
+               "rescue_coverage_min": v.rescue_coverage_min}  # fmt: skip
     best, _ = search([r for r in rows if r.split == "dev"])
     names = ", ".join(f"`{f}`" for f in files)
     asked = "the questions of the saved rows" if args.reuse else f"`{args.questions}`"

@@ -49,7 +49,7 @@ from rag.retrieval import HybridRetriever, Retrieved
 from rag.settings import Settings, VerificationSettings
 from rag.types import Answer, Chunk, Citation, Evidence, SentenceCheck, Turn, User, Verdict
 from rag.verify import ground, refusal_text, should_refuse, strip_citations, verify_answer
-from rag.verify.answer_check import answer_check, check_refusal
+from rag.verify.answer_check import answer_check, check_refusal, rescue
 from rag.verify.sentences import evidence_units
 
 __all__ = [
@@ -325,6 +325,10 @@ class Assistant:
         q.timings["verification_s"] = time.monotonic() - t
         signals = {"relevance": grounding.relevance, "coverage": grounding.coverage, "overlap": grounding.overlap,
                    "well_formed": float(reply.well_formed), "evidence_items": float(len(evidence))}  # fmt: skip
+        if not grounding.supported and grounding.verdict is Verdict.UNSUPPORTED and self.thresholds.rescue_min > 0:
+            answer = strip_citations(reply.answer)
+            grounding = rescue(grounding, reply.answer, reply.cited, evidence, queries, q.user.groups, self.thresholds,
+                               q.language, lambda cited: self._answer_check(q, answer, cited, signals))  # fmt: skip
         weak = q.retrieved.best_dense < self.thresholds.retrieval_min
         if not grounding.supported or weak:
             reason = (
@@ -342,17 +346,25 @@ class Assistant:
             q.on_token(text)
         return self._answer(q, text, grounding.verdict, citations, grounding.checks, grounding.reason, signals)
 
-    def _check_answer(self, q: Asked, answer: str, cited: Sequence[Evidence], signals: dict[str, float]) -> str | None:
-        """The answer check (rag/verify/answer_check.py): None when it passes or is off, else why the answer is refused.
-        Its probability goes into ``signals``."""
-        if not self.thresholds.answer_check:
-            return None
+    def _answer_check(
+        self, q: Asked, answer: str, cited: Sequence[Evidence], signals: dict[str, float]
+    ) -> float | None:  # fmt: skip
+        """The answer check's probability (rag/verify/answer_check.py), asked once per answer and kept in ``signals``."""
+        if "answer_check" in signals:
+            return signals["answer_check"]
         t = time.monotonic()
         p = answer_check(self.helper, self.local, q.standalone, answer, cited)
         q.timings["answer_check_s"] = time.monotonic() - t
         if p is not None:
             signals["answer_check"] = p
-        return check_refusal(p, self.thresholds.answer_check_min)
+        return p
+
+    def _check_answer(self, q: Asked, answer: str, cited: Sequence[Evidence], signals: dict[str, float]) -> str | None:
+        """The answer check (rag/verify/answer_check.py) when required: None when it passes or is off, else why the
+        answer is refused. Its probability goes into ``signals``."""
+        if not self.thresholds.answer_check:
+            return None
+        return check_refusal(self._answer_check(q, answer, cited, signals), self.thresholds.answer_check_min)
 
     # -- cite_v1 ------------------------------------------------------------------------------------
     def _cite(self, q: Asked) -> Answer:

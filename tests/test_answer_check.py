@@ -94,3 +94,35 @@ def test_the_answer_server_checks_when_the_helper_is_down_and_the_minimum_is_enf
     above = ask(min(1.0, p + 0.02))
     assert above.refused and "answer check" in above.reason
     assert not ask(max(0.0, p - 0.02)).refused
+
+
+@pytest.mark.integration
+@pytest.mark.slow
+def test_an_answer_under_the_floors_is_shown_only_when_the_check_reads_it_in_its_items(
+    sample_home: Path, embedder: Embedder, llama_server: dict[str, Any]
+) -> None:
+    settings = settings_for(sample_home)
+    question = "¿Cuál es la dieta diaria para un viaje internacional?"
+
+    def ask(**thresholds: Any) -> Any:
+        app = build_app(settings, start_local_server=False, embedder=embedder, local=ChatClient(endpoint(llama_server)),
+                        thresholds=VerificationSettings(retrieval_min=-1.0, overlap_min=0.0, **thresholds))  # fmt: skip
+        try:
+            return app.assistant.ask(question, User(None, frozenset()))
+        finally:
+            app.close()
+
+    recorded = ask(evidence_min=-1.0, answer_check=True, answer_check_min=0.0)
+    assert not recorded.refused, recorded.reason  # open floors: the model's answer passes every other check
+    p = recorded.signals["answer_check"]
+    # A relevance floor no item reaches (2.0) refuses it; the rescue floors are open, so the check decides.
+    strict = {"evidence_min": 2.0, "rescue_evidence_min": -1.0, "rescue_coverage_min": 0.0}
+    rescued = ask(**strict, rescue_min=max(0.01, p - 0.02))
+    assert not rescued.refused and "shown on the answer check" in rescued.reason
+    assert rescued.text.split("[")[0].strip() == recorded.text.split("[")[0].strip()
+    unsure = ask(**strict, rescue_min=min(1.0, p + 0.02))
+    assert (
+        unsure.refused and "relevance" in unsure.reason and unsure.signals["answer_check"] == pytest.approx(p, abs=1e-3)
+    )
+    off = ask(**strict, rescue_min=0.0)
+    assert off.refused and "answer_check" not in off.signals  # no rescue: the check is not asked

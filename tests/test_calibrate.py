@@ -35,3 +35,20 @@ def test_a_threshold_chosen_on_other_sets_is_scored_on_the_held_set() -> None:
     assert results["a"][1]["refused_when_due"] == 1.0
     table = leave_one_out_report(groups)
     assert "| c | 10 |" in table and "0.00" in table
+
+
+def test_an_answer_under_the_floors_is_shown_only_when_the_check_rescues_it() -> None:
+    # Relevance 0.52 is under the floor (0.55) and over the rescue floor (0.5): the check decides.
+    floors = {"evidence_min": 0.55, "coverage_min": 0.6, "retrieval_min": 0.35, "overlap_min": 0.5}
+    rescue = {**floors, "rescue_min": 0.7, "rescue_evidence_min": 0.5, "rescue_coverage_min": 0.25}
+    sure, unsure, far = (
+        _row("s", True, True, 0.52, check=0.8),
+        _row("u", True, True, 0.52, check=0.6),
+        _row("f", True, True, 0.45, check=0.95),
+    )
+    assert not sure.shown(floors) and sure.shown(rescue)
+    assert not unsure.shown(rescue)  # the check is not sure enough
+    assert not far.shown(rescue)  # under the rescue floor the check is not asked
+    unchecked = _row("n", True, True, 0.52, check=float("nan"))
+    assert not unchecked.shown(rescue)  # a check that did not run never rescues
+    assert _row("ok", True, True, 0.6, check=0.1).shown(rescue)  # over the floors the check is not needed

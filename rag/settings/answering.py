@@ -235,6 +235,20 @@ class VerificationSettings(_Section):
         description="extract_v1: least probability of the answer check; below it, or when the check cannot run, the "
         "answer is refused. 0 records the check without refusing on it.",
     )
+    rescue_min: float = Field(
+        0.0,
+        ge=0,
+        le=1,
+        description="extract_v1: an answer refused only by the `evidence_min` or `coverage_min` floor is still shown "
+        "when it clears `rescue_evidence_min` and `rescue_coverage_min` and the answer check gives it at least this "
+        "probability (the check runs only for such answers). 0 turns the rescue off.",
+    )
+    rescue_evidence_min: float = Field(
+        0.5, ge=-1, le=2, description="extract_v1: the relevance floor of an answer the answer check may rescue."
+    )
+    rescue_coverage_min: float = Field(
+        0.25, ge=0, le=1, description="extract_v1: the coverage floor of an answer the answer check may rescue."
+    )
 
 
 class ApiSettings(_Section):

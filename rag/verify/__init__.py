@@ -6,6 +6,8 @@ Small local models do not refuse reliably, so Fuente decides. By concern:
 * :mod:`rag.verify.facts`: numbers, amounts, dates, times and names, and whether sources contain them;
 * :mod:`rag.verify.refusal`: the refusal sentence and recognising one;
 * :mod:`rag.verify.grounding`: the extract protocol's check (cited evidence items, facts, relevance);
+* :mod:`rag.verify.answer_check`: the local model asked whether the cited items state the answer, and the second
+  chance it gives an answer under the relevance or coverage floor;
 * :mod:`rag.verify.support`: the citation protocol's per-sentence support scores and refusal rule.
 """
 

@@ -16,13 +16,16 @@ the items are the organisation's unredacted text.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import replace
 
 from rag import prompts
 from rag.errors import GenerationError
 from rag.evidence import render_item
 from rag.llm import ChatClient, Message, with_fallback
+from rag.settings import VerificationSettings
 from rag.types import Evidence
+from rag.verify.grounding import Grounding, ground
 
 log = logging.getLogger(__name__)
 PROMPT = "answer_check_v1"
@@ -66,3 +69,34 @@ def check_refusal(probability: float | None, minimum: float) -> str | None:
     if probability < minimum:
         return f"the local model does not read this answer in its cited items (answer check {probability:.2f} < {minimum:.2f})"
     return None
+
+
+def rescue(
+    refused: Grounding,
+    answer: str,
+    cited: Sequence[int],
+    evidence: Sequence[Evidence],
+    queries: Sequence[str],
+    user_groups: frozenset[str],
+    thresholds: VerificationSettings,
+    language: str | None,
+    probability: Callable[[Sequence[Evidence]], float | None],
+) -> Grounding:
+    """The grounding to keep when the relevance or coverage floor refused an answer: shown after all when it clears
+    the rescue floors and the check (``probability`` of the items it cites) reaches ``rescue_min``, else ``refused``.
+
+    The floors are word and embedding overlaps: they refuse right answers worded unlike the question ("minimum
+    password length" answered by "at least 14 characters"), and lowering them lets wrong neighbouring rows through.
+    The check tells those apart far better (docs/calibration.md), but as the only judge it refused the demo's right
+    answer; as a second chance it keeps every answer the floors show.
+    """
+    t = thresholds
+    loose = t.model_copy(update={"evidence_min": t.rescue_evidence_min, "coverage_min": t.rescue_coverage_min})
+    second = ground(answer, cited, evidence, queries, user_groups, loose, language)
+    if not second.supported:
+        return refused  # also under the rescue floors, or refused by a check the floors do not decide
+    p = probability(second.cited)
+    if p is None or p < t.rescue_min:
+        return refused
+    return replace(second, reason=f"{second.reason}; under the floors, shown on the answer check ({p:.2f} >= "
+                   f"{t.rescue_min:.2f})")  # fmt: skip

@@ -13,6 +13,9 @@ The model named evidence items and wrote a short answer. Fuente shows it only wh
   question and its translation) and the share of the question's terms they contain reach the
   calibrated thresholds. Relevance is judged on the quotes, which stay in their own language, so a
   Spanish answer from an English source is judged like any other.
+
+An answer refused only by the last two floors may still be shown: the assistant grounds it again with the
+looser rescue floors and asks the answer check (``Assistant._rescue``, ``verification.rescue_min``).
 """
 
 from __future__ import annotations
