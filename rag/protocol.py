@@ -100,7 +100,8 @@ def parse_reply(text: str) -> Extraction:
         except json.JSONDecodeError:
             data = None
         if isinstance(data, dict) and isinstance(data.get("answer"), str):
-            numbers = data.get("evidence") if isinstance(data.get("evidence"), list) else []
+            evidence = data.get("evidence")
+            numbers: list[object] = evidence if isinstance(evidence, list) else []
             cited = tuple(
                 dict.fromkeys(int(n) for n in numbers if isinstance(n, int | float) and not isinstance(n, bool))
             )

@@ -50,6 +50,24 @@ def test_a_low_or_missing_probability_refuses_only_when_a_minimum_is_set() -> No
     assert "could not check" in (check_refusal(None, 0.65) or "")  # a failed call never opens the guard
 
 
+def _ask_demo(
+    home: Path,
+    embedder: Embedder,
+    server: dict[str, Any],
+    thresholds: VerificationSettings,
+    helper: dict[str, Any] | None = None,
+) -> Any:
+    """The demo question asked of the sample home with ``thresholds``, the check on ``helper``'s server if given."""
+    app = build_app(settings_for(home), start_local_server=False, embedder=embedder, local=ChatClient(endpoint(server)),
+                    thresholds=thresholds)  # fmt: skip
+    if helper is not None:
+        app.assistant.helper = ChatClient(endpoint(helper))  # closed with the app
+    try:
+        return app.assistant.ask("¿Cuál es la dieta diaria para un viaje internacional?", User(None, frozenset()))
+    finally:
+        app.close()
+
+
 @pytest.mark.integration
 def test_the_probability_comes_from_the_real_servers_log_probabilities(llama_server: dict[str, Any]) -> None:
     client = ChatClient(endpoint(llama_server))
@@ -72,20 +90,12 @@ def test_the_probability_comes_from_the_real_servers_log_probabilities(llama_ser
 def test_the_answer_server_checks_when_the_helper_is_down_and_the_minimum_is_enforced(
     sample_home: Path, embedder: Embedder, llama_server: dict[str, Any]
 ) -> None:
-    settings = settings_for(sample_home)
-    question = "¿Cuál es la dieta diaria para un viaje internacional?"
     down = {"kind": "llamacpp", "base_url": f"http://127.0.0.1:{free_port()}/v1", "model": "x", "context_tokens": 2048}
 
     def ask(minimum: float) -> Any:
         opened = VerificationSettings(evidence_min=-1.0, coverage_min=0.0, overlap_min=0.0, retrieval_min=-1.0,
                                       answer_check=True, answer_check_min=minimum)  # fmt: skip
-        app = build_app(settings, start_local_server=False, embedder=embedder, local=ChatClient(endpoint(llama_server)),
-                        thresholds=opened)  # fmt: skip
-        app.assistant.helper = ChatClient(endpoint(down))  # closed with the app
-        try:
-            return app.assistant.ask(question, User(None, frozenset()))
-        finally:
-            app.close()
+        return _ask_demo(sample_home, embedder, llama_server, opened, helper=down)
 
     recorded = ask(0.0)
     assert not recorded.refused, recorded.reason  # the thresholds are open: only the check could refuse
@@ -101,16 +111,9 @@ def test_the_answer_server_checks_when_the_helper_is_down_and_the_minimum_is_enf
 def test_an_answer_under_the_floors_is_shown_only_when_the_check_reads_it_in_its_items(
     sample_home: Path, embedder: Embedder, llama_server: dict[str, Any]
 ) -> None:
-    settings = settings_for(sample_home)
-    question = "¿Cuál es la dieta diaria para un viaje internacional?"
-
     def ask(**thresholds: Any) -> Any:
-        app = build_app(settings, start_local_server=False, embedder=embedder, local=ChatClient(endpoint(llama_server)),
-                        thresholds=VerificationSettings(retrieval_min=-1.0, overlap_min=0.0, **thresholds))  # fmt: skip
-        try:
-            return app.assistant.ask(question, User(None, frozenset()))
-        finally:
-            app.close()
+        opened = VerificationSettings(retrieval_min=-1.0, overlap_min=0.0, **thresholds)
+        return _ask_demo(sample_home, embedder, llama_server, opened)
 
     recorded = ask(evidence_min=-1.0, answer_check=True, answer_check_min=0.0)
     assert not recorded.refused, recorded.reason  # open floors: the model's answer passes every other check
