@@ -77,7 +77,7 @@ class Row:
             return False
         if self.relevance >= t["evidence_min"] and self.coverage >= t["coverage_min"]:
             return True
-        # Under the floors, the answer check may rescue it (Assistant._rescue); NaN (not run) never does.
+        # Under the floors, the answer check may rescue it (rag.verify.answer_check.rescue); NaN (not run) never does.
         rescue = t.get("rescue_min", 0.0)
         return (
             rescue > 0

@@ -15,7 +15,7 @@ The model named evidence items and wrote a short answer. Fuente shows it only wh
   Spanish answer from an English source is judged like any other.
 
 An answer refused only by the last two floors may still be shown: the assistant grounds it again with the
-looser rescue floors and asks the answer check (``Assistant._rescue``, ``verification.rescue_min``).
+looser rescue floors and asks the answer check (``rag.verify.answer_check.rescue``, ``verification.rescue_min``).
 """
 
 from __future__ import annotations
