@@ -325,11 +325,11 @@ class Assistant:
         q.timings["verification_s"] = time.monotonic() - t
         signals = {"relevance": grounding.relevance, "coverage": grounding.coverage, "overlap": grounding.overlap,
                    "well_formed": float(reply.well_formed), "evidence_items": float(len(evidence))}  # fmt: skip
-        if not grounding.supported and grounding.verdict is Verdict.UNSUPPORTED and self.thresholds.rescue_min > 0:
+        weak = q.retrieved.best_dense < self.thresholds.retrieval_min
+        if not weak:  # a weak retrieval is refused whatever the check says: no model call for it
             answer = strip_citations(reply.answer)
             grounding = rescue(grounding, reply.answer, reply.cited, evidence, queries, q.user.groups, self.thresholds,
                                q.language, lambda cited: self._answer_check(q, answer, cited, signals))  # fmt: skip
-        weak = q.retrieved.best_dense < self.thresholds.retrieval_min
         if not grounding.supported or weak:
             reason = (
                 grounding.reason if not grounding.supported else "the retrieved chunks are too far from the question"

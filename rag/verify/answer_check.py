@@ -24,7 +24,7 @@ from rag.errors import GenerationError
 from rag.evidence import render_item
 from rag.llm import ChatClient, Message, with_fallback
 from rag.settings import VerificationSettings
-from rag.types import Evidence
+from rag.types import Evidence, Verdict
 from rag.verify.grounding import Grounding, ground
 
 log = logging.getLogger(__name__)
@@ -72,7 +72,7 @@ def check_refusal(probability: float | None, minimum: float) -> str | None:
 
 
 def rescue(
-    refused: Grounding,
+    first: Grounding,
     answer: str,
     cited: Sequence[int],
     evidence: Sequence[Evidence],
@@ -82,8 +82,10 @@ def rescue(
     language: str | None,
     probability: Callable[[Sequence[Evidence]], float | None],
 ) -> Grounding:
-    """The grounding to keep when the relevance or coverage floor refused an answer: shown after all when it clears
-    the rescue floors and the check (``probability`` of the items it cites) reaches ``rescue_min``, else ``refused``.
+    """The grounding to keep after ``first``, the guard's verdict: when the relevance or coverage floor refused
+    the answer, it is shown after all if it clears the rescue floors and the check (``probability`` of the items it
+    cites) reaches ``rescue_min``; otherwise ``first`` stands (also when it was shown, or the rescue is off: no check
+    is asked).
 
     The floors are word and embedding overlaps: they refuse right answers worded unlike the question ("minimum
     password length" answered by "at least 14 characters"), and lowering them lets wrong neighbouring rows through.
@@ -91,12 +93,14 @@ def rescue(
     answer; as a second chance it keeps every answer the floors show.
     """
     t = thresholds
+    if first.supported or first.verdict is not Verdict.UNSUPPORTED or t.rescue_min <= 0:
+        return first
     loose = t.model_copy(update={"evidence_min": t.rescue_evidence_min, "coverage_min": t.rescue_coverage_min})
     second = ground(answer, cited, evidence, queries, user_groups, loose, language)
     if not second.supported:
-        return refused  # also under the rescue floors, or refused by a check the floors do not decide
+        return first  # also under the rescue floors, or refused by a check the floors do not decide
     p = probability(second.cited)
     if p is None or p < t.rescue_min:
-        return refused
+        return first
     return replace(second, reason=f"{second.reason}; under the floors, shown on the answer check ({p:.2f} >= "
                    f"{t.rescue_min:.2f})")  # fmt: skip
