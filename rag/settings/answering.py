@@ -247,7 +247,7 @@ class VerificationSettings(_Section):
         0.5, ge=-1, le=2, description="extract_v1: the relevance floor of an answer the answer check may rescue."
     )
     rescue_coverage_min: float = Field(
-        0.25, ge=0, le=1, description="extract_v1: the coverage floor of an answer the answer check may rescue."
+        0.0, ge=0, le=1, description="extract_v1: the coverage floor of an answer the answer check may rescue."
     )
 
 
