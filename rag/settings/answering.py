@@ -159,6 +159,16 @@ class PolicySettings(_Section):
 class EvidenceSettings(_Section):
     """Evidence selection between retrieval and generation (rag/evidence.py)."""
 
+    ranker: Literal["index", "use-multilingual"] = Field(
+        "index",
+        description=(
+            "Embedding model that ranks the sentences: 'index' (the index's own embedder) or 'use-multilingual' (the "
+            "Universal Sentence Encoder Multilingual, numpy, reads Spanish and English alike; not yet the default: "
+            "docs/evaluation.md). The guard's relevance score of the chosen items always uses the index's embedder, "
+            "on which its thresholds are calibrated."
+        ),
+    )
+
     budget_tokens: int = Field(300, ge=40, description="Rough token budget of the evidence list in the prompt.")
     max_items: int = Field(
         4,
