@@ -21,8 +21,16 @@ from rag.settings import Settings
 log = logging.getLogger(__name__)
 
 
+class TextEmbedder(Protocol):
+    """What ranking sentences needs from an embedding model: vectors only (rag/evidence.py)."""
+
+    def embed_documents(self, texts: list[str]) -> np.ndarray: ...
+
+    def embed_query(self, text: str) -> np.ndarray: ...
+
+
 @runtime_checkable
-class Embedder(Protocol):
+class Embedder(TextEmbedder, Protocol):
     """What the index and the chunker need from an embedding model."""
 
     @property
@@ -41,18 +49,6 @@ class Embedder(Protocol):
     def count_tokens_many(self, texts: list[str]) -> list[int]:
         """``count_tokens`` of each text, in one call (the chunker counts a document's paragraphs at once)."""
         ...
-
-    def embed_documents(self, texts: list[str]) -> np.ndarray: ...
-
-    def embed_query(self, text: str) -> np.ndarray: ...
-
-
-class TextEmbedder(Protocol):
-    """What ranking sentences needs from an embedding model: vectors only (rag/evidence.py)."""
-
-    def embed_documents(self, texts: list[str]) -> np.ndarray: ...
-
-    def embed_query(self, text: str) -> np.ndarray: ...
 
 
 class MultilingualSentenceEncoder:

@@ -178,8 +178,8 @@ def choose_weights(
         "test_questions": len({c.id for c in test}),
         "configured": {
             "weights": {k: getattr(configured, k) for k in GRID},
-            "dev": score(dev, EvidenceSelector(embedder, configured, ranker)),  # type: ignore[arg-type]
-            "test": score(test, EvidenceSelector(embedder, configured, ranker)),  # type: ignore[arg-type]
+            "dev": score(dev, EvidenceSelector(embedder, configured, ranker)),
+            "test": score(test, EvidenceSelector(embedder, configured, ranker)),
         },
     }
     if not grid:
@@ -187,7 +187,7 @@ def choose_weights(
     tried: list[tuple[float, dict[str, float]]] = []
     for values in itertools.product(*GRID.values()):
         weights = dict(zip(GRID, values, strict=True))
-        selector = EvidenceSelector(embedder, configured.model_copy(update=weights), ranker)  # type: ignore[arg-type]
+        selector = EvidenceSelector(embedder, configured.model_copy(update=weights), ranker)
         tried.append((_objective(score(dev, selector)), weights))
         log.info("evidence weights %s: dev %.4f", weights, tried[-1][0])
     tried.sort(key=lambda t: -t[0])
@@ -195,8 +195,8 @@ def choose_weights(
     chosen = configured.model_copy(update=best)
     out["chosen"] = {
         "weights": best,
-        "dev": score(dev, EvidenceSelector(embedder, chosen, ranker)),  # type: ignore[arg-type]
-        "test": score(test, EvidenceSelector(embedder, chosen, ranker)),  # type: ignore[arg-type]
+        "dev": score(dev, EvidenceSelector(embedder, chosen, ranker)),
+        "test": score(test, EvidenceSelector(embedder, chosen, ranker)),
     }
     out["dev_grid_top"] = [{"objective": round(o, 4), **w} for o, w in tried[:10]]
     return out
