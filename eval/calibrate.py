@@ -197,17 +197,22 @@ def leave_one_out(groups: dict[str, list[Row]]) -> list[tuple[str, dict[str, flo
     return out
 
 
-def leave_one_out_report(groups: dict[str, list[Row]]) -> str:
+def leave_one_out_report(groups: dict[str, list[Row]], current: dict[str, float] | None = None) -> str:
+    """The leave-one-set-out table; with ``current`` (the configured thresholds) also each set's counts under them,
+    so two rows files of the same questions (say, made with two evidence rankers) compare set by set."""
+    configured = " configured: right / shown wrong |" if current else ""
     lines = [
         "Each set held out: thresholds searched on all rows of the other sets, scored on the held set.",
         "",
-        "| held-out rows | questions | chosen on the others | answered correct | refused when due | shown wrong |",
-        "|---|---|---|---|---|---|",
+        f"| held-out rows | questions | chosen on the others | answered correct | refused when due | shown wrong |{configured}",
+        "|---|---|---|---|---|---|" + ("---|" if current else ""),
     ]
     for name, best, s in leave_one_out(groups):
         chosen = ", ".join(f"{k.removesuffix('_min')} {v:g}" for k, v in best.items())
+        mine = score(groups[name], current) if current else None
         lines.append(f"| {name} | {s['questions']} | {chosen} | {s['answered_correct']:.2f} | "
-                     f"{s['refused_when_due']:.2f} | {s['shown_wrong']:.3f} |")  # fmt: skip
+                     f"{s['refused_when_due']:.2f} | {s['shown_wrong']:.3f} |"
+                     + (f" {mine['good']} / {mine['wrong']} |" if mine else ""))  # fmt: skip
     return "\n".join([*lines, ""])
 
 
@@ -286,7 +291,7 @@ def main(argv: list[str] | None = None) -> int:
     asked = "the questions of the saved rows" if args.reuse else f"`{args.questions}`"
     text = report(rows, best, current, settings.llm.answer_protocol, asked, names)
     if len(groups) > 1:
-        text += "\n" + leave_one_out_report(groups)
+        text += "\n" + leave_one_out_report(groups, current)
     args.out.write_text(text, encoding="utf-8")
     print(text)
     return 0
