@@ -163,8 +163,9 @@ class EvidenceSettings(_Section):
         "index",
         description=(
             "Embedding model that ranks the sentences: 'index' (the index's own embedder) or 'use-multilingual' (the "
-            "Universal Sentence Encoder Multilingual, numpy, reads Spanish and English alike; more right answers reach the "
-            "model on six question sets but the guard shows no more, so not the default: docs/evaluation.md). The guard's relevance score of the chosen items always uses the index's embedder, "
+            "Universal Sentence Encoder Multilingual, numpy, reads Spanish and English alike; more right answers "
+            "reach the model on six question sets but the guard shows no more, so not the default: "
+            "docs/evaluation.md). The guard's relevance score of the chosen items always uses the index's embedder, "
             "on which its thresholds are calibrated."
         ),
     )
