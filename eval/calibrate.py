@@ -103,7 +103,7 @@ def collect(sample: int | None, rows_file: Path, questions_file: Path = QUESTION
     writer.close()
     opened = settings.verification.model_copy(
         update={"evidence_min": -1.0, "coverage_min": 0.0, "retrieval_min": -1.0, "overlap_min": 0.0,
-                "answer_check": True, "answer_check_min": 0.0}  # the answer check runs and is recorded, never refuses
+                "answer_check": True, "answer_check_min": 0.0, "second_reading": False}  # the check is recorded, never refuses
     )  # fmt: skip
     app = build_app(settings, embedder=embedder, thresholds=opened)  # never refuse on scores: measure, decide later
     # Rows are appended as they come, so a long run can be stopped and resumed: done ids are skipped.

@@ -260,6 +260,13 @@ class VerificationSettings(_Section):
     rescue_coverage_min: float = Field(
         0.0, ge=0, le=1, description="extract_v1: the coverage floor of an answer the answer check may rescue."
     )
+    second_reading: bool = Field(
+        False,
+        description="extract_v1, local model: when the guard refuses an answer, read the question again from evidence "
+        "ranked by the other `evidence.ranker`; the first answer is shown when the second agrees with it and the answer "
+        "check gives it `rescue_min` with the relevance and coverage floors open, else the second answer when it "
+        "clears the rescue floors and the check. Needs `rescue_min` > 0; costs a second generation per refusal.",
+    )
 
 
 class ApiSettings(_Section):
