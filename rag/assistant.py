@@ -351,7 +351,10 @@ class Assistant:
                    "well_formed": float(reply.well_formed), "evidence_items": float(len(evidence))}  # fmt: skip
         reading = _Reading(evidence, reply, grounding, signals)
         if self._weak(q):  # a weak retrieval is refused whatever the check says: no model call for it
-            return replace(reading, refusal=(Verdict.UNSUPPORTED, "the retrieved chunks are too far from the question"))
+            too_far = (Verdict.UNSUPPORTED, "the retrieved chunks are too far from the question")
+            return replace(
+                reading, refusal=(grounding.verdict, grounding.reason) if not grounding.supported else too_far
+            )
         answer = strip_citations(reply.answer)
         grounding = rescue(grounding, reply.answer, reply.cited, evidence, queries, q.user.groups, self.thresholds,
                            q.language, lambda cited: self._answer_check(q, answer, cited, signals))  # fmt: skip
