@@ -21,7 +21,7 @@ import logging
 import time
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from rag import prompts, protocol
 from rag.answer_language import in_language
@@ -35,23 +35,21 @@ from rag.asked import (
     question_language,
 )
 from rag.cite_prompt import build_messages, fit_sources
-from rag.egress import EgressLog, payload_digest
+from rag.cloud_gate import CloudGate, redacted_item
 from rag.embedders import Embedder, MultilingualSentenceEncoder
 from rag.errors import ConfigError, GenerationError
 from rag.evidence import EvidenceSelector, sentence_ranker
 from rag.index import Index
 from rag.llm import ChatClient, Completion, Message, with_fallback
-from rag.pii import Redactor, total_counts
-from rag.policy import decide_route, prepare_for_cloud
+from rag.policy import decide_route
 from rag.protocol import LANGUAGE_NAMES
 from rag.querylog import QueryLog
 from rag.retrieval import HybridRetriever, Retrieved
 from rag.settings import Settings, VerificationSettings
-from rag.types import Answer, Chunk, Citation, Evidence, SentenceCheck, Turn, User, Verdict
-from rag.verify import Grounding, ground, refusal_text, should_refuse, strip_citations, verify_answer
-from rag.verify.agreement import same_answer
+from rag.types import Answer, Citation, Evidence, SentenceCheck, Turn, User, Verdict
+from rag.verify import ground, refusal_text, second_reading, should_refuse, strip_citations, verify_answer
 from rag.verify.answer_check import answer_check, check_refusal, rescue
-from rag.verify.sentences import evidence_units
+from rag.verify.second_reading import Reading
 
 __all__ = [
     "Answer",
@@ -111,7 +109,7 @@ class Assistant:
         self.selector = EvidenceSelector(embedder, settings.evidence, sentence_ranker(settings.evidence, embedder))
         self._second: EvidenceSelector | None = None  # the second reading's selector, built on first use
         self.query_log = QueryLog(index.log_connection())
-        self._pii: Redactor | None = None
+        self.cloud_gate = CloudGate(settings)
         self.protocol = settings.llm.answer_protocol
         self.prompt = settings.llm.answer_prompt or DEFAULT_PROMPTS[self.protocol]
         try:
@@ -233,7 +231,7 @@ class Assistant:
             raise
         finally:
             q.timings["total_s"] = time.monotonic() - started
-            self._log(q, answer, error)
+            self.query_log.record_question(q, self.prompt, answer, error)
         return answer
 
     def _route(self, retrieved: Retrieved, earlier_sensitive: bool) -> tuple[ChatClient, str]:
@@ -251,39 +249,9 @@ class Assistant:
             return self.cloud, decision.reason
         return self.local, decision.reason
 
-    def _redactor(self) -> Redactor:
-        if self._pii is None:
-            self._pii = Redactor()  # loads presidio once per process, only when the cloud is used
-        return self._pii
-
-    def _for_cloud(self, q: Asked, chunks: Sequence[Chunk]) -> tuple[str, dict[str, Chunk]]:
-        """What the cloud may see: the user's own question and the chunks, redacted.
-
-        The question is the one the user typed, never the standalone rewrite: that one is written by the
-        model from earlier answers, which may hold text the cloud must not see. Returns the redacted
-        question and the redacted copy of each chunk by id; the counts wait in ``q`` for :meth:`_egress`.
-        """
-        redactor = self._redactor().fresh() if self.settings.policy.redact_pii else None
-        prepared = prepare_for_cloud(list(chunks), redactor, ceiling=self.settings.policy.sensitivity_ceiling)
-        redacted_question = redactor.redact(q.question) if redactor is not None else None
-        q.redactions = total_counts([r for _, r in prepared] + ([redacted_question] if redacted_question else []))
-        q.cloud_chunk_ids = [c.id for c, _ in prepared]
-        return (redacted_question.text if redacted_question else q.question), {c.id: c for c, _ in prepared}
-
     def _egress(self, q: Asked, messages: list[Message], response_format: dict[str, object] | None) -> None:
-        """Write the egress record of a cloud call before the request goes out, with a digest of exactly it."""
-        if q.client is not self.cloud:
-            return
-        payload = {"model": q.client.model, "messages": messages, "response_format": response_format}
-        with EgressLog.from_settings(self.settings) as egress:
-            egress.record(
-                question_id=q.id,
-                endpoint=q.client.endpoint.base_url,
-                model=q.client.model,
-                chunk_ids=q.cloud_chunk_ids,
-                redactions=q.redactions,
-                payload_sha256=payload_digest(payload),
-            )
+        if q.client is self.cloud:  # only what leaves the machine is recorded
+            self.cloud_gate.record(q, messages, response_format)
 
     # -- extract_v1 ---------------------------------------------------------------------------------
     def _extract(self, q: Asked) -> Answer:
@@ -306,7 +274,7 @@ class Assistant:
         g = shown.grounding
         return self._answer(q, text, g.verdict, citations, g.checks, g.reason, shown.signals)
 
-    def _read(self, q: Asked, selector: EvidenceSelector, completion: Completion, stage: str = "") -> _Reading | None:
+    def _read(self, q: Asked, selector: EvidenceSelector, completion: Completion, stage: str = "") -> Reading | None:
         """One reading: evidence chosen by ``selector``, the model's reply into ``completion``, the guard's verdict.
 
         None when no sentence of the retrieved chunks relates to the question. ``stage`` prefixes the timings
@@ -323,8 +291,8 @@ class Assistant:
         question = q.standalone
         translation = q.translation if any(i.chunk.language != q.language for i in evidence) else None
         if q.client is self.cloud:
-            question, redacted = self._for_cloud(q, list({i.chunk.id: i.chunk for i in evidence}.values()))
-            shown = tuple(_redacted_item(i, redacted[i.chunk.id]) for i in evidence)
+            question, redacted = self.cloud_gate.prepare(q, list({i.chunk.id: i.chunk for i in evidence}.values()))
+            shown = tuple(redacted_item(i, redacted[i.chunk.id]) for i in evidence)
             translation = None  # never redacted, so it stays with the local model
         evidence, shown, messages, prompt_tokens = protocol.fit_evidence(
             q.client, question, q.language, evidence, shown, translation, self.prompt
@@ -349,7 +317,7 @@ class Assistant:
         q.timings[f"{stage}verification_s"] = time.monotonic() - t
         signals = {"relevance": grounding.relevance, "coverage": grounding.coverage, "overlap": grounding.overlap,
                    "well_formed": float(reply.well_formed), "evidence_items": float(len(evidence))}  # fmt: skip
-        reading = _Reading(evidence, reply, grounding, signals)
+        reading = Reading(evidence, reply, grounding, signals)
         if self._weak(q):  # a weak retrieval is refused whatever the check says: no model call for it
             too_far = (Verdict.UNSUPPORTED, "the retrieved chunks are too far from the question")
             return replace(
@@ -367,18 +335,11 @@ class Assistant:
     def _weak(self, q: Asked) -> bool:
         return q.retrieved.best_dense < self.thresholds.retrieval_min
 
-    def _read_again(self, q: Asked, first: _Reading) -> _Reading | None:
-        """The second reading (``verification.second_reading``): the reading to show after the guard refused
-        ``first``, or None to keep the refusal.
+    def _read_again(self, q: Asked, first: Reading) -> Reading | None:
+        """The reading to show after the guard refused ``first`` (rag/verify/second_reading.py), or None to refuse.
 
-        The question is read again from evidence ranked by the other sentence ranker. The first answer is shown
-        when the second agrees with it and the answer check believes it (``rescue_min``) with only the relevance
-        and coverage floors opened. When both answers hold in their sources and disagree, it refuses rather than
-        pick one; otherwise the second answer is shown when it clears the rescue's floors and the answer check (the
-        six question sets' saved readings, offline: 90 right and 14 wrong shown of 266, against 75 and 12; the
-        sample set's unchanged; docs/evaluation.md, sixteenth session). Every other check of the guard (facts, names, years and codes, overlap, access) holds
-        for both. Only the local model reads again: a cloud model's refusal is not the 1.5B's misreading, and
-        a second cloud call would cost money and egress.
+        Only the local model reads again: a cloud model's refusal is not the 1.5B's misreading, and a second
+        cloud call would cost money and egress.
         """
         t = self.thresholds
         if not t.second_reading or t.rescue_min <= 0 or q.client is not self.local or self._weak(q):
@@ -395,35 +356,18 @@ class Assistant:
         first.signals["second_reading"] = 1.0
         if second is None:
             return None
-        opened = t.model_copy(update={"evidence_min": -1.0, "coverage_min": 0.0})
-        queries, groups = q.retrieved.queries, q.user.groups
-        one, two = strip_citations(first.reply.answer), strip_citations(second.reply.answer)
-        both = [ground(r.reply.answer, r.reply.cited, r.evidence, queries, groups, opened, q.language)
-                for r in (first, second)]  # fmt: skip
-        agree = all(g.supported for g in both) and same_answer(one, two)
-        if agree:
-            p = self._answer_check(q, one, both[0].cited, first.signals)
-            if p is not None and p >= t.rescue_min and self._check_answer(q, one, both[0].cited, first.signals) is None:
-                first.signals["second_reading_agrees"] = 1.0
-                reason = (
-                    f"{both[0].reason}; under the floors, a second reading agrees and the answer check gives {p:.2f}"
-                )
-                return replace(first, grounding=replace(both[0], reason=reason), refusal=None)
-        elif both[0].supported:
-            return None  # two readings, two answers the sources hold: refuse rather than pick one
-        # The second answer is judged as the rescue judges: its floors, then the answer check, whatever the floors say.
-        loose = t.model_copy(update={"evidence_min": t.rescue_evidence_min, "coverage_min": t.rescue_coverage_min})
-        g = ground(second.reply.answer, second.reply.cited, second.evidence, queries, groups, loose, q.language)
-        if not g.supported:
+        shown = second_reading.decide(first, second, q.retrieved.queries, q.user.groups, t, q.language,
+                                      lambda r, answer, cited: self._believed(q, r, answer, cited))  # fmt: skip
+        if shown is second:
+            q.completion.text = completion.text  # the reply whose answer is shown
+        return shown
+
+    def _believed(self, q: Asked, reading: Reading, answer: str, cited: Sequence[Evidence]) -> float | None:
+        """The answer check's probability when it reaches ``rescue_min`` and any required minimum, else None."""
+        p = self._answer_check(q, answer, cited, reading.signals)
+        if p is None or p < self.thresholds.rescue_min or self._check_answer(q, answer, cited, reading.signals):
             return None
-        shown = replace(second, grounding=g)
-        p = self._answer_check(q, two, shown.grounding.cited, second.signals)
-        if p is None or p < t.rescue_min or self._check_answer(q, two, shown.grounding.cited, second.signals):
-            return None
-        q.completion.text = completion.text  # the reply whose answer is shown
-        second.signals["second_reading"] = 1.0
-        reason = f"{shown.grounding.reason}; read again from evidence ranked by another model (answer check {p:.2f})"
-        return replace(shown, grounding=replace(shown.grounding, reason=reason), refusal=None)
+        return p
 
     def _second_selector(self) -> EvidenceSelector | None:
         """The evidence selector with the other sentence ranker, built on first use (None when it cannot load)."""
@@ -470,7 +414,7 @@ class Assistant:
         if translation and all(h.chunk.language == q.language for h in hits):
             translation = None
         if q.client is self.cloud:
-            prompt_question, redacted = self._for_cloud(q, [c for _, c, _ in sources])
+            prompt_question, redacted = self.cloud_gate.prepare(q, [c for _, c, _ in sources])
             sources = [(n, redacted[c.id], redacted[c.id].text) for n, c, _ in sources]
             translation = None
         sources = fit_sources(q.client, prompt_question, q.language, sources, translation, self.prompt)
@@ -547,53 +491,3 @@ class Assistant:
         if q.on_token is not None and self.protocol == "extract_v1":
             q.on_token(text)
         return self._answer(q, text, verdict, (), sentences, reason, signals, refused=True)
-
-    def _log(self, q: Asked, answer: Answer | None, error: str | None) -> None:
-        try:
-            self.query_log.record(
-                question_id=q.id,
-                user=q.user.name,
-                groups=sorted(q.user.groups),
-                question=q.question,
-                standalone=q.standalone,
-                language=q.language,
-                retrieved=[(h.chunk.id, round(h.score, 6)) for h in q.retrieved.chunks],
-                route=q.client.name,
-                model=q.client.model,
-                prompt_version=self.prompt,
-                timings={k: round(v, 4) for k, v in q.timings.items()},
-                tokens={"prompt": q.completion.prompt_tokens, "completion": q.completion.completion_tokens},
-                verdict=answer.verdict if answer else None,
-                refused=answer.refused if answer else None,
-                error=error,
-            )
-        except Exception as e:  # the log must never take the answer down with it
-            log.error("could not write the query log: %s", e)
-
-
-@dataclass(frozen=True)
-class _Reading:
-    """One reading of a question by the model: the evidence it was given, its reply and the guard's verdict."""
-
-    evidence: tuple[Evidence, ...]
-    reply: protocol.Extraction
-    grounding: Grounding
-    signals: dict[str, float]
-    """The guard's signals (relevance, coverage, overlap, the answer check's probability once asked)."""
-    refusal: tuple[Verdict, str] | None = None
-    """Why the guard refuses this reading's answer (verdict, reason); None when it is shown."""
-
-
-def _redacted_item(item: Evidence, redacted_chunk: Chunk) -> Evidence:
-    """The evidence item as the cloud sees it: the same unit, taken from the chunk's redacted copy.
-
-    Redaction works on whole chunks (placeholders are numbered per question), so the item's text is
-    redacted on its own with the placeholders the chunk's copy received; where that is not possible
-    the item is dropped to a placeholder rather than sent in clear.
-    """
-    if item.text in redacted_chunk.text:
-        return replace(item, chunk=redacted_chunk)
-    units = evidence_units(redacted_chunk)
-    end = item.position + item.span
-    text = " ".join(units[item.position : end]) if end <= len(units) else "<REDACTED>"
-    return replace(item, chunk=redacted_chunk, text=text)

@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # annotations only: the assistant's modules import this one
+    from rag.asked import Asked
+    from rag.types import Answer
+
+log = logging.getLogger(__name__)
 
 QUERYLOG_SCHEMA = """
 CREATE TABLE IF NOT EXISTS queries (
@@ -37,6 +44,29 @@ class QueryLog:
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
         self.conn.executescript(QUERYLOG_SCHEMA)
+
+    def record_question(self, q: Asked, prompt_version: str, answer: Answer | None, error: str | None) -> None:
+        """Record how question ``q`` went (``answer`` None when it failed with ``error``); never raises."""
+        try:
+            self.record(
+                question_id=q.id,
+                user=q.user.name,
+                groups=sorted(q.user.groups),
+                question=q.question,
+                standalone=q.standalone,
+                language=q.language,
+                retrieved=[(h.chunk.id, round(h.score, 6)) for h in q.retrieved.chunks],
+                route=q.client.name,
+                model=q.client.model,
+                prompt_version=prompt_version,
+                timings={k: round(v, 4) for k, v in q.timings.items()},
+                tokens={"prompt": q.completion.prompt_tokens, "completion": q.completion.completion_tokens},
+                verdict=answer.verdict if answer else None,
+                refused=answer.refused if answer else None,
+                error=error,
+            )
+        except Exception as e:  # the log must never take the answer down with it
+            log.error("could not write the query log: %s", e)
 
     def record(
         self,

@@ -10,7 +10,7 @@ import json
 from dataclasses import replace
 
 from rag import protocol
-from rag.assistant import _redacted_item
+from rag.cloud_gate import redacted_item
 from rag.evidence import EvidenceSelector, fence_text, render_item, sentence_ranker
 from rag.settings import EvidenceSettings, VerificationSettings
 from rag.types import Evidence, Verdict
@@ -52,7 +52,7 @@ def test_a_merged_item_is_redacted_whole_for_the_cloud() -> None:
     redacted = replace(original, text="Escriba a <EMAIL_1> si tiene dudas. Lo decide el comité en enero. Nada más.")
     item = Evidence(n=1, chunk=original, text="Escriba a ana@example.com si tiene dudas. Lo decide el comité en "
                     "enero.", score=0.5, position=0, span=2)  # fmt: skip
-    sent = _redacted_item(item, redacted)
+    sent = redacted_item(item, redacted)
     # Both sentences go, the address does not (the unit splitter reads the placeholder's "_" as emphasis).
     assert sent.text.startswith("Escriba a <EMAIL") and sent.text.endswith("dudas. Lo decide el comité en enero.")
     assert "ana@" not in sent.text and sent.chunk is redacted
