@@ -36,7 +36,7 @@ from rag.asked import (
 )
 from rag.cite_prompt import build_messages, fit_sources
 from rag.cloud_gate import CloudGate, redacted_item
-from rag.embedders import Embedder, MultilingualSentenceEncoder
+from rag.embedders import Embedder
 from rag.errors import ConfigError, GenerationError
 from rag.evidence import EvidenceSelector, sentence_ranker
 from rag.index import Index
@@ -373,8 +373,11 @@ class Assistant:
         """The evidence selector with the other sentence ranker, built on first use (None when it cannot load)."""
         if self._second is None:
             settings = self.settings.evidence
+            other = settings.model_copy(
+                update={"ranker": "use-multilingual" if settings.ranker == "index" else "index"}
+            )
             try:
-                ranker = self.embedder if settings.ranker != "index" else MultilingualSentenceEncoder()
+                ranker = sentence_ranker(other, self.embedder)
             except ConfigError as e:
                 log.warning("no second reading: %s", e)
                 return None

@@ -11,10 +11,63 @@ from typing import Any
 
 import pytest
 
+from rag import protocol
 from rag.embedders import Embedder
 from rag.settings import VerificationSettings
+from rag.types import Evidence, Verdict
+from rag.verify import ground
 from rag.verify.agreement import numbers_of, same_answer
+from rag.verify.second_reading import Reading, decide
 from tests.test_answer_check import _ask_demo
+from tests.test_verify import NOBODY, chunk
+
+QUESTION = "¿Con cuánta antelación hay que pedir las vacaciones?"
+RULE = chunk("Las vacaciones se piden con al menos 21 días naturales de antelación.", title="Vacaciones")
+NEIGHBOUR = chunk("Los cambios de turno se piden con 72 horas de antelación.", title="Turnos")
+# Every floor out of reach but the rescue's: only the second reading can show an answer.
+GUARD = VerificationSettings(evidence_min=2.0, coverage_min=0.0, rescue_min=0.7, rescue_evidence_min=0.5,
+                             overlap_min=0.0, second_reading=True)  # fmt: skip
+
+
+def _reading(answer: str, cited: int) -> Reading:
+    """A reading refused by the floors: the model's ``answer`` citing item ``cited`` of the two."""
+    items = (Evidence(1, RULE, RULE.text, 0.6), Evidence(2, NEIGHBOUR, NEIGHBOUR.text, 0.6))
+    reply = protocol.Extraction((cited,), answer, True)
+    g = ground(answer, reply.cited, items, [QUESTION], NOBODY, GUARD)
+    assert not g.supported
+    return Reading(items, reply, g, {}, (g.verdict, g.reason))
+
+
+def _decide(first: Reading, second: Reading, p: float | None) -> tuple[Reading | None, list[str]]:
+    asked: list[str] = []
+
+    def believe(reading: Reading, answer: str, cited: object) -> float | None:
+        asked.append(answer)
+        return p
+
+    return decide(first, second, [QUESTION], NOBODY, GUARD, "es", believe), asked
+
+
+def test_two_grounded_answers_that_disagree_are_refused_without_asking_the_check() -> None:
+    shown, asked = _decide(_reading("Con 72 horas de antelación.", 2), _reading("Con 21 días de antelación.", 1), 0.9)
+    assert shown is None and asked == []
+
+
+def test_the_first_answer_is_shown_when_the_second_reading_agrees_and_the_check_believes_it() -> None:
+    first = _reading("Con 21 días de antelación.", 1)
+    shown, asked = _decide(first, _reading("Al menos 21 días naturales.", 1), 0.8)
+    assert shown is not None and shown.reply is first.reply and shown.refusal is None
+    assert "a second reading agrees" in shown.grounding.reason and first.signals["second_reading_agrees"] == 1.0
+    assert asked == ["Con 21 días de antelación."]
+
+
+def test_the_second_answer_is_shown_after_a_first_the_sources_do_not_hold_only_if_the_check_believes_it() -> None:
+    invented = _reading("Con 45 días de antelación.", 1)  # 45 is in no item
+    second = _reading("Con 21 días de antelación.", 1)
+    shown, _ = _decide(invented, second, 0.8)
+    assert shown is not None and shown.reply is second.reply and "read again" in shown.grounding.reason
+    assert shown.grounding.verdict is Verdict.SUPPORTED
+    assert _decide(invented, second, None)[0] is None  # the check does not believe it: refused
 
 
 def test_two_answers_agree_on_the_number_they_state_whatever_the_wording() -> None:
