@@ -49,6 +49,7 @@ from rag.settings import Settings, VerificationSettings
 from rag.types import Answer, Citation, Evidence, SentenceCheck, Turn, User, Verdict
 from rag.verify import ground, refusal_text, second_reading, should_refuse, strip_citations, verify_answer
 from rag.verify.answer_check import answer_check, check_refusal, rescue
+from rag.verify.grounding import unnamed_in_chunks
 from rag.verify.second_reading import Reading
 
 __all__ = [
@@ -258,6 +259,12 @@ class Assistant:
         hits = [h.chunk for h in q.retrieved.chunks]
         if not hits:
             return self._refused(q, Verdict.REFUSAL, "nothing the user may see matches the question")
+        # Refusals that no reading could change come before any model call.
+        if q.retrieved.best_dense < self.thresholds.retrieval_min:
+            return self._refused(q, Verdict.UNSUPPORTED, "the retrieved chunks are too far from the question")
+        if absent := unnamed_in_chunks(q.retrieved.queries, hits):  # grounding refuses any answer read from them
+            why = f"no document the user may see mentions {', '.join(sorted(absent))}, which the question names"
+            return self._refused(q, Verdict.UNSUPPORTED, why)
         first = self._read(q, self.selector, q.completion)
         if first is None:
             return self._refused(q, Verdict.REFUSAL, "no sentence of the retrieved chunks relates to the question")
@@ -318,11 +325,6 @@ class Assistant:
         signals = {"relevance": grounding.relevance, "coverage": grounding.coverage, "overlap": grounding.overlap,
                    "well_formed": float(reply.well_formed), "evidence_items": float(len(evidence))}  # fmt: skip
         reading = Reading(evidence, reply, grounding, signals)
-        if self._weak(q):  # a weak retrieval is refused whatever the check says: no model call for it
-            too_far = (Verdict.UNSUPPORTED, "the retrieved chunks are too far from the question")
-            return replace(
-                reading, refusal=(grounding.verdict, grounding.reason) if not grounding.supported else too_far
-            )
         answer = strip_citations(reply.answer)
         grounding = rescue(grounding, reply.answer, reply.cited, evidence, queries, q.user.groups, self.thresholds,
                            q.language, lambda cited: self._answer_check(q, answer, cited, signals))  # fmt: skip
@@ -332,9 +334,6 @@ class Assistant:
         refusal = self._check_answer(q, answer, grounding.cited, signals)
         return reading if refusal is None else replace(reading, refusal=(Verdict.UNSUPPORTED, refusal))
 
-    def _weak(self, q: Asked) -> bool:
-        return q.retrieved.best_dense < self.thresholds.retrieval_min
-
     def _read_again(self, q: Asked, first: Reading) -> Reading | None:
         """The reading to show after the guard refused ``first`` (rag/verify/second_reading.py), or None to refuse.
 
@@ -342,7 +341,7 @@ class Assistant:
         cloud call would cost money and egress.
         """
         t = self.thresholds
-        if not t.second_reading or t.rescue_min <= 0 or q.client is not self.local or self._weak(q):
+        if not t.second_reading or t.rescue_min <= 0 or q.client is not self.local:
             return None
         selector = self._second_selector()
         if selector is None:

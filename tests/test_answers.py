@@ -18,7 +18,7 @@ from rag.assistant import Assistant, Turn, User
 from rag.embedders import Embedder
 from rag.errors import GenerationError, LLMUnavailable
 from rag.llm import ChatClient
-from rag.settings import Settings
+from rag.settings import Settings, VerificationSettings
 from tests.contracts.chat_backend import endpoint
 from tests.helpers import SettingsFactory, free_port, ingest
 
@@ -72,6 +72,36 @@ def test_a_server_that_is_down_fails_the_question_and_the_log_says_so(home: Sett
         app.close()
 
 
+def test_a_question_about_what_no_document_mentions_is_refused_without_a_model_call(
+    home: Settings, embedder: Embedder
+) -> None:
+    """No document of the corpus mentions Bilbao: grounding would refuse whatever the model read from the retrieved
+    chunks, so the assistant refuses before asking it, and answers even with the server down. So with a retrieval
+    under ``retrieval_min``, which is refused whatever the model says."""
+
+    def down() -> ChatClient:
+        return ChatClient(endpoint({"kind": "llamacpp", "base_url": f"http://127.0.0.1:{free_port()}/v1",
+                                    "model": "x", "context_tokens": 2048}))  # fmt: skip
+
+    nobody = User(None, frozenset())
+    app = app_with(home, embedder, down())
+    try:
+        answer = app.assistant.ask("¿Quién dirige la oficina de Bilbao?", nobody)
+        assert answer.refused and answer.text == "Los documentos no contienen esa información."
+        assert "mentions bilbao" in answer.reason and "generation_s" not in answer.timings
+        with pytest.raises(LLMUnavailable):  # Valencia is in the documents: the model must read them
+            app.assistant.ask("¿Quién dirige la oficina de Valencia?", nobody)
+    finally:
+        app.close()
+    far = build_app(home, start_local_server=False, embedder=embedder, local=down(),
+                    thresholds=VerificationSettings(retrieval_min=1.0))  # fmt: skip
+    try:
+        answer = far.assistant.ask("¿Quién dirige la oficina de Valencia?", nobody)
+        assert answer.refused and "too far" in answer.reason and "generation_s" not in answer.timings
+    finally:
+        far.close()
+
+
 def test_evidence_is_trimmed_to_fit_the_context(
     assistant: Assistant, home: Settings, embedder: Embedder, llama_server: dict[str, Any]
 ) -> None:
@@ -83,9 +113,10 @@ def test_evidence_is_trimmed_to_fit_the_context(
     tight = app_with(home, embedder, ChatClient(endpoint(llama_server, context_tokens=window)))
     try:
         answer = tight.assistant.ask("¿Cuántos días de teletrabajo se permiten por semana?", User(None, frozenset()))
-        # A question that cannot fit even with one evidence item is refused with a sentence, not sent.
+        # A question that cannot fit even with one evidence item is refused with a sentence, not sent. (It is
+        # about the documents: a question far from all of them is refused before any model call.)
         with pytest.raises(GenerationError, match="too long for the local model's context"):
-            tight.assistant.ask("¿" + "palabra " * 1500 + "?", User(None, frozenset()))
+            tight.assistant.ask("¿Cuántos días de teletrabajo se permiten por semana? " * 150, User(None, frozenset()))
     finally:
         tight.close()
     # Counted by the server's own tokenizer before sending: within the window, and smaller than before.

@@ -14,7 +14,8 @@ from rag.cloud_gate import redacted_item
 from rag.evidence import EvidenceSelector, fence_text, render_item, sentence_ranker
 from rag.settings import EvidenceSettings, VerificationSettings
 from rag.types import Evidence, Verdict
-from rag.verify import ground
+from rag.verify import ground, split_sentences
+from rag.verify.grounding import unnamed_in_chunks
 from tests.test_verify import LODGING, NOBODY, SALARIES, SETTLEMENT, TRANSPORT, HashingEmbedder, chunk
 
 OPEN = VerificationSettings(evidence_min=-1.0, coverage_min=0.0)
@@ -294,6 +295,27 @@ def test_an_answer_about_another_place_or_month_than_asked_is_refused() -> None:
     assert september.verdict is Verdict.UNSUPPORTED and "september" in september.reason
     january = ground("El día 22.", [2], items, ["¿Qué día se paga la nómina de enero de 2026?"], NOBODY, OPEN)
     assert january.verdict is Verdict.SUPPORTED
+
+
+def test_what_no_retrieved_chunk_mentions_is_refused_before_any_reading() -> None:
+    """The assistant asks no model when the question names what none of the retrieved chunks mentions (the
+    sample set's "Bilbao office", "Lisbon office" and "revenue in 2023"): an item's context is part of its
+    chunk's, so grounding would refuse every answer read from them."""
+    valencia = chunk("La oficina de Valencia se traslada el 2 de marzo de 2026. La nómina de enero se paga el 22.")
+    asked = ["When will the Lisbon office move?", "¿Cuándo se traslada la oficina de Lisboa?"]
+    assert unnamed_in_chunks(asked, [valencia]) == {"lisbon"}
+    items = _items(*[(sentence, valencia) for sentence in split_sentences(valencia.text)])
+    for item in items:  # whichever item an answer cites, grounding refuses it
+        g = ground("It moves on 2 March 2026.", [item.n], items, asked, NOBODY, OPEN, "en")
+        assert g.verdict is Verdict.UNSUPPORTED and "lisbon" in g.reason, item.text
+    # The name in another chunk, in the translation's language, or in a chunk's title: no early refusal.
+    lisboa = chunk("La oficina de Lisboa se traslada el 2 de marzo de 2026.")
+    assert unnamed_in_chunks(asked, [valencia, lisboa]) == set()
+    assert unnamed_in_chunks(asked, [chunk("Se traslada el 2 de marzo.", title="Oficina de Lisboa")]) == set()
+    # Years, codes and months the question names count as names do.
+    assert unnamed_in_chunks(["¿Qué día se paga la nómina de septiembre de 2026?"], [valencia]) == {"september"}
+    assert unnamed_in_chunks(["What was the revenue in 2023?"], [valencia]) == {"2023"}
+    assert unnamed_in_chunks(["¿Qué día se paga la nómina de enero de 2026?"], [valencia]) == set()
 
 
 def test_the_word_opening_a_later_sentence_of_the_question_is_no_name() -> None:

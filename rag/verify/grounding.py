@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 from rag.settings import VerificationSettings
 from rag.text import coverage, keyword_tokens, question_terms
-from rag.types import Evidence, SentenceCheck, SentenceKind, Verdict
+from rag.types import Chunk, Evidence, SentenceCheck, SentenceKind, Verdict
 from rag.verify.facts import Fact, FactIndex, extract_facts, without_values
 from rag.verify.question import focus_of, missing_anchors, missing_names, new_value
 from rag.verify.refusal import is_refusal
@@ -54,6 +54,23 @@ class Grounding:
 
 def _context_text(item: Evidence) -> str:
     return " ".join([item.chunk.title, *item.chunk.section, item.text])
+
+
+def unnamed(queries: Sequence[str], texts: list[str]) -> set[str]:
+    """The years, codes, months and names the question (``queries[0]``; its translations may name them in the
+    other language) names that ``texts`` do not: evidence that leaves one out does not answer the question."""
+    if not queries:
+        return set()
+    return missing_anchors(focus_of(queries[0]), texts) | missing_names(queries, texts)
+
+
+def unnamed_in_chunks(queries: Sequence[str], chunks: Sequence[Chunk]) -> set[str]:
+    """What the question names that none of ``chunks`` mentions (title, section or text).
+
+    An evidence item's context (:func:`_context_text`) is part of its chunk's, so when this is not empty
+    :func:`ground` refuses every answer read from these chunks: the assistant refuses before asking a model.
+    """
+    return unnamed(queries, [" ".join([c.title, *c.section, c.text]) for c in chunks])
 
 
 def own_words(answer: str, queries: Sequence[str]) -> set[str]:
@@ -139,8 +156,7 @@ def ground(
             missing = _facts_missing(text, visible, asked)
     focus = focus_of(queries[0]) if queries else None
     if focus is not None:
-        context = [_context_text(i) for i in visible]
-        absent = missing_anchors(focus, context) | missing_names(queries, context)
+        absent = unnamed(queries, [_context_text(i) for i in visible])
         if absent:
             return verdict(Verdict.UNSUPPORTED, f"the cited evidence is not about {', '.join(sorted(absent))}, which the "
                            "question names", visible, tuple(sorted(absent)))  # fmt: skip
