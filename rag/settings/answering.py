@@ -205,7 +205,12 @@ class VerificationSettings(_Section):
         0.4, ge=0, le=1, description="Least support score for a claim to count as supported."
     )
     answer_support: float = Field(0.5, ge=0, le=1, description="Least share of supported claims to show an answer.")
-    retrieval_min: float = Field(0.2, ge=-1, le=1, description="Least best dense similarity to answer at all.")
+    retrieval_min: float = Field(
+        0.2,
+        ge=-1,
+        le=1,
+        description="Least best dense similarity to answer at all (extract_v1 refuses under it without a model call).",
+    )
     semantic_floor: float = Field(
         0.0,
         ge=0,
