@@ -30,6 +30,12 @@ def app_with(settings: Settings, embedder: Embedder, local: ChatClient, cloud: C
     return build_app(settings, start_local_server=False, embedder=embedder, local=local, cloud=cloud)
 
 
+def down_server() -> ChatClient:
+    """A client of a llama.cpp server that is not running: any model call fails with LLMUnavailable."""
+    return ChatClient(endpoint({"kind": "llamacpp", "base_url": f"http://127.0.0.1:{free_port()}/v1", "model": "x",
+                                "context_tokens": 2048}))  # fmt: skip
+
+
 @pytest.fixture
 def home(make_settings: SettingsFactory, embedder: Embedder, corpus: Path) -> Settings:
     settings = make_settings(retrieval={"translate_query": False})
@@ -61,9 +67,7 @@ def test_restricted_facts_never_reach_an_outsider(assistant: Assistant) -> None:
 
 
 def test_a_server_that_is_down_fails_the_question_and_the_log_says_so(home: Settings, embedder: Embedder) -> None:
-    down = ChatClient(endpoint({"kind": "llamacpp", "base_url": f"http://127.0.0.1:{free_port()}/v1", "model": "x",
-                                "context_tokens": 2048}))  # fmt: skip
-    app = app_with(home, embedder, down)
+    app = app_with(home, embedder, down_server())
     try:
         with pytest.raises(LLMUnavailable, match=r"cannot be reached; start it with `fuente serve-llm`\.$"):
             app.assistant.ask("¿Cuál es la dieta diaria para un viaje internacional?", User(None, frozenset()))
@@ -76,15 +80,10 @@ def test_a_question_about_what_no_document_mentions_is_refused_without_a_model_c
     home: Settings, embedder: Embedder
 ) -> None:
     """No document of the corpus mentions Bilbao: grounding would refuse whatever the model read from the retrieved
-    chunks, so the assistant refuses before asking it, and answers even with the server down. So with a retrieval
+    chunks, so the assistant refuses before asking it, and answers even with the server down. The same holds for a retrieval
     under ``retrieval_min``, which is refused whatever the model says."""
-
-    def down() -> ChatClient:
-        return ChatClient(endpoint({"kind": "llamacpp", "base_url": f"http://127.0.0.1:{free_port()}/v1",
-                                    "model": "x", "context_tokens": 2048}))  # fmt: skip
-
     nobody = User(None, frozenset())
-    app = app_with(home, embedder, down())
+    app = app_with(home, embedder, down_server())
     try:
         answer = app.assistant.ask("¿Quién dirige la oficina de Bilbao?", nobody)
         assert answer.refused and answer.text == "Los documentos no contienen esa información."
@@ -93,7 +92,7 @@ def test_a_question_about_what_no_document_mentions_is_refused_without_a_model_c
             app.assistant.ask("¿Quién dirige la oficina de Valencia?", nobody)
     finally:
         app.close()
-    far = build_app(home, start_local_server=False, embedder=embedder, local=down(),
+    far = build_app(home, start_local_server=False, embedder=embedder, local=down_server(),
                     thresholds=VerificationSettings(retrieval_min=1.0))  # fmt: skip
     try:
         answer = far.assistant.ask("¿Quién dirige la oficina de Valencia?", nobody)
