@@ -357,7 +357,7 @@ class Assistant:
             return None
         shown = second_reading.decide(first, second, q.retrieved.queries, q.user.groups, t, q.language,
                                       lambda r, answer, cited: self._believed(q, r, answer, cited))  # fmt: skip
-        if shown is second:
+        if shown is not None and shown.reply is second.reply:  # decide returns a copy of the reading it shows
             q.completion.text = completion.text  # the reply whose answer is shown
         return shown
 

@@ -6,6 +6,8 @@ Unit tests of the agreement rule; the decision through the assistant against the
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -13,9 +15,10 @@ import pytest
 
 from rag import protocol
 from rag.embedders import Embedder
+from rag.llm import ChatClient, Completion, Message
 from rag.settings import VerificationSettings
 from rag.types import Evidence, Verdict
-from rag.verify import ground
+from rag.verify import ground, second_reading
 from rag.verify.agreement import numbers_of, same_answer
 from rag.verify.second_reading import Reading, decide
 from tests.test_answer_check import _ask_demo
@@ -110,3 +113,28 @@ def test_a_refused_answer_is_shown_only_when_a_second_reading_agrees_and_the_che
     # Agreement is not enough: the answer check must still believe the answer.
     unsure = ask(**strict, rescue_min=min(1.0, p + 0.02), second_reading=True)
     assert unsure.refused and unsure.signals["second_reading"] == 1.0 and "second_reading_agrees" not in unsure.signals
+
+
+@pytest.mark.integration
+@pytest.mark.slow
+def test_the_reply_kept_with_an_answer_read_again_is_the_one_whose_answer_is_shown(
+    sample_home: Path, embedder: Embedder, llama_server: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    replies: list[str] = []  # the model's answer replies, in order
+    real = ChatClient.stream
+
+    def recording(self: ChatClient, messages: list[Message], **kwargs: Any) -> Iterator[str]:
+        yield from real(self, messages, **kwargs)
+        out: Completion | None = kwargs.get("out")
+        if out is not None and kwargs.get("max_tokens") == protocol.ANSWER_MAX_TOKENS:
+            out.text += " " * (len(replies) + 1)  # the same JSON, told apart by its trailing blanks
+            replies.append(out.text)
+
+    monkeypatch.setattr(ChatClient, "stream", recording)
+    # Whatever the two readings say, the second is shown: decide returns a copy of it, as it does.
+    monkeypatch.setattr(second_reading, "decide", lambda first, second, *args: replace(second, refusal=None))
+    guard = VerificationSettings(retrieval_min=-1.0, overlap_min=0.0, evidence_min=2.0, rescue_evidence_min=2.0,
+                                 rescue_min=0.5, second_reading=True)  # fmt: skip
+    shown = _ask_demo(sample_home, embedder, llama_server, guard)
+    assert len(replies) == 2, replies
+    assert shown.generated_text == replies[1]  # the query log and the eval read the reply behind the answer
