@@ -7,7 +7,7 @@ import os
 import resource
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
@@ -35,6 +35,26 @@ class StageClock:
                 return fn(*args, **kwargs)
             finally:
                 self.seconds[stage] += time.perf_counter() - start
+
+        return wrapper
+
+    def timed_iterator(self, stage: str, fn: Callable[P, Iterator[R]]) -> Callable[P, Iterator[R]]:
+        """``fn``, a function returning an iterator, adding the time of each ``next`` to ``stage``.
+
+        For the pipeline's parsed files: what the caller waits for them, not what the workers spend.
+        """
+
+        def wrapper(*args: P.args, **kwargs: P.kwargs) -> Iterator[R]:
+            items = fn(*args, **kwargs)
+            while True:
+                start = time.perf_counter()
+                try:
+                    item = next(items)
+                except StopIteration:
+                    return
+                finally:
+                    self.seconds[stage] += time.perf_counter() - start
+                yield item
 
         return wrapper
 

@@ -9,6 +9,10 @@ is replaced, and the job goes on.
 
 Each worker runs in a session of its own, so killing it also kills what it started (tesseract,
 LibreOffice).
+
+The pool is driven from a thread of its own (``parse_all``), so the workers go on parsing the next
+files while the caller chunks, embeds and writes the ones it has: a generator driven only by the
+caller's ``next`` would leave them idle for the whole of each encode.
 """
 
 from __future__ import annotations
@@ -17,14 +21,16 @@ import contextlib
 import logging
 import multiprocessing
 import os
+import queue
 import signal
 import sys
+import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from ingest.errors import FileRejected, IngestError, ParseFailure, SkipFile
 from ingest.parsing import ParseOptions, parse_file
@@ -224,8 +230,17 @@ class ParsePool:
         self._failed_starts = 0
         # spawn, not fork: the parent may hold torch threads, which fork does not survive.
         self._context = multiprocessing.get_context("spawn")
+        # ``interrupt`` may come from another thread while ``map`` waits on the workers: the pipe wakes it.
+        self._interrupted = threading.Event()
+        self._wake_reader, self._wake_writer = self._context.Pipe(duplex=False)
 
-    def map(self, items: Iterable[tuple[K, str]]) -> Iterator[tuple[K, ParseResult]]:
+    def interrupt(self) -> None:
+        """Make ``map`` stop (from any thread): it returns at its next step and stops its workers."""
+        self._interrupted.set()
+        with contextlib.suppress(OSError):
+            self._wake_writer.send(None)
+
+    def map(self, items: Iterable[tuple[K, str]]) -> Generator[tuple[K, ParseResult], None, None]:
         """Parse ``(key, path)`` items; yield ``(key, result)`` in the order given.
 
         A result is a ``ParsedFile`` or a ``FileRejected`` (never raised). A file whose worker died
@@ -239,7 +254,7 @@ class ParsePool:
         next_id = 0
         exhausted = False
         try:
-            while True:
+            while not self._interrupted.is_set():
                 # Top up the read-ahead window.
                 while not exhausted and len(waiting) < self.workers * (_READ_AHEAD + 1):
                     item = next(queue, None)
@@ -299,8 +314,10 @@ class ParsePool:
         if self.timeout_s is not None:
             now = time.monotonic()
             wait_s = max(0.0, min(w.started + self._limit(w) - now for w in busy))
-        handles: list[Any] = [w.conn for w in busy] + [w.process.sentinel for w in busy]
+        handles: list[Any] = [w.conn for w in busy] + [w.process.sentinel for w in busy] + [self._wake_reader]
         ready = set(wait(handles, timeout=wait_s))
+        if self._interrupted.is_set():
+            return
         now = time.monotonic()
         for worker in busy:
             task = worker.task
@@ -361,4 +378,63 @@ def parse_all(
         for key, path in items:
             yield key, parse_safely(str(path), options, parse)
         return
-    yield from ParsePool(options, workers, timeout_s, parse).map(items)
+    yield from _read_ahead(ParsePool(options, workers, timeout_s, parse), items)
+
+
+_END = object()
+"""What the driving thread puts last when the pool has yielded every result."""
+
+
+@dataclass(frozen=True)
+class _Raised:
+    """An exception of the driving thread, raised again in the caller's."""
+
+    error: BaseException
+
+
+def _read_ahead(pool: ParsePool, items: Iterable[tuple[K, str]]) -> Iterator[tuple[K, ParseResult]]:
+    """``pool.map(items)`` driven by a thread, so parsing goes on while the caller works on results.
+
+    Parsed files wait in a queue as long as the pool's own read-ahead window, so memory stays bounded
+    when the caller is slower than the workers. When the caller stops early (an error, Ctrl-C, a
+    ``break``), the pool is interrupted and its workers stopped before this returns.
+    """
+    results: queue.Queue[object] = queue.Queue(maxsize=pool.workers * (_READ_AHEAD + 1))
+    stopping = threading.Event()
+
+    def offer(item: object) -> bool:
+        """Put ``item`` unless the caller has gone; False when it has."""
+        while not stopping.is_set():
+            try:
+                results.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def drive() -> None:
+        mapped = pool.map(items)
+        try:
+            for result in mapped:
+                if not offer(result):
+                    return
+            offer(_END)
+        except BaseException as e:  # noqa: BLE001 - handed to the caller's thread, which raises it
+            offer(_Raised(e))
+        finally:
+            mapped.close()  # runs map's own clean-up: its workers stopped
+
+    thread = threading.Thread(target=drive, name="fuente-parse-pool", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = results.get()
+            if item is _END:
+                return
+            if isinstance(item, _Raised):
+                raise item.error
+            yield cast(tuple[K, ParseResult], item)
+    finally:
+        stopping.set()
+        pool.interrupt()
+        thread.join()

@@ -2,8 +2,8 @@
 
 Configured as an extra parser (``ingest.parsers: {".crash": "tests.crashing_parser:parse"}``), it
 reads the file's first word: ``kill`` sends itself SIGKILL (what the out-of-memory killer does),
-``exit`` leaves with os._exit (a crash in C code), ``hang`` sleeps past any time limit, anything else
-parses as text.
+``exit`` leaves with os._exit (a crash in C code), ``hang`` sleeps past any time limit, ``mark`` leaves
+a ``<file>.parsed`` file beside it (to see which files were parsed when), anything else parses as text.
 """
 
 from __future__ import annotations
@@ -26,4 +26,6 @@ def parse(path: Path, ctx: ParseContext) -> ParsedFile:
         os._exit(3)
     elif word == "hang":
         time.sleep(120)
+    elif word == "mark":
+        path.with_name(path.name + ".parsed").touch()
     return ParsedFile(title=ctx.stem, blocks=(Block(text.strip()),), format="crash")

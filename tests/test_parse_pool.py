@@ -6,13 +6,15 @@ files, so the real worker pool, the real registry and (in the job test) the real
 
 from __future__ import annotations
 
+import multiprocessing
+import threading
 import time
 from pathlib import Path
 
 import pytest
 
 from ingest.errors import ParseFailure
-from ingest.parse_pool import ParsePool
+from ingest.parse_pool import ParsePool, parse_all
 from ingest.parsing import ParseOptions
 from rag.types import ParsedFile
 from tests.helpers import SettingsFactory, ingest
@@ -55,6 +57,46 @@ def test_a_dead_or_hung_worker_costs_only_its_own_file(tmp_path: Path) -> None:
     for failure in (killed, exited, hung):
         assert failure.reason.endswith(".") and "\n" not in failure.reason
     assert pool.restarts == 3  # the pool was rebuilt after each
+
+
+def test_workers_go_on_parsing_while_the_caller_works_on_a_result(tmp_path: Path) -> None:
+    # The caller (the pipeline) holds the first result for as long as it takes to embed a batch;
+    # the workers must not sit idle meanwhile. Files leave a mark when parsed.
+    root = tmp_path / "docs"
+    root.mkdir()
+    names = [f"{i:02d}.crash" for i in range(8)]
+    for name in names:
+        (root / name).write_text("mark", encoding="utf-8")
+    options = ParseOptions(ocr=False, extra_parsers=(CRASH,))
+    results = parse_all(((name, str(root / name)) for name in names), options, workers=2, timeout_s=30)
+    first_name, first = next(results)
+    assert first_name == names[0] and isinstance(first, ParsedFile)
+    deadline = time.monotonic() + 60
+    while len(list(root.glob("*.parsed"))) < len(names) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    parsed_while_held = len(list(root.glob("*.parsed")))
+    rest = list(results)
+    assert parsed_while_held == len(names)  # all parsed before the caller asked for the second
+    assert [name for name, _ in rest] == names[1:]  # and still handed over in order
+    assert all(isinstance(result, ParsedFile) for _, result in rest)
+
+
+def test_a_caller_that_stops_early_leaves_no_worker_behind(tmp_path: Path) -> None:
+    root = tmp_path / "docs"
+    root.mkdir()
+    (root / "a.crash").write_text("first", encoding="utf-8")
+    (root / "b.crash").write_text("hang", encoding="utf-8")
+    options = ParseOptions(ocr=False, extra_parsers=(CRASH,))
+    children_before = set(multiprocessing.active_children())
+    results = parse_all(((p.name, str(p)) for p in sorted(root.iterdir())), options, workers=2, timeout_s=300)
+    assert next(results)[0] == "a.crash"
+    before = {t.name for t in threading.enumerate()}
+    assert "fuente-parse-pool" in before
+    started = time.monotonic()
+    results.close()  # a worker is still in its 120 s sleep
+    assert time.monotonic() - started < 30
+    assert "fuente-parse-pool" not in {t.name for t in threading.enumerate()}
+    assert set(multiprocessing.active_children()) <= children_before  # its workers stopped
 
 
 @pytest.mark.integration
