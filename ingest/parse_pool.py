@@ -368,7 +368,7 @@ def parse_all(
     workers: int,
     timeout_s: float | None = None,
     parse: ParseFunction = parse_file,
-) -> Iterator[tuple[K, ParseResult]]:
+) -> Generator[tuple[K, ParseResult], None, None]:
     """Parse ``(key, path)`` items in order: in this process when ``workers`` is 1, else in a pool.
 
     In this process nothing guards against a crash or a hang; with two or more workers a file that
@@ -392,7 +392,7 @@ class _Raised:
     error: BaseException
 
 
-def _read_ahead(pool: ParsePool, items: Iterable[tuple[K, str]]) -> Iterator[tuple[K, ParseResult]]:
+def _read_ahead(pool: ParsePool, items: Iterable[tuple[K, str]]) -> Generator[tuple[K, ParseResult], None, None]:
     """``pool.map(items)`` driven by a thread, so parsing goes on while the caller works on results.
 
     Parsed files wait in a queue as long as the pool's own read-ahead window, so memory stays bounded

@@ -7,10 +7,11 @@ whose write order keeps the index repairable at every instant, and
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Generator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -305,32 +306,38 @@ class Ingestor:
             return
         pending: list[_PendingDoc] = []
         buffered = 0
-        for doc_id, files, result in self._parsed(todo):
-            if isinstance(result, FileRejected):
-                self._record_rejected(run, files, result.status, result.reason)
-                continue
-            chunks = self._make_chunks(doc_id, files[0], run.labels[files[0].path], result)
-            if not chunks:
-                self._record_rejected(
-                    run, files, "skipped", "The file contains no text to index (it may be a scan without OCR text)."
-                )
-                continue
-            pending.append(_PendingDoc(files, chunks, result.format, result.notes))
-            buffered += len(chunks)
-            if buffered >= self.settings.ingest.flush_chunks:
-                self._flush(run, pending)
-                pending, buffered = [], 0
+        # Closed on the way out, error or not: the parse pool's thread and workers stop now, not when the
+        # error's traceback lets go of this frame.
+        with contextlib.closing(self._parsed(todo)) as parsed:
+            for doc_id, files, result in parsed:
+                if isinstance(result, FileRejected):
+                    self._record_rejected(run, files, result.status, result.reason)
+                    continue
+                chunks = self._make_chunks(doc_id, files[0], run.labels[files[0].path], result)
+                if not chunks:
+                    self._record_rejected(
+                        run, files, "skipped", "The file contains no text to index (it may be a scan without OCR text)."
+                    )
+                    continue
+                pending.append(_PendingDoc(files, chunks, result.format, result.notes))
+                buffered += len(chunks)
+                if buffered >= self.settings.ingest.flush_chunks:
+                    self._flush(run, pending)
+                    pending, buffered = [], 0
         if pending:
             self._flush(run, pending)
 
     def _parsed(
         self, todo: list[tuple[str, list[ScannedFile]]]
-    ) -> Iterator[tuple[str, list[ScannedFile], ParsedFile | FileRejected]]:
+    ) -> Generator[tuple[str, list[ScannedFile], ParsedFile | FileRejected], None, None]:
         """Parse documents in reading order, in worker processes when configured (ingest/parse_pool.py)."""
         cfg = self.settings.ingest
         items = (((doc_id, files), files[0].path) for doc_id, files in todo)
-        for (doc_id, files), result in parse_all(items, parse_options(self.settings), cfg.workers, cfg.parse_timeout_s):
-            yield doc_id, files, result
+        with contextlib.closing(
+            parse_all(items, parse_options(self.settings), cfg.workers, cfg.parse_timeout_s)
+        ) as results:
+            for (doc_id, files), result in results:
+                yield doc_id, files, result
 
     def _make_chunks(self, doc_id: str, primary: ScannedFile, label: AccessLabel, parsed: ParsedFile) -> list[Chunk]:
         drafts: list[ChunkDraft] = self.chunker.chunk(parsed.blocks)

@@ -10,6 +10,7 @@ import multiprocessing
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -144,3 +145,35 @@ def test_workers_that_cannot_start_stop_the_job_instead_of_failing_every_file(
     with pytest.raises(IngestError) as info:
         list(ParsePool(ParseOptions(ocr=False), workers=2, parse=module.parse).map(files.items()))
     assert "cannot start" in info.value.args[0]
+
+
+class _FailingEmbedder:
+    """The real embedder, except that embedding a batch fails (a model server gone, memory exhausted)."""
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    def embed_documents(self, texts: list[str]) -> Any:
+        raise RuntimeError("embedding failed on purpose")
+
+
+@pytest.mark.integration
+def test_a_job_that_fails_mid_way_leaves_no_parse_worker_running(
+    make_settings: SettingsFactory, embedder, tmp_path: Path
+) -> None:
+    root = tmp_path / "docs"
+    root.mkdir()
+    for i in range(12):
+        (root / f"{i:02d}.txt").write_text(f"Documento {i} sobre las vacaciones y las dietas.", encoding="utf-8")
+    settings = make_settings(ingest={"workers": 2, "flush_chunks": 2})
+    children_before = set(multiprocessing.active_children())
+    with pytest.raises(RuntimeError, match="on purpose") as failure:
+        ingest(settings, _FailingEmbedder(embedder), root)
+    # The error (and its traceback, which holds the pipeline's frames) is still alive here, as it is
+    # while a caller reports it: the pool must have stopped already, not when the traceback goes.
+    assert failure.traceback
+    assert "fuente-parse-pool" not in {t.name for t in threading.enumerate()}
+    assert set(multiprocessing.active_children()) <= children_before
