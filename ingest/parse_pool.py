@@ -240,6 +240,15 @@ class ParsePool:
         with contextlib.suppress(OSError):
             self._wake_writer.send(None)
 
+    @property
+    def interrupted(self) -> bool:
+        return self._interrupted.is_set()
+
+    @property
+    def window(self) -> int:
+        """Files handed to the pool and not yet yielded, at most: what bounds its memory."""
+        return self.workers * (_READ_AHEAD + 1)
+
     def map(self, items: Iterable[tuple[K, str]]) -> Generator[tuple[K, ParseResult], None, None]:
         """Parse ``(key, path)`` items; yield ``(key, result)`` in the order given.
 
@@ -254,9 +263,9 @@ class ParsePool:
         next_id = 0
         exhausted = False
         try:
-            while not self._interrupted.is_set():
+            while not self.interrupted:
                 # Top up the read-ahead window.
-                while not exhausted and len(waiting) < self.workers * (_READ_AHEAD + 1):
+                while not exhausted and len(waiting) < self.window:
                     item = next(queue, None)
                     if item is None:
                         exhausted = True
@@ -316,7 +325,7 @@ class ParsePool:
             wait_s = max(0.0, min(w.started + self._limit(w) - now for w in busy))
         handles: list[Any] = [w.conn for w in busy] + [w.process.sentinel for w in busy] + [self._wake_reader]
         ready = set(wait(handles, timeout=wait_s))
-        if self._interrupted.is_set():
+        if self.interrupted:
             return
         now = time.monotonic()
         for worker in busy:
@@ -399,12 +408,11 @@ def _read_ahead(pool: ParsePool, items: Iterable[tuple[K, str]]) -> Generator[tu
     when the caller is slower than the workers. When the caller stops early (an error, Ctrl-C, a
     ``break``), the pool is interrupted and its workers stopped before this returns.
     """
-    results: queue.Queue[object] = queue.Queue(maxsize=pool.workers * (_READ_AHEAD + 1))
-    stopping = threading.Event()
+    results: queue.Queue[object] = queue.Queue(maxsize=pool.window)
 
     def offer(item: object) -> bool:
-        """Put ``item`` unless the caller has gone; False when it has."""
-        while not stopping.is_set():
+        """Put ``item`` unless the caller has gone (the pool interrupted); False when it has."""
+        while not pool.interrupted:
             try:
                 results.put(item, timeout=0.1)
                 return True
@@ -435,6 +443,5 @@ def _read_ahead(pool: ParsePool, items: Iterable[tuple[K, str]]) -> Generator[tu
                 raise item.error
             yield cast(tuple[K, ParseResult], item)
     finally:
-        stopping.set()
         pool.interrupt()
         thread.join()

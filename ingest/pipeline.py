@@ -309,7 +309,7 @@ class Ingestor:
         # Closed on the way out, error or not: the parse pool's thread and workers stop now, not when the
         # error's traceback lets go of this frame.
         with contextlib.closing(self._parsed(todo)) as parsed:
-            for doc_id, files, result in parsed:
+            for (doc_id, files), result in parsed:
                 if isinstance(result, FileRejected):
                     self._record_rejected(run, files, result.status, result.reason)
                     continue
@@ -329,15 +329,11 @@ class Ingestor:
 
     def _parsed(
         self, todo: list[tuple[str, list[ScannedFile]]]
-    ) -> Generator[tuple[str, list[ScannedFile], ParsedFile | FileRejected], None, None]:
-        """Parse documents in reading order, in worker processes when configured (ingest/parse_pool.py)."""
+    ) -> Generator[tuple[tuple[str, list[ScannedFile]], ParsedFile | FileRejected], None, None]:
+        """Documents parsed in reading order, in worker processes when configured (ingest/parse_pool.py)."""
         cfg = self.settings.ingest
         items = (((doc_id, files), files[0].path) for doc_id, files in todo)
-        with contextlib.closing(
-            parse_all(items, parse_options(self.settings), cfg.workers, cfg.parse_timeout_s)
-        ) as results:
-            for (doc_id, files), result in results:
-                yield doc_id, files, result
+        return parse_all(items, parse_options(self.settings), cfg.workers, cfg.parse_timeout_s)
 
     def _make_chunks(self, doc_id: str, primary: ScannedFile, label: AccessLabel, parsed: ParsedFile) -> list[Chunk]:
         drafts: list[ChunkDraft] = self.chunker.chunk(parsed.blocks)

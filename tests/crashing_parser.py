@@ -2,8 +2,9 @@
 
 Configured as an extra parser (``ingest.parsers: {".crash": "tests.crashing_parser:parse"}``), it
 reads the file's first word: ``kill`` sends itself SIGKILL (what the out-of-memory killer does),
-``exit`` leaves with os._exit (a crash in C code), ``hang`` sleeps past any time limit, ``mark`` leaves
-a ``<file>.parsed`` file beside it (to see which files were parsed when), anything else parses as text.
+``exit`` leaves with os._exit (a crash in C code), ``hang`` sleeps past any time limit, ``mark`` takes
+half a second and leaves a ``<file>.parsed`` file beside it (to see which files were parsed when),
+anything else parses as text.
 """
 
 from __future__ import annotations
@@ -27,5 +28,6 @@ def parse(path: Path, ctx: ParseContext) -> ParsedFile:
     elif word == "hang":
         time.sleep(120)
     elif word == "mark":
+        time.sleep(0.5)  # slow enough that the caller gets the first file before these are all parsed
         path.with_name(path.name + ".parsed").touch()
     return ParsedFile(title=ctx.stem, blocks=(Block(text.strip()),), format="crash")
