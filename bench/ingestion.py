@@ -44,6 +44,7 @@ from ingestion_corpus import (  # bench/, beside this script
 from ingestion_timing import CpuMeter, StageClock, TimedEmbedder, TimedStore  # bench/, beside this script
 
 import ingest.pipeline as ingest_pipeline
+from ingest.parse_pool import warm_workers
 from ingest.parsing import ParseOptions, parse_file
 from ingest.pipeline import Ingestor, parse_options
 from rag.app import build_writer
@@ -392,6 +393,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         formats = write_corpus(articles, corpus)
         settings = make_settings(args.profile, Path(tmp) / "home", args.models)
         embedder = build_embedder(settings)  # provisions the model into --models when it is missing
+        # Like the model, the parse workers' fork server is up before the timed job: `fuente ingest` starts
+        # it at the first changed file, and it loads while the embedder does.
+        warm_workers()
         if not isinstance(embedder, SentenceTransformerEmbedder | ExportedEmbedder):
             raise SystemExit(
                 "This bench compares against a local model's raw encode; use a sentence_transformers profile."

