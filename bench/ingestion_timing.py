@@ -7,14 +7,14 @@ import os
 import resource
 import time
 from collections import defaultdict
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
 import numpy as np
 
-from rag.embedders import Embedder
+from rag.embedders import Embedder, takes_token_ids
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -114,6 +114,25 @@ class TimedEmbedder:
     def embed_documents(self, texts: list[str]) -> np.ndarray:
         start = time.perf_counter()
         vectors = self._inner.embed_documents(texts)
+        self._clock.seconds["encode"] += time.perf_counter() - start
+        return vectors
+
+    # An embedder that takes token ids (rag.embedders.TokenIdsEmbedder) gets them from the chunker.
+    @property
+    def takes_token_ids(self) -> bool:
+        return takes_token_ids(self._inner)
+
+    def token_ids_many(self, texts: list[str]) -> list[tuple[int, ...]]:
+        assert takes_token_ids(self._inner)
+        start = time.perf_counter()
+        ids = self._inner.token_ids_many(texts)
+        self._clock.seconds["tokenize"] += time.perf_counter() - start
+        return ids
+
+    def embed_token_ids(self, token_ids: Sequence[Sequence[int]]) -> np.ndarray:
+        assert takes_token_ids(self._inner)
+        start = time.perf_counter()
+        vectors = self._inner.embed_token_ids(token_ids)
         self._clock.seconds["encode"] += time.perf_counter() - start
         return vectors
 

@@ -9,14 +9,18 @@ split by rows and every piece repeats the header row. Markdown headings set the 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from itertools import chain
 
 from rag.settings import ChunkingSettings
 from rag.types import Block, BlockKind
 
 TokenCounter = Callable[[str], int]
 ManyTokenCounter = Callable[[list[str]], list[int]]
+TokenIds = tuple[int, ...]
+ManyTokenIds = Callable[[list[str]], list[TokenIds]]
+"""The model's token ids of each text, without special tokens."""
 
 _HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
 # A sentence ends at . ! ? … followed by space and an upper-case letter, digit, quote or ¿¡.
@@ -36,6 +40,8 @@ class ChunkDraft:
     sheet: str | None = None
     part: str | None = None
     part_title: str | None = None
+    token_ids: TokenIds | None = None
+    """The text's token ids (no special tokens), when the chunker was given the model's tokenizer."""
 
 
 @dataclass(frozen=True)
@@ -43,6 +49,14 @@ class _Unit:
     text: str
     tokens: int
     section: tuple[str, ...]
+    ids: TokenIds | None = None
+
+
+def _joined(parts: Sequence[TokenIds | None]) -> TokenIds | None:
+    """The token ids of texts joined by whitespace: the parts' ids one after the other (None if any is unknown)."""
+    if any(p is None for p in parts):
+        return None
+    return tuple(chain.from_iterable(p for p in parts if p is not None))
 
 
 def _location(block: Block) -> tuple[object, ...]:
@@ -58,6 +72,7 @@ class Chunker:
         count_tokens: TokenCounter,
         model_max_tokens: int,
         count_many: ManyTokenCounter | None = None,
+        token_ids: ManyTokenIds | None = None,
     ) -> None:
         self.budget = min(settings.chunk_tokens, model_max_tokens)
         self.overlap_tokens = int(self.budget * settings.overlap)
@@ -65,12 +80,18 @@ class Chunker:
         self._count_uncached = count_tokens
         self._count_many = count_many
         """Counts a document's paragraphs, their sentences and table lines in one call before packing."""
+        self._token_ids = token_ids
+        """With a tokenizer whose ids of a whitespace-joined text are its parts' ids one after the other
+        (WordPiece), every draft carries its ids, built from the pieces counted anyway, and the encoder
+        does not tokenise the chunk again. Counts then come from the ids."""
         # Counts of one document's texts: a paragraph is counted when split and again as a unit, an
         # overlap sentence once per chunk it starts; nearly half the calls repeat a text.
         self._counted: dict[str, int] = {}
+        self._ids: dict[str, TokenIds] = {}
 
-    def _count_at_once(self, blocks: list[Block], count_many: ManyTokenCounter) -> dict[str, int]:
-        """Token counts of what packing will ask about in ``blocks``, from one batch call.
+    def _count_at_once(self, blocks: list[Block]) -> dict[str, int]:
+        """Token counts of what packing will ask about in ``blocks`` (and their ids, with ``token_ids``), from
+        one batch call.
 
         A paragraph of several sentences is not tokenised again: its count is the sum of its sentences'.
         The split takes only the whitespace between them, which WordPiece and SentencePiece turn into no
@@ -83,7 +104,13 @@ class Chunker:
             texts.extend(pieces)
             split.update(paragraphs)
         unique = list(dict.fromkeys(texts))
-        counted = dict(zip(unique, count_many(unique), strict=True))
+        if self._token_ids is not None:
+            self._ids = dict(zip(unique, self._token_ids(unique), strict=True))
+            for paragraph, sentences in split.items():
+                self._ids.setdefault(paragraph, tuple(chain.from_iterable(self._ids[s] for s in sentences)))
+            return {text: len(ids) for text, ids in self._ids.items()}
+        assert self._count_many is not None
+        counted = dict(zip(unique, self._count_many(unique), strict=True))
         for paragraph, sentences in split.items():
             counted.setdefault(paragraph, sum(counted[s] for s in sentences))
         return counted
@@ -91,14 +118,23 @@ class Chunker:
     def _count(self, text: str) -> int:
         tokens = self._counted.get(text)
         if tokens is None:
-            tokens = self._counted[text] = self._count_uncached(text)
+            ids = self._ids_of(text)
+            tokens = self._counted[text] = self._count_uncached(text) if ids is None else len(ids)
         return tokens
+
+    def _ids_of(self, text: str) -> TokenIds | None:
+        if self._token_ids is None:
+            return None
+        ids = self._ids.get(text)
+        if ids is None:
+            ids = self._ids[text] = self._token_ids([text])[0]
+        return ids
 
     def chunk(self, blocks: Iterable[Block]) -> list[ChunkDraft]:
         blocks = list(blocks)
-        self._counted = {}
-        if self._count_many is not None:
-            self._counted = self._count_at_once(blocks, self._count_many)
+        self._counted, self._ids = {}, {}
+        if self._count_many is not None or self._token_ids is not None:
+            self._counted = self._count_at_once(blocks)
         drafts: list[ChunkDraft] = []
         group: list[Block] = []
         for block in blocks:
@@ -114,7 +150,7 @@ class Chunker:
     def _chunk_location(self, blocks: list[Block]) -> list[ChunkDraft]:
         first = blocks[0]
 
-        def make(text: str, tokens: int, kind: BlockKind, section: tuple[str, ...]) -> ChunkDraft:
+        def make(text: str, tokens: int, kind: BlockKind, section: tuple[str, ...], ids: TokenIds | None) -> ChunkDraft:
             return ChunkDraft(
                 text=text,
                 tokens=tokens,
@@ -125,6 +161,7 @@ class Chunker:
                 sheet=first.sheet,
                 part=first.part,
                 part_title=first.part_title,
+                token_ids=ids,
             )
 
         out: list[ChunkDraft] = []
@@ -136,7 +173,7 @@ class Chunker:
             if block.kind is BlockKind.TABLE:
                 out.extend(make(*piece) for piece in self._pack(pending))
                 pending = []
-                out.extend(make(text, tok, BlockKind.TABLE, section) for text, tok in self._table(block.text))
+                out.extend(make(text, tok, BlockKind.TABLE, section, ids) for text, tok, ids in self._table(block.text))
                 continue
             for unit in self._units(block, section):
                 pending.append(unit)
@@ -155,7 +192,7 @@ class Chunker:
                 path = [*path[: level - 1], match.group(2)]
             current = tuple(path)
             for piece in self._split_oversized(paragraph):
-                yield _Unit(piece, self._count(piece), current)
+                yield _Unit(piece, self._count(piece), current, self._ids_of(piece))
 
     def _split_oversized(self, text: str) -> list[str]:
         if self._count(text) <= self.budget:
@@ -200,9 +237,9 @@ class Chunker:
             text = text[low:]
         return pieces
 
-    def _pack(self, units: list[_Unit]) -> list[tuple[str, int, BlockKind, tuple[str, ...]]]:
+    def _pack(self, units: list[_Unit]) -> list[tuple[str, int, BlockKind, tuple[str, ...], TokenIds | None]]:
         """Greedy packing of units into chunks, with overlap and a fresh start at new sections."""
-        chunks: list[tuple[str, int, BlockKind, tuple[str, ...]]] = []
+        chunks: list[tuple[str, int, BlockKind, tuple[str, ...], TokenIds | None]] = []
         current: list[_Unit] = []
 
         def flush() -> None:
@@ -211,7 +248,7 @@ class Chunker:
             # bound, and counting every chunk again was half of the chunker's time.
             text = "\n\n".join(u.text for u in current)
             tokens = sum(u.tokens for u in current) + len(current) - 1
-            chunks.append((text, tokens, BlockKind.TEXT, current[0].section))
+            chunks.append((text, tokens, BlockKind.TEXT, current[0].section, _joined([u.ids for u in current])))
 
         for unit in units:
             size = sum(u.tokens for u in current) + unit.tokens + len(current)
@@ -241,27 +278,31 @@ class Chunker:
         if not tail or len(tail) == len(sentences) and len(previous) == 1:
             return []
         text = " ".join(tail)
-        return [_Unit(text, used, previous[-1].section)]
+        return [_Unit(text, used, previous[-1].section, _joined([self._ids_of(s) for s in tail]))]
 
-    def _table(self, table: str) -> list[tuple[str, int]]:
+    def _table(self, table: str) -> list[tuple[str, int, TokenIds | None]]:
         head, rows = _table_parts(table)
         head_tokens = self._count(head)
-        pieces: list[tuple[str, int]] = []
+        pieces: list[tuple[str, int, TokenIds | None]] = []
+
+        def piece(lines: list[str], tokens: int) -> tuple[str, int, TokenIds | None]:
+            return "\n".join(lines), tokens, _joined([self._ids_of(line) for line in lines])
+
         current: list[str] = []
         used = head_tokens
         for row in rows:
             cost = self._count(row) + 1
             if current and used + cost > self.budget:
-                pieces.append(("\n".join([head, *current]), used))
+                pieces.append(piece([head, *current], used))
                 current, used = [], head_tokens
             if head_tokens + cost > self.budget:  # a single huge row: cut it like prose
-                for piece in self._split_words(row):
-                    pieces.append(("\n".join([head, piece]), self._count(head + "\n" + piece)))
+                for words in self._split_words(row):
+                    pieces.append(piece([head, words], self._count(head + "\n" + words)))
                 continue
             current.append(row)
             used += cost
         if current or not pieces:
-            pieces.append(("\n".join([head, *current]), used))
+            pieces.append(piece([head, *current], used))
         return pieces
 
     def _merge_tiny(self, drafts: list[ChunkDraft]) -> list[ChunkDraft]:
@@ -287,6 +328,7 @@ class Chunker:
                         prev.sheet,
                         prev.part,
                         prev.part_title,
+                        _joined([prev.token_ids, draft.token_ids]),
                     )
                 )
             else:

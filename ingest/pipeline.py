@@ -17,14 +17,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ingest.access import AccessResolver
-from ingest.chunking import ChunkDraft, Chunker
+from ingest.chunking import ChunkDraft, Chunker, TokenIds
 from ingest.errors import FileRejected
 from ingest.jobs import FileOutcome, JobLog, JobSummary
 from ingest.parse_pool import parse_all, warm_workers
 from ingest.parsing import ParseOptions
 from ingest.plan import Plan, Relabel, ScannedFile, make_plan
 from ingest.scan import Fence, FoundFile, Unreachable, real, scan
-from rag.embedders import Embedder
+from rag.embedders import Embedder, takes_token_ids
 from rag.index.base import FileRecord, NewDocument
 from rag.language import detect_language
 from rag.settings import Settings
@@ -92,6 +92,8 @@ def access_sources(settings: Settings) -> list[Path]:
 class _PendingDoc:
     files: list[ScannedFile]
     chunks: list[Chunk]
+    token_ids: list[TokenIds | None]
+    """Each chunk's token ids from the chunker (None where it had no tokenizer to give)."""
     fmt: str
     notes: tuple[str, ...] = ()
     """The parser's remarks (pages re-read by OCR, members left out of an archive): the job keeps them."""
@@ -129,7 +131,11 @@ class Ingestor:
         if self._chunker is None:
             embedder = self.embedder
             self._chunker = Chunker(
-                self.settings.chunking, embedder.count_tokens, embedder.max_tokens, embedder.count_tokens_many
+                self.settings.chunking,
+                embedder.count_tokens,
+                embedder.max_tokens,
+                embedder.count_tokens_many,
+                embedder.token_ids_many if takes_token_ids(embedder) else None,
             )
         return self._chunker
 
@@ -318,13 +324,13 @@ class Ingestor:
                 if isinstance(result, FileRejected):
                     self._record_rejected(run, files, result.status, result.reason)
                     continue
-                chunks = self._make_chunks(doc_id, files[0], run.labels[files[0].path], result)
+                chunks, token_ids = self._make_chunks(doc_id, files[0], run.labels[files[0].path], result)
                 if not chunks:
                     self._record_rejected(
                         run, files, "skipped", "The file contains no text to index (it may be a scan without OCR text)."
                     )
                     continue
-                pending.append(_PendingDoc(files, chunks, result.format, result.notes))
+                pending.append(_PendingDoc(files, chunks, token_ids, result.format, result.notes))
                 buffered += len(chunks)
                 if buffered >= self.settings.ingest.flush_chunks:
                     self._flush(run, pending)
@@ -340,7 +346,10 @@ class Ingestor:
         items = (((doc_id, files), files[0].path) for doc_id, files in todo)
         return parse_all(items, parse_options(self.settings), cfg.workers, cfg.parse_timeout_s)
 
-    def _make_chunks(self, doc_id: str, primary: ScannedFile, label: AccessLabel, parsed: ParsedFile) -> list[Chunk]:
+    def _make_chunks(
+        self, doc_id: str, primary: ScannedFile, label: AccessLabel, parsed: ParsedFile
+    ) -> tuple[list[Chunk], list[TokenIds | None]]:
+        """The document's chunks, and each one's token ids where the chunker had them."""
         drafts: list[ChunkDraft] = self.chunker.chunk(parsed.blocks)
         modified = primary.mtime_ns / 1e9
         chunks = []
@@ -366,11 +375,17 @@ class Ingestor:
                     kind=draft.kind,
                 )
             )
-        return chunks
+        return chunks, [draft.token_ids for draft in drafts]
 
     def _flush(self, run: _Run, pending: list[_PendingDoc]) -> None:
         chunks = [c for doc in pending for c in doc.chunks]
-        vectors = self.embedder.embed_documents([c.text for c in chunks])
+        token_ids = [ids for doc in pending for ids in doc.token_ids]
+        embedder = self.embedder
+        if takes_token_ids(embedder) and all(ids is not None for ids in token_ids):
+            # Tokenised once, by the chunker: the encoder gets the ids it would have made of the texts.
+            vectors = embedder.embed_token_ids([ids for ids in token_ids if ids is not None])
+        else:
+            vectors = embedder.embed_documents([c.text for c in chunks])
         self.index.add(
             [NewDocument(d.chunks, d.fmt, [_indexed(f, f.doc_id) for f in d.files]) for d in pending], vectors
         )

@@ -25,7 +25,7 @@ import logging
 import os
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -329,6 +329,19 @@ def ensure_export(model_dir: Path, *, file: str = FP32_FILE) -> Path:
         return model_dir / EXPORT_DIR / file
 
 
+def tokens_join(model_dir: Path) -> bool:
+    """Whether the model's tokenizer gives a text joined from parts by whitespace the parts' ids one after
+    the other: a BERT normaliser and pre-tokenizer (WordPiece) split at every space and newline before
+    anything else, so a chunk's ids can be built from the pieces the chunker counted."""
+    try:
+        config = json.loads((model_dir / "tokenizer.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    pre_tokenizer = (config.get("pre_tokenizer") or {}).get("type")
+    normalizer = (config.get("normalizer") or {}).get("type")
+    return pre_tokenizer == "BertPreTokenizer" and normalizer in (None, "BertNormalizer")
+
+
 def load_tokenizer(model_dir: Path, max_length: int) -> Any:
     """The model's own fast tokenizer (tokenizer.json), truncating like sentence-transformers."""
     from tokenizers import Tokenizer
@@ -339,7 +352,7 @@ def load_tokenizer(model_dir: Path, max_length: int) -> Any:
     return tokenizer
 
 
-def batch_arrays(token_ids: list[list[int]], multiple: int = 1) -> tuple[np.ndarray, np.ndarray]:
+def batch_arrays(token_ids: Sequence[Sequence[int]], multiple: int = 1) -> tuple[np.ndarray, np.ndarray]:
     """Right-padded input ids and attention mask for a batch, its width rounded up to ``multiple``.
 
     OpenVINO prepares each new input shape once (about 0.1 s here): rounding the width to 16 tokens

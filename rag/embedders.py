@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Protocol, TypeGuard, runtime_checkable
 
 import numpy as np
 
@@ -49,6 +50,29 @@ class Embedder(TextEmbedder, Protocol):
     def count_tokens_many(self, texts: list[str]) -> list[int]:
         """``count_tokens`` of each text, in one call (the chunker counts a document's paragraphs at once)."""
         ...
+
+
+@runtime_checkable
+class TokenIdsEmbedder(Protocol):
+    """An embedder that also takes chunks as token ids, so ingestion tokenises each text once (the chunker
+    counts with the same tokenizer and builds every chunk's ids from its pieces)."""
+
+    @property
+    def takes_token_ids(self) -> bool:
+        """Whether ``embed_token_ids`` of the chunker's ids gives what ``embed_documents`` of the texts would."""
+        ...
+
+    def token_ids_many(self, texts: list[str]) -> list[tuple[int, ...]]:
+        """Each text's token ids, without special tokens."""
+        ...
+
+    def embed_token_ids(self, token_ids: Sequence[Sequence[int]]) -> np.ndarray:
+        """``embed_documents`` of texts given as their ``token_ids_many``."""
+        ...
+
+
+def takes_token_ids(embedder: object) -> TypeGuard[TokenIdsEmbedder]:
+    return isinstance(embedder, TokenIdsEmbedder) and embedder.takes_token_ids
 
 
 class MultilingualSentenceEncoder:
@@ -214,6 +238,8 @@ class ExportedEmbedder:
         self._pooling = eb.pooling_mode(model_dir)
         self._tokenizer = eb.load_tokenizer(model_dir, self._max_length)
         self._counter = eb.load_tokenizer(model_dir, 10**9)
+        self._specials: list[int] = self._tokenizer.encode("").ids  # [CLS] and [SEP] for a BERT model
+        self._takes_ids = eb.tokens_join(model_dir) and len(self._specials) == 2 and not document_prompt
         self._prompts = _prompts(model_dir)
         self._query_prompt = query_prompt
         self._document_prompt = document_prompt
@@ -252,21 +278,35 @@ class ExportedEmbedder:
         # The batch call spreads over the cores and skips the offsets a count does not need.
         return [len(e.ids) for e in self._counter.encode_batch_fast(texts, add_special_tokens=False)]
 
-    def _encode(self, texts: list[str], prompt: str | None) -> np.ndarray:
-        from rag.embed_backends import batch_arrays, pool
+    @property
+    def takes_token_ids(self) -> bool:
+        return self._takes_ids
 
+    def token_ids_many(self, texts: list[str]) -> list[tuple[int, ...]]:
+        return [tuple(e.ids) for e in self._counter.encode_batch_fast(texts, add_special_tokens=False)]
+
+    def embed_token_ids(self, token_ids: Sequence[Sequence[int]]) -> np.ndarray:
+        # What the tokenizer's truncation and template would do: [CLS] ids [SEP], at most max_length in all.
+        first, last = self._specials
+        return self._encode_ids([[first, *ids[: self._max_length - 2], last] for ids in token_ids])
+
+    def _encode(self, texts: list[str], prompt: str | None) -> np.ndarray:
         if prompt:
             prefix = self._prompts.get(prompt, prompt)
             texts = [prefix + t for t in texts]
-        encoded = [e.ids for e in self._tokenizer.encode_batch(texts)]
-        order = sorted(range(len(texts)), key=lambda i: -len(encoded[i]))
+        return self._encode_ids([e.ids for e in self._tokenizer.encode_batch_fast(texts)])
+
+    def _encode_ids(self, encoded: Sequence[Sequence[int]]) -> np.ndarray:
+        from rag.embed_backends import batch_arrays, pool
+
+        order = sorted(range(len(encoded)), key=lambda i: -len(encoded[i]))
         out: np.ndarray | None = None
         for start in range(0, len(order), self._batch_size):
             rows = order[start : start + self._batch_size]
             ids, mask = batch_arrays([encoded[i] for i in rows], self._pad_multiple)
             vectors = pool(self._run(ids, mask), mask, self._pooling, self._normalize)
             if out is None:
-                out = np.zeros((len(texts), vectors.shape[1]), dtype=np.float32)
+                out = np.zeros((len(encoded), vectors.shape[1]), dtype=np.float32)
             out[rows] = vectors
         return out if out is not None else np.zeros((0, getattr(self, "_dimension", 0)), dtype=np.float32)
 

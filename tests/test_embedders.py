@@ -9,8 +9,15 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import numpy as np
+
+from ingest.chunking import Chunker
+from ingest.errors import FileRejected
+from ingest.parsing import ParseOptions, parse_file
 from rag import embed_backends
-from rag.embedders import build_embedder
+from rag.embedders import build_embedder, takes_token_ids
+from rag.settings import REPO_ROOT
+from rag.types import Block, BlockKind
 from tests.helpers import SettingsFactory
 
 
@@ -47,3 +54,51 @@ def test_calibration_text_is_not_the_verification_text() -> None:
     calibration = " ".join(embed_backends.calibration_texts())
     assert len(embed_backends.calibration_texts()) >= 100
     assert not any(sentence in calibration for sentence in embed_backends.VERIFY_SENTENCES)
+
+
+def test_chunks_handed_as_token_ids_get_the_ids_and_vectors_of_their_texts(make_settings: SettingsFactory) -> None:
+    # Ingestion tokenises each text once: the chunker builds a chunk's ids from the pieces it counted (a
+    # chunk is its pieces joined by spaces and newlines) and the encoder takes them instead of the text.
+    # Every chunk of the sample corpus (prose, tables, slides, sheets, mail), and of prose the chunker must
+    # cut between sentences, words and characters, must get the ids its text has, and the same vector.
+    settings = make_settings()
+    embedder = build_embedder(settings)
+    assert takes_token_ids(embedder)
+    chunker = Chunker(
+        settings.chunking,
+        embedder.count_tokens,
+        embedder.max_tokens,
+        embedder.count_tokens_many,
+        embedder.token_ids_many,
+    )
+    drafts = []
+    for path in sorted(p for p in (REPO_ROOT / "samples" / "corpus").rglob("*") if p.is_file()):
+        try:
+            parsed = parse_file(path, ParseOptions(ocr=False))
+        except FileRejected:
+            continue
+        drafts += chunker.chunk(parsed.blocks)
+    sentence = "La válvula de alivio se revisa cada mañana antes del primer turno, sin excepción"
+    long_prose = ". ".join([sentence] * 40) + ". " + " ".join(["palabra"] * 400) + " " + "x" * 3000
+    rows = "\n".join(f"| fila {i} | {'dato ' * (200 if i == 3 else 3)}|" for i in range(60))
+    drafts += chunker.chunk(
+        [Block(long_prose), Block("| campo | valor |\n|---|---|\n" + rows, kind=BlockKind.TABLE), Block("Corto.")]
+    )
+    assert len(drafts) > 80
+    texts = [d.text for d in drafts]
+    assert [d.token_ids for d in drafts] == embedder.token_ids_many(texts)
+    vectors = embedder.embed_token_ids([d.token_ids or () for d in drafts])
+    assert np.allclose(vectors, embedder.embed_documents(texts), atol=1e-5)
+
+
+def test_a_tokenizer_that_marks_word_starts_is_not_handed_joined_ids(tmp_path: Path) -> None:
+    # SentencePiece's Metaspace turns a space into part of the next token: the ids of "a b" are not the ids
+    # of "a" then "b", so chunks must go to such a model as text.
+    (tmp_path / "tokenizer.json").write_text(
+        '{"normalizer": null, "pre_tokenizer": {"type": "Metaspace", "replacement": "\\u2581"}}', encoding="utf-8"
+    )
+    assert not embed_backends.tokens_join(tmp_path)
+    (tmp_path / "tokenizer.json").write_text(
+        '{"normalizer": {"type": "BertNormalizer"}, "pre_tokenizer": {"type": "BertPreTokenizer"}}', encoding="utf-8"
+    )
+    assert embed_backends.tokens_join(tmp_path)
