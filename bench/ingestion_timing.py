@@ -141,7 +141,10 @@ class TimedEmbedder:
 
 
 class CpuMeter:
-    """CPU time that processes other than this one (and its parse workers) took over an interval.
+    """CPU time that processes other than this one and its children took over an interval.
+
+    Parse workers are forked from the fork server, not from this process, so their CPU counts as other
+    processes' (about 1% of the CPUs in the bench's pipeline side).
 
     Both sides are timed on a shared machine; when something else runs during one side only, the
     ratio moves for reasons unrelated to the pipeline. This says how much of that happened.
