@@ -34,7 +34,8 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
 
 import numpy as np  # noqa: E402
 
-from rag.embedders import ExportedEmbedder, SentenceTransformerEmbedder  # noqa: E402
+from rag.embedders import SentenceTransformerEmbedder  # noqa: E402
+from rag.exported_embedder import ExportedEmbedder  # noqa: E402
 from rag.provisioning import ensure_model  # noqa: E402
 from rag.settings import REPO_ROOT, load_settings  # noqa: E402
 

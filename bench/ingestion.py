@@ -48,7 +48,8 @@ from ingest.parse_pool import warm_workers
 from ingest.parsing import ParseOptions, parse_file
 from ingest.pipeline import Ingestor, parse_options
 from rag.app import build_writer
-from rag.embedders import Embedder, ExportedEmbedder, SentenceTransformerEmbedder, build_embedder
+from rag.embedders import Embedder, SentenceTransformerEmbedder, build_embedder
+from rag.exported_embedder import ExportedEmbedder
 from rag.index import Index, open_vector_store
 from rag.index.bm25_store import BM25Store
 from rag.settings import REPO_ROOT, Settings, load_settings

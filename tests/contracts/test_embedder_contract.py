@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from rag.embedders import Embedder, ExportedEmbedder, SentenceTransformerEmbedder, build_embedder
+from rag.embedders import Embedder, SentenceTransformerEmbedder, build_embedder
+from rag.exported_embedder import ExportedEmbedder
 from tests.contracts.embedder import EmbedderContract
 from tests.helpers import settings_for
 
