@@ -172,9 +172,9 @@ def _parent_main_hidden() -> Iterator[None]:
     """Start workers without re-running the parent's ``__main__`` in them.
 
     A worker, spawned or forked from the fork server, first imports the parent's main module again
-    (multiprocessing's "safe importing of the main module"). Here that module may be a Streamlit script (the app's uploads) or a test
-    runner's temporary file, which would run its page code inside a parser, or fail there and leave
-    the pool without workers. A worker needs nothing from it: its target lives in this module. So the
+    (multiprocessing's "safe importing of the main module"). Here that module may be a Streamlit script
+    (the app's uploads) or a test runner's temporary file, which would run its page code inside a
+    parser, or fail there and leave the pool without workers. A worker needs nothing from it: its target lives in this module. So the
     names multiprocessing reads to find the main module (``__spec__``, ``__file__``) are hidden while
     the process starts; the parent's module is otherwise untouched.
     """
