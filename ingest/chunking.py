@@ -89,9 +89,9 @@ class Chunker:
         self._counted: dict[str, int] = {}
         self._ids: dict[str, TokenIds] = {}
 
-    def _count_at_once(self, blocks: list[Block]) -> dict[str, int]:
-        """Token counts of what packing will ask about in ``blocks`` (and their ids, with ``token_ids``), from
-        one batch call.
+    def _count_at_once(self, blocks: list[Block]) -> None:
+        """Token counts of what packing will ask about in ``blocks`` (their ids, with ``token_ids``), from one
+        batch call.
 
         A paragraph of several sentences is not tokenised again: its count is the sum of its sentences'.
         The split takes only the whitespace between them, which WordPiece and SentencePiece turn into no
@@ -108,18 +108,19 @@ class Chunker:
             self._ids = dict(zip(unique, self._token_ids(unique), strict=True))
             for paragraph, sentences in split.items():
                 self._ids.setdefault(paragraph, tuple(chain.from_iterable(self._ids[s] for s in sentences)))
-            return {text: len(ids) for text, ids in self._ids.items()}
+            return
         assert self._count_many is not None
-        counted = dict(zip(unique, self._count_many(unique), strict=True))
+        self._counted = dict(zip(unique, self._count_many(unique), strict=True))
         for paragraph, sentences in split.items():
-            counted.setdefault(paragraph, sum(counted[s] for s in sentences))
-        return counted
+            self._counted.setdefault(paragraph, sum(self._counted[s] for s in sentences))
 
     def _count(self, text: str) -> int:
+        ids = self._ids_of(text)
+        if ids is not None:
+            return len(ids)
         tokens = self._counted.get(text)
         if tokens is None:
-            ids = self._ids_of(text)
-            tokens = self._counted[text] = self._count_uncached(text) if ids is None else len(ids)
+            tokens = self._counted[text] = self._count_uncached(text)
         return tokens
 
     def _ids_of(self, text: str) -> TokenIds | None:
@@ -134,7 +135,7 @@ class Chunker:
         blocks = list(blocks)
         self._counted, self._ids = {}, {}
         if self._count_many is not None or self._token_ids is not None:
-            self._counted = self._count_at_once(blocks)
+            self._count_at_once(blocks)
         drafts: list[ChunkDraft] = []
         group: list[Block] = []
         for block in blocks:

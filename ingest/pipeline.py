@@ -239,7 +239,9 @@ class Ingestor:
             content_hash = old.content_hash  # unchanged size and mtime: trust the recorded hash
         else:
             if self._warm_parsers:
-                warm_workers()  # new or changed bytes: a parse is likely, the parsers load while the scan goes on
+                # New or changed bytes: a parse is likely; the parsers load while the scan goes on. Once a job.
+                warm_workers()
+                self._warm_parsers = False
             try:
                 content_hash = sha256_path(item.path)
             except OSError as e:

@@ -329,17 +329,16 @@ def ensure_export(model_dir: Path, *, file: str = FP32_FILE) -> Path:
         return model_dir / EXPORT_DIR / file
 
 
-def tokens_join(model_dir: Path) -> bool:
-    """Whether the model's tokenizer gives a text joined from parts by whitespace the parts' ids one after
-    the other: a BERT normaliser and pre-tokenizer (WordPiece) split at every space and newline before
-    anything else, so a chunk's ids can be built from the pieces the chunker counted."""
-    try:
-        config = json.loads((model_dir / "tokenizer.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
-    pre_tokenizer = (config.get("pre_tokenizer") or {}).get("type")
-    normalizer = (config.get("normalizer") or {}).get("type")
-    return pre_tokenizer == "BertPreTokenizer" and normalizer in (None, "BertNormalizer")
+def tokens_join(tokenizer: Any) -> bool:
+    """Whether ``tokenizer`` (a loaded ``tokenizers.Tokenizer``) gives a text joined from parts by whitespace
+    the parts' ids one after the other: a BERT normaliser and pre-tokenizer (WordPiece) split at every space
+    and newline before anything else, so a chunk's ids can be built from the pieces the chunker counted."""
+    from tokenizers import normalizers, pre_tokenizers
+
+    normalizer = tokenizer.normalizer
+    return isinstance(tokenizer.pre_tokenizer, pre_tokenizers.BertPreTokenizer) and (
+        normalizer is None or isinstance(normalizer, normalizers.BertNormalizer)
+    )
 
 
 def load_tokenizer(model_dir: Path, max_length: int) -> Any:

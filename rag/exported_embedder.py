@@ -58,7 +58,7 @@ class ExportedEmbedder:
         self._tokenizer = eb.load_tokenizer(model_dir, self._max_length)
         self._counter = eb.load_tokenizer(model_dir, 10**9)
         self._specials: list[int] = self._tokenizer.encode("").ids  # [CLS] and [SEP] for a BERT model
-        self._takes_ids = eb.tokens_join(model_dir) and len(self._specials) == 2 and not document_prompt
+        self._takes_ids = eb.tokens_join(self._tokenizer) and len(self._specials) == 2 and not document_prompt
         self._prompts = _prompts(model_dir)
         self._query_prompt = query_prompt
         self._document_prompt = document_prompt

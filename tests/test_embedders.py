@@ -91,14 +91,16 @@ def test_chunks_handed_as_token_ids_get_the_ids_and_vectors_of_their_texts(make_
     assert np.allclose(vectors, embedder.embed_documents(texts), atol=1e-5)
 
 
-def test_a_tokenizer_that_marks_word_starts_is_not_handed_joined_ids(tmp_path: Path) -> None:
+def test_a_tokenizer_that_marks_word_starts_is_not_handed_joined_ids() -> None:
     # SentencePiece's Metaspace turns a space into part of the next token: the ids of "a b" are not the ids
     # of "a" then "b", so chunks must go to such a model as text.
-    (tmp_path / "tokenizer.json").write_text(
-        '{"normalizer": null, "pre_tokenizer": {"type": "Metaspace", "replacement": "\\u2581"}}', encoding="utf-8"
-    )
-    assert not embed_backends.tokens_join(tmp_path)
-    (tmp_path / "tokenizer.json").write_text(
-        '{"normalizer": {"type": "BertNormalizer"}, "pre_tokenizer": {"type": "BertPreTokenizer"}}', encoding="utf-8"
-    )
-    assert embed_backends.tokens_join(tmp_path)
+    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers
+
+    tokenizer = Tokenizer(models.WordPiece({"[UNK]": 0}, unk_token="[UNK]"))
+    tokenizer.pre_tokenizer = pre_tokenizers.Metaspace()
+    assert not embed_backends.tokens_join(tokenizer)
+    tokenizer.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    tokenizer.normalizer = normalizers.BertNormalizer()
+    assert embed_backends.tokens_join(tokenizer)
+    tokenizer.normalizer = normalizers.Replace(" ", "")  # joins the parts' words: their ids no longer follow
+    assert not embed_backends.tokens_join(tokenizer)
